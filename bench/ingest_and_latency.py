@@ -1,0 +1,169 @@
+"""Issue 3's speed claims, measured side by side in one run on this machine.
+
+1. Embedding model alone vs ragd's whole ingestion pipeline on the same passages (passages/s, and the ratio).
+2. Retrieval-only latency at the HTTP API (``"answer": false``) with ≥ 10,000 chunks indexed: p50 / p95.
+3. Server start-up: process spawn → ``/api/v1/health`` answers 200, with that index on disk.
+
+Run: ``.venv/bin/python bench/ingest_and_latency.py [--passages 2000] [--chunks 10000] [--out bench/results/x.json]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+EVALDATA = REPO.parent / "shared" / "evaldata"
+
+
+def passages(limit: int | None = None) -> list[str]:
+    out: list[str] = []
+    for name in ("mini-wiki", "cisi", "cranfield", "medline", "piaf-fr", "adi"):
+        for line in (EVALDATA / name / "corpus.jsonl").read_text().split("\n"):
+            if not line.strip():
+                continue
+            d = json.loads(line)
+            text = (d.get("title", "") + "\n\n" + d["text"]).strip()
+            if len(text) > 40:
+                out.append(text)
+    return out[:limit] if limit else out
+
+
+def pct(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, round(q * (len(xs) - 1)))]
+
+
+def bench_ingest(n: int, tmp: Path) -> dict[str, float]:
+    from ragd.config import Settings
+    from ragd.core import Ragd
+
+    texts = passages(n)
+    settings = Settings(data_dir=tmp / "ingest")
+    r = Ragd(settings)
+    # the model alone, on exactly the chunk texts the pipeline will embed
+    from ragd.ingest.chunking import chunk_document
+    from ragd.ingest.loaders import load_document
+
+    chunk_texts = []
+    for i, t in enumerate(texts):
+        parsed = load_document(t.encode(), f"p{i}.txt")
+        chunk_texts += [
+            c.text
+            for c in chunk_document(
+                parsed,
+                r.embedder,
+                max_tokens=settings.chunking.max_tokens,
+                overlap_tokens=settings.chunking.overlap_tokens,
+            )
+        ]
+    def model_run() -> float:
+        t0 = time.perf_counter()
+        r.embedder.embed(chunk_texts)
+        return time.perf_counter() - t0
+
+    # the model alone before and after the pipeline (the machine's load drifts; the mean of the two is the peer)
+    before = model_run()
+    # the pipeline: one document per passage, submitted then drained by a worker, embedding cache cold
+    t0 = time.perf_counter()
+    for i, t in enumerate(texts):
+        r.submit(t.encode(), f"p{i}.txt")
+    r.workers.drain()
+    pipe_s = time.perf_counter() - t0
+    model_s = (before + model_run()) / 2
+    chunks = r.store.count_chunks()
+    r.close()
+    return {
+        "passages": len(texts),
+        "chunks": chunks,
+        "model_chunks_per_s": round(len(chunk_texts) / model_s, 2),
+        "pipeline_chunks_per_s": round(chunks / pipe_s, 2),
+        "ratio": round((chunks / pipe_s) / (len(chunk_texts) / model_s), 3),
+    }
+
+
+def bench_api(n_chunks: int, tmp: Path, queries: int = 200) -> dict[str, float]:
+    from ragd.config import Settings
+    from ragd.core import Ragd
+
+    data = tmp / "api"
+    r = Ragd(Settings(data_dir=data))
+    texts = passages()
+    i = 0
+    while r.store.count_chunks() < n_chunks:
+        batch = texts[i % len(texts) : i % len(texts) + 500]
+        for j, t in enumerate(batch):
+            r.submit(f"{t}\n\n(copy {i + j})".encode(), f"c{i + j}.txt")
+        i += len(batch)
+        r.workers.drain()
+    chunks = r.store.count_chunks()
+    r.close()
+
+    port = 8765
+    env = {**os.environ, "RAGD_DATA_DIR": str(data)}
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ragd.cli.main", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    while True:
+        try:
+            if httpx.get(url + "/api/v1/health", timeout=0.5).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.02)
+    startup = time.perf_counter() - t0
+    lines = (EVALDATA / "cranfield" / "queries.jsonl").read_text().split("\n")
+    qs = [json.loads(x)["text"] for x in lines if x.strip()]
+    lat: list[float] = []
+    try:
+        with httpx.Client(base_url=url) as c:
+            for k in range(20):  # warm-up
+                c.post("/api/v1/query", json={"query": qs[k], "answer": False})
+            for k in range(queries):
+                t = time.perf_counter()
+                resp = c.post("/api/v1/query", json={"query": qs[k % len(qs)], "top_k": 5, "answer": False})
+                lat.append((time.perf_counter() - t) * 1000)
+                assert resp.status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    return {
+        "chunks": chunks,
+        "startup_s": round(startup, 2),
+        "retrieval_p50_ms": round(statistics.median(lat), 2),
+        "retrieval_p95_ms": round(pct(lat, 0.95), 2),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--passages", type=int, default=2000)
+    ap.add_argument("--chunks", type=int, default=10_000)
+    ap.add_argument("--out", type=Path)
+    ap.add_argument("--skip-api", action="store_true", help="Only the ingestion comparison.")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as d:
+        res = {"ingest": bench_ingest(args.passages, Path(d))}
+        if not args.skip_api:
+            res["api"] = bench_api(args.chunks, Path(d))
+    print(json.dumps(res, indent=2))
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(res, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""``create_app(settings)``: the FastAPI application over one :class:`ragd.core.Ragd`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from ragd import __version__
+from ragd.api.errors import install_error_handlers
+from ragd.api.routes import chat, documents, feedback, openai_compat, ops, query, system
+from ragd.config import Settings
+from ragd.core import Ragd
+from ragd.observability.logging import configure_logging
+from ragd.observability.middleware import ObservabilityMiddleware
+
+
+def create_app(settings: Settings | None = None, ragd: Ragd | None = None) -> FastAPI:
+    """Build the app. The :class:`Ragd` instance is created at start-up (or given, for tests)."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.logging)  # after the server's own logging set-up, so every line is ours
+        instance = ragd or Ragd(settings)
+        app.state.ragd = instance
+        instance.start()
+        try:
+            yield
+        finally:
+            instance.close()
+
+    app = FastAPI(
+        title="ragd",
+        version=__version__,
+        description="Self-hosted retrieval-augmented generation: cited answers from your own documents.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.add_middleware(ObservabilityMiddleware, access_log=settings.logging.access_log)
+    for r in (system.router, documents.router, query.router, ops.router):
+        app.include_router(r)
+    for r in (chat.router, feedback.router, openai_compat.router):  # answers: issue 6
+        app.include_router(r)
+    return app

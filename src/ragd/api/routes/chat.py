@@ -1,0 +1,137 @@
+"""Conversations: ``POST /api/v1/chat`` (plain or streamed) and the stored history."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import StreamingResponse
+
+from ragd.api.deps import RagdDep
+from ragd.api.schemas import CitationOut, Filters, ResultOut
+from ragd.api.sse import turn_response
+from ragd.errors import ConversationNotFound
+from ragd.generate.base import ChatMessage
+from ragd.store.conversations import LOCAL_USER, Conversation, Message
+
+
+def current_user() -> str:
+    """The acting user's id: ``"local"`` while authentication is off (the auth issue replaces this)."""
+    return LOCAL_USER
+
+
+UserDep = Annotated[str, Depends(current_user)]
+
+router = APIRouter(prefix="/api/v1", tags=["chat"])
+
+
+class MessageIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Literal["system", "user", "assistant"]
+    content: str = Field(..., max_length=20_000)
+
+
+class ChatRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    messages: list[MessageIn] = Field(..., min_length=1, max_length=200)
+    conversation_id: str | None = Field(None, max_length=64, description="Continue this conversation; absent: "
+                                        "a new one is created holding every message given.")
+    stream: bool = Field(False, description="Stream the answer as Server-Sent Events.")
+    top_k: int = Field(5, ge=1, le=100)
+    filters: Filters | None = None
+
+
+class ChatResponse(BaseModel):
+    conversation_id: str
+    message_id: str
+    answer: str
+    found: bool
+    citations: list[CitationOut]
+    query: str = Field(..., description="The standalone query the passages were retrieved with.")
+    results: list[ResultOut]
+    model: str
+    timings_ms: dict[str, float]
+
+
+class MessageOut(BaseModel):
+    id: str
+    role: str
+    content: str
+    created_at: float
+    citations: list[dict[str, Any]]
+    query: str | None
+    found: bool | None
+
+    @classmethod
+    def of(cls, m: Message) -> MessageOut:
+        return cls(id=m.id, role=m.role, content=m.content, created_at=m.created_at, citations=m.citations,
+                   query=m.query, found=m.found)
+
+
+class ConversationOut(BaseModel):
+    id: str
+    title: str
+    created_at: float
+    updated_at: float
+    message_count: int
+
+    @classmethod
+    def of(cls, c: Conversation) -> ConversationOut:
+        return cls(id=c.id, title=c.title, created_at=c.created_at, updated_at=c.updated_at,
+                   message_count=c.message_count)
+
+
+class ConversationDetail(ConversationOut):
+    messages: list[MessageOut]
+
+
+class ConversationList(BaseModel):
+    conversations: list[ConversationOut]
+    total: int
+    limit: int
+    offset: int
+
+
+@router.post("/chat", response_model=ChatResponse, responses={200: {"content": {"text/event-stream": {}}}})
+def chat(ragd: RagdDep, user: UserDep, body: ChatRequest) -> ChatResponse | StreamingResponse:
+    from ragd.api.routes.query import to_search_filters
+
+    messages = [ChatMessage(m.role, m.content) for m in body.messages]
+    turn = ragd.answers.chat(
+        user, messages, body.conversation_id, top_k=body.top_k, filters=to_search_filters(body.filters)
+    )
+    if body.stream:
+        return turn_response(turn, {"X-Conversation-Id": turn.conversation_id or ""})
+    ans = turn.result()
+    return ChatResponse(
+        conversation_id=turn.ids["conversation_id"], message_id=turn.ids["message_id"], answer=ans.text,
+        found=ans.found, citations=[CitationOut.of(c) for c in ans.citations], query=turn.query,
+        results=[ResultOut.of(h) for h in turn.retrieval.hits], model=ans.model, timings_ms=turn.timings_ms,
+    )
+
+
+@router.get("/conversations", response_model=ConversationList)
+def list_conversations(
+    ragd: RagdDep, user: UserDep, limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> ConversationList:
+    page, total = ragd.conversations.list_conversations(user, limit=limit, offset=offset)
+    return ConversationList(conversations=[ConversationOut.of(c) for c in page], total=total, limit=limit,
+                            offset=offset)
+
+
+@router.get("/conversations/{conversation_id}", response_model=ConversationDetail)
+def get_conversation(ragd: RagdDep, user: UserDep, conversation_id: str) -> ConversationDetail:
+    conv = ragd.conversations.get_conversation(user, conversation_id)
+    if conv is None:
+        raise ConversationNotFound(f"no conversation {conversation_id!r}")
+    msgs = ragd.conversations.list_messages(user, conversation_id)
+    return ConversationDetail(**ConversationOut.of(conv).model_dump(), messages=[MessageOut.of(m) for m in msgs])
+
+
+@router.delete("/conversations/{conversation_id}", status_code=204)
+def delete_conversation(ragd: RagdDep, user: UserDep, conversation_id: str) -> Response:
+    if not ragd.conversations.delete_conversation(user, conversation_id):
+        raise ConversationNotFound(f"no conversation {conversation_id!r}")
+    return Response(status_code=204)

@@ -1,0 +1,72 @@
+"""Questions: hybrid retrieval and a cited answer."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.responses import StreamingResponse
+
+from ragd.api.deps import RagdDep
+from ragd.api.routes.chat import UserDep
+from ragd.api.schemas import CitationOut, Filters, QueryRequest, QueryResponse, ResultOut
+from ragd.api.sse import turn_response
+from ragd.errors import InvalidFilter
+from ragd.models import SearchFilters
+
+router = APIRouter(prefix="/api/v1", tags=["query"])
+
+FILE_TYPES = {
+    "pdf": "application/pdf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "html": "text/html",
+    "htm": "text/html",
+    "md": "text/markdown",
+    "markdown": "text/markdown",
+    "txt": "text/plain",
+    "text": "text/plain",
+    "csv": "text/csv",
+    "tsv": "text/tab-separated-values",
+}
+
+
+def to_search_filters(f: Filters | None) -> SearchFilters | None:
+    if f is None:
+        return None
+    collections = list(f.collections or [])
+    if f.collection:
+        collections.append(f.collection)
+    mimes = None
+    if f.file_types:
+        mimes = []
+        for t in f.file_types:
+            t = t.lower().lstrip(".")
+            if "/" in t:
+                mimes.append(t)
+            elif t in FILE_TYPES:
+                mimes.append(FILE_TYPES[t])
+            else:
+                raise InvalidFilter(f"unknown file type {t!r}; use one of {', '.join(sorted(FILE_TYPES))}")
+    return SearchFilters(
+        collections=collections or None, document_ids=f.document_ids or None, mimes=mimes, metadata=f.metadata or None
+    )
+
+
+_SSE_DOC = {200: {"content": {"text/event-stream": {}}, "description": "With \"stream\": true: token, "
+                 "citations and done events (or an error event)."}}
+
+
+@router.post("/query", response_model=QueryResponse, responses=_SSE_DOC)
+def query(ragd: RagdDep, user: UserDep, body: QueryRequest) -> QueryResponse | StreamingResponse:
+    filters = to_search_filters(body.filters)
+    if body.stream and body.answer:
+        return turn_response(ragd.answers.ask(user, body.query, top_k=body.top_k, filters=filters, mode=body.mode))
+    res = ragd.query(body.query, top_k=body.top_k, filters=filters, mode=body.mode, answer=body.answer)
+    ans = res.answer
+    return QueryResponse(
+        query=body.query,
+        query_id=ragd.answers.record_query(user, body.query, ans) if ans else None,
+        answer=ans.text if ans else None,
+        found=bool(ans and ans.found),
+        citations=[CitationOut.of(c) for c in ans.citations] if ans else [],
+        results=[ResultOut.of(h) for h in res.retrieval.hits],
+        timings_ms=res.timings_ms,
+    )

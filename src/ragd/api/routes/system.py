@@ -1,0 +1,48 @@
+"""Health and administration."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import APIRouter
+
+from ragd import __version__
+from ragd.api.deps import RagdDep
+from ragd.api.schemas import RebuildResponse
+
+router = APIRouter(prefix="/api/v1", tags=["system"])
+
+
+@router.get("/health")
+def health(ragd: RagdDep) -> dict[str, Any]:
+    """Liveness: cheap, no I/O beyond memory."""
+    return {
+        "status": "ok",
+        "version": __version__,
+        "embedding_model": ragd.embedder.name,
+        "vectors": len(ragd.index),
+    }
+
+
+@router.post("/admin/rebuild-index", response_model=RebuildResponse)
+def rebuild_index(ragd: RagdDep) -> RebuildResponse:
+    """Rebuild the derived dense index from the store (the lexical index lives inside the store)."""
+    t0 = time.perf_counter()
+    n = ragd.rebuild_index()
+    return RebuildResponse(vectors=n, took_ms=round((time.perf_counter() - t0) * 1000, 1))
+
+
+@router.get("/admin/stats")
+def stats(ragd: RagdDep) -> dict[str, Any]:
+    """Sizes of the store and the derived indexes, and whether they agree."""
+    ragd.index.sync(ragd.store)
+    chunks = ragd.store.count_chunks()
+    return {
+        "chunks": chunks,
+        "vectors": len(ragd.index),
+        "consistent": chunks == len(ragd.index),
+        "queue_depth": ragd.store.queue_depth(),
+        "embedding_model": ragd.embedder.name,
+        "embedding_dim": ragd.embedder.dim,
+    }

@@ -1,0 +1,47 @@
+"""Shared CLI plumbing: settings, opening an instance, turning errors into a message and an exit code."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from ragd.config import Settings
+from ragd.core import Ragd
+from ragd.errors import RagdError
+
+console_err = Console(stderr=True)
+
+DataDirOpt = Annotated[
+    Path | None, typer.Option("--data-dir", help="Data directory (RAGD_DATA_DIR, default ./ragd-data).")
+]
+
+
+def settings_for(data_dir: Path | None) -> Settings:
+    return Settings(data_dir=data_dir) if data_dir else Settings()
+
+
+@contextmanager
+def open_ragd(data_dir: Path | None, *, allow_model_change: bool = False) -> Iterator[Ragd]:
+    r = Ragd(settings_for(data_dir), allow_model_change=allow_model_change)
+    try:
+        yield r
+    finally:
+        r.close()
+
+
+def run_guarded(fn: Callable[[], None]) -> None:
+    """Run a command body; ragd errors and bad settings become one line on stderr and exit code 1."""
+    try:
+        fn()
+    except RagdError as exc:
+        console_err.print(f"[red]error[/red] [{exc.code}]: {exc.detail}", highlight=False)
+        raise typer.Exit(1) from exc
+    except ValidationError as exc:
+        console_err.print(f"[red]error[/red] [configuration_error]: {exc}", highlight=False)
+        raise typer.Exit(1) from exc

@@ -1,0 +1,116 @@
+"""The ``ragd`` command."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from ragd.cli import documents, evaluate, ingest, ops
+from ragd.cli.common import DataDirOpt, console_err, open_ragd, run_guarded, settings_for
+from ragd.models import SearchFilters
+
+app = typer.Typer(help="ragd: cited answers from your own documents, offline.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+app.add_typer(documents.app, name="documents")
+app.command("ingest")(ingest.ingest)
+app.command("eval")(evaluate.evaluate)
+app.command("backup")(ops.backup)
+app.command("restore")(ops.restore)
+app.command("doctor")(ops.doctor)
+app.add_typer(ops.config_app, name="config")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (RAGD_SERVER__HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (RAGD_SERVER__PORT).")] = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Start the HTTP server (API at /api/v1, OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from ragd.api.app import create_app
+
+    def _run() -> None:
+        settings = settings_for(data_dir)
+        h = host or settings.server.host
+        p = port or settings.server.port
+        console_err.print(f"ragd serving {settings.data_dir.resolve()} on http://{h}:{p} (docs at /docs)")
+        uvicorn.run(create_app(settings), host=h, port=p, log_level="info")
+
+    run_guarded(_run)
+
+
+@app.command()
+def query(
+    question: Annotated[str, typer.Argument(help="The question.")],
+    top_k: Annotated[int, typer.Option("--top-k", min=1, max=100)] = 5,
+    mode: Annotated[str, typer.Option(help="hybrid, bm25 or dense.")] = "hybrid",
+    collection: Annotated[str | None, typer.Option(help="Only this collection.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Ask a question; prints the cited answer and the passages it comes from."""
+    if mode not in ("hybrid", "bm25", "dense"):
+        console_err.print(f"error [validation_error]: --mode must be hybrid, bm25 or dense, not {mode!r}")
+        raise typer.Exit(2)
+
+    def _run() -> None:
+        with open_ragd(data_dir) as r:
+            filters = SearchFilters(collections=[collection]) if collection else None
+            res = r.query(question, top_k=top_k, filters=filters, mode=mode)  # type: ignore[arg-type]
+            _print_result(question, res, as_json)
+
+    run_guarded(_run)
+
+
+def _print_result(question: str, res, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+    from ragd.api.schemas import CitationOut, ResultOut
+
+    ans = res.answer
+    if as_json:
+        body = {
+            "query": question,
+            "answer": ans.text if ans else None,
+            "found": bool(ans and ans.found),
+            "citations": [CitationOut.of(c).model_dump() for c in (ans.citations if ans else [])],
+            "results": [ResultOut.of(h).model_dump() for h in res.retrieval.hits],
+            "timings_ms": res.timings_ms,
+        }
+        sys.stdout.write(json.dumps(body, ensure_ascii=False, indent=2) + "\n")
+        return
+    out = Console()
+    out.print(f"[bold]{ans.text if ans else ''}[/bold]\n")
+    for c in ans.citations if ans else []:
+        page = f", page {c.page}" if c.page else ""
+        out.print(f"  [{c.marker}] {c.filename}{page}: {c.text[:160]}")
+    out.print("\n[dim]Passages:[/dim]")
+    for i, h in enumerate(res.retrieval.hits, 1):
+        page = f" p.{h.chunk.page_start}" if h.chunk.page_start else ""
+        snippet = " ".join(h.chunk.text.split())[:140]
+        out.print(f"  {i}. {h.chunk.filename}{page} ({h.score:.4f}) {snippet}")
+
+
+@app.command()
+def reindex(data_dir: DataDirOpt = None) -> None:
+    """Re-process every document (after a model or chunking change) and rebuild the dense index."""
+
+    def _run() -> None:
+        with open_ragd(data_dir, allow_model_change=True) as r:
+            n = r.reindex_all()
+            ingest.drain_with_progress(r, n)
+            console_err.print(f"re-indexed {n} documents; {r.rebuild_index()} vectors in the dense index")
+
+    run_guarded(_run)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,30 @@
+"""The ``Embedder`` port: text → unit-length float32 vectors, plus the model's own tokenizer for budgets."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+
+@runtime_checkable
+class TokenCounter(Protocol):
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Number of model tokens of each text, without special tokens and without truncation."""
+
+    def token_offsets(self, text: str) -> list[tuple[int, int]]:
+        """Character ``(start, end)`` of each model token of ``text`` (no special tokens, no truncation)."""
+
+
+@runtime_checkable
+class Embedder(TokenCounter, Protocol):
+    name: str
+    """Model name recorded with the index (a change is detected, never mixed)."""
+    dim: int
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """``[len(texts), dim]`` float32, L2-normalised. Batches internally, longest-first sorted."""
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """``[dim]`` float32, L2-normalised."""

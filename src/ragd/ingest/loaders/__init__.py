@@ -1,0 +1,85 @@
+"""Document loaders: bytes of one file → :class:`ragd.models.ParsedDocument`.
+
+Public surface: :func:`sniff_type`, :func:`load_document`, the :data:`LOADERS` registry (MIME type → loader)
+and the MIME constants. Every failure is a :class:`ragd.errors.DocumentError` subclass (or
+:class:`ragd.errors.UnsupportedMediaType` for a type we do not read); no parser exception escapes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ragd.errors import DocumentCorrupt, DocumentError, TooManyPages, UnsupportedMediaType
+from ragd.models import ParsedDocument
+
+from .base import Loader
+from .csv import load_csv, load_tsv
+from .detect import CSV, DOCX, HTML, MARKDOWN, PDF, SUPPORTED, TEXT, TSV, normalize_mime, sniff_type
+from .docx import load_docx
+from .html import load_html
+from .markdown import load_markdown
+from .pdf import count_pdf_pages, load_pdf
+from .text import load_text
+
+__all__ = [
+    "CSV",
+    "DOCX",
+    "HTML",
+    "LOADERS",
+    "MARKDOWN",
+    "PAGE_COUNTERS",
+    "PDF",
+    "SUPPORTED",
+    "TEXT",
+    "TSV",
+    "Loader",
+    "load_document",
+    "sniff_type",
+]
+
+LOADERS: dict[str, Loader] = {
+    PDF: load_pdf,
+    DOCX: load_docx,
+    HTML: load_html,
+    MARKDOWN: load_markdown,
+    TEXT: load_text,
+    CSV: load_csv,
+    TSV: load_tsv,
+}
+
+# Types whose page count can be read cheaply before the text is extracted (to refuse early).
+PAGE_COUNTERS: dict[str, Callable[[bytes], int]] = {PDF: count_pdf_pages}
+
+
+def load_document(
+    data: bytes, filename: str, *, mime: str | None = None, max_pages: int | None = None
+) -> ParsedDocument:
+    """Parse ``data`` with the loader for ``mime`` (sniffed from the content when not given).
+
+    Raises ``UnsupportedMediaType`` for a type no loader reads, ``TooManyPages`` over ``max_pages``, and
+    otherwise only ``DocumentError`` subclasses with a human reason.
+    """
+    kind = normalize_mime(mime) if mime else sniff_type(data, filename)
+    loader = LOADERS.get(kind)
+    if loader is None:
+        raise UnsupportedMediaType(f"no loader for {kind!r}; supported: {', '.join(sorted(LOADERS))}")
+    try:
+        counter = PAGE_COUNTERS.get(kind)
+        if max_pages is not None and counter is not None and data:
+            pages = counter(data)
+            if pages > max_pages:
+                raise TooManyPages(f"the document has {pages} pages; the limit is {max_pages}")
+        doc = loader(data, filename)
+    except DocumentError:
+        raise
+    except RecursionError as exc:
+        raise DocumentCorrupt(f"the {kind} document is nested too deeply to parse") from exc
+    except MemoryError as exc:
+        raise DocumentCorrupt(f"the {kind} document is too large to parse in memory") from exc
+    except Exception as exc:  # a parser bug or an input it did not expect: still a clear document error
+        raise DocumentCorrupt(
+            f"the {kind} document could not be parsed ({type(exc).__name__}: {exc})"
+        ) from exc
+    if max_pages is not None and doc.pages is not None and doc.pages > max_pages:
+        raise TooManyPages(f"the document has {doc.pages} pages; the limit is {max_pages}")
+    return doc

@@ -1,0 +1,142 @@
+"""Domain types shared by every layer. Imports nothing else from ragd."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+
+class DocStatus(enum.StrEnum):
+    PENDING = "pending"
+    PARSING = "parsing"
+    CHUNKING = "chunking"
+    EMBEDDING = "embedding"
+    INDEXED = "indexed"
+    FAILED = "failed"
+
+
+BlockKind = Literal["heading", "paragraph", "table", "code", "list"]
+
+
+@dataclass(slots=True)
+class Block:
+    """One structural unit of extracted text.
+
+    ``start``/``end`` are character offsets into :attr:`ParsedDocument.text` (``text[start:end] == block.text``).
+    ``page`` counts from 1 as a reader does (``None`` for formats without pages).
+    ``heading_path`` lists the enclosing headings, outermost first (a heading block's own path includes itself).
+    For ``kind == "table"`` the text is a Markdown table: ``header_lines`` (header row and ``|---|`` line) come
+    first, then one line per row; a chunker may split a table only between rows and repeats the header.
+    """
+
+    kind: BlockKind
+    text: str
+    start: int
+    end: int
+    page: int | None = None
+    heading_path: list[str] = field(default_factory=list)
+    level: int = 0
+    header_lines: int = 0
+
+
+@dataclass(slots=True)
+class ParsedDocument:
+    """What a loader returns: the whole extracted text and its blocks, in reading order."""
+
+    text: str
+    blocks: list[Block]
+    pages: int | None = None
+    title: str | None = None
+    mime: str = "text/plain"
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class ChunkDraft:
+    """A chunk before it is stored: offsets into the document's extracted text, pages from 1."""
+
+    ordinal: int
+    text: str
+    start: int
+    end: int
+    page_start: int | None
+    page_end: int | None
+    heading_path: list[str]
+    token_count: int
+    content_hash: str
+
+
+@dataclass(slots=True)
+class Document:
+    id: str
+    collection: str
+    filename: str
+    content_hash: str
+    mime: str
+    size: int
+    status: DocStatus = DocStatus.PENDING
+    error: str | None = None
+    error_code: str | None = None
+    failed_step: str | None = None
+    num_chunks: int = 0
+    pages: int | None = None
+    title: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    replaces: str | None = None
+    created_at: float = 0.0
+    updated_at: float = 0.0
+
+
+@dataclass(slots=True)
+class Chunk:
+    """A stored chunk with what a citation needs."""
+
+    id: str
+    seq: int
+    document_id: str
+    collection: str
+    filename: str
+    ordinal: int
+    text: str
+    start: int
+    end: int
+    page_start: int | None
+    page_end: int | None
+    heading_path: list[str]
+    content_hash: str
+    mime: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Job:
+    id: int
+    document_id: str
+    kind: str
+    status: Literal["queued", "running", "done", "failed"]
+    attempts: int = 0
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class SearchFilters:
+    """Which chunks a search may return. Every field narrows (AND); lists are OR within the field."""
+
+    collections: list[str] | None = None
+    document_ids: list[str] | None = None
+    mimes: list[str] | None = None
+    metadata: dict[str, Any] | None = None
+
+    def is_empty(self) -> bool:
+        return not (self.collections or self.document_ids or self.mimes or self.metadata)
+
+
+@dataclass(slots=True)
+class ScoredChunk:
+    chunk: Chunk
+    score: float
+    bm25_rank: int | None = None
+    dense_rank: int | None = None
+    similarity: float | None = None
+    """Cosine between the query and the chunk's embedding, when known."""

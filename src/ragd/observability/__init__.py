@@ -1,0 +1,1 @@
+"""Metrics (Prometheus), structured logs (structlog), request ids and optional OpenTelemetry spans."""

@@ -1,0 +1,118 @@
+"""Structured logs: structlog, one JSON object per line in production, readable in a terminal.
+
+Every record — ragd's own and those of libraries through the standard ``logging`` module (uvicorn…) — goes
+through the same processors: context variables (``request_id``, ``route``, ``user_id`` bound per request and
+carried into the ingestion jobs a request queued), level, logger name, an ISO timestamp, and :func:`redact`,
+which masks the values of secret-looking keys (password, token, api_key, authorization, cookie…) and, inside
+any string, bearer tokens, passwords in URLs and e-mail addresses.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import MutableMapping
+from typing import Any, TextIO
+
+import structlog
+
+from ragd.config import LoggingSettings
+
+MASK = "***"
+SECRET_KEY = re.compile(
+    r"pass(word|wd|phrase)?$|secret|token|api[_-]?key|authorization|cookie|credential|private[_-]?key", re.I
+)
+_BEARER = re.compile(r"(?i)\b(bearer|basic|token)\s+[A-Za-z0-9._~+/=-]{6,}")
+_URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]*):[^/\s@]+@")
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@([A-Za-z0-9-]+\.)+[A-Za-z]{2,}")
+
+
+def scrub_text(text: str) -> str:
+    """Mask bearer tokens, passwords inside URLs and e-mail addresses in free text."""
+    text = _BEARER.sub(lambda m: f"{m.group(1)} {MASK}", text)
+    text = _URL_PASSWORD.sub(lambda m: f"{m.group(1)}:{MASK}@", text)
+    return _EMAIL.sub(lambda m: f"{MASK}@{m.group(0).split('@', 1)[1]}", text)
+
+
+def _scrub(value: Any, depth: int = 0) -> Any:
+    if depth > 8:
+        return value
+    if isinstance(value, str):
+        return scrub_text(value)
+    if isinstance(value, dict):
+        return {k: MASK if isinstance(k, str) and SECRET_KEY.search(k) and v not in (None, "")
+                else _scrub(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_scrub(v, depth + 1) for v in value)
+    if type(value).__name__ == "SecretStr":
+        return MASK
+    return value
+
+
+def redact(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """structlog processor: never let a secret, a token or an e-mail address reach the log."""
+    for key in list(event_dict):
+        value = event_dict[key]
+        if key in ("level", "logger", "timestamp"):
+            continue
+        if SECRET_KEY.search(key) and value not in (None, ""):
+            event_dict[key] = MASK
+        else:
+            event_dict[key] = _scrub(value)
+    return event_dict
+
+
+def _renderer(fmt: str, stream: TextIO) -> Any:
+    if fmt == "auto":
+        fmt = "console" if stream.isatty() else "json"
+    if fmt == "json":
+        return structlog.processors.JSONRenderer(sort_keys=False, default=str)
+    return structlog.dev.ConsoleRenderer(colors=stream.isatty())
+
+
+def configure_logging(settings: LoggingSettings | None = None, stream: TextIO | None = None) -> None:
+    """Route every log record of the process through structlog. Idempotent; the last call wins."""
+    settings = settings or LoggingSettings()
+    stream = stream or sys.stderr
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        redact,
+    ]
+    structlog.configure(
+        processors=[structlog.stdlib.filter_by_level, *shared,
+                    structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            redact,
+            _renderer(settings.format, stream),
+        ],
+    )
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(formatter)
+    handler.set_name("ragd")
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(settings.level.upper())
+    for name in ("uvicorn", "uvicorn.error"):
+        lg = logging.getLogger(name)
+        lg.handlers = []
+        lg.propagate = True
+    # ragd's middleware writes one structured line per request; uvicorn's own access line would repeat it.
+    access = logging.getLogger("uvicorn.access")
+    access.handlers = []
+    access.propagate = False
+
+
+def get_logger(name: str) -> Any:
+    return structlog.stdlib.get_logger(name)

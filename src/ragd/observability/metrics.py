@@ -1,0 +1,196 @@
+"""Prometheus metrics with stable names (dashboards and alert rules in ``deploy/`` rely on them).
+
+One :class:`Metrics` per :class:`ragd.core.Ragd`, with its own registry (several instances in one process
+never collide). Event metrics (counters, histograms, the in-flight gauge) are recorded as things happen; state
+metrics (index size per collection, ingest queue depth, disk and memory) are read from the store and the
+system at scrape time by :class:`StateCollector`, so every process reports the same truth.
+
+Several server worker processes: set ``RAGD_METRICS__MULTIPROC_DIR`` (or prometheus-client's own
+``PROMETHEUS_MULTIPROC_DIR``) to an empty directory shared by the workers. Event metrics are then written to
+memory-mapped files there and summed across processes at scrape time (prometheus-client multiprocess mode).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+    values,
+)
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
+
+from ragd.config import MetricsSettings, export_prometheus_multiproc_dir
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0)
+
+#: Every metric ragd itself exports (the ``_total``/``_bucket`` suffixes are added by the exposition format).
+METRIC_NAMES = (
+    "rag_queries_total", "rag_retrieval_latency_seconds", "rag_generation_latency_seconds",
+    "rag_total_latency_seconds", "rag_index_size", "rag_documents_processed_total", "rag_ingest_queue_depth",
+    "rag_cache_hits_total", "rag_requests_total", "rag_request_duration_seconds", "rag_active_connections",
+    "rag_model_tokens_total", "rag_feedback_total", "rag_errors_total",
+    "rag_disk_free_ratio", "rag_disk_free_bytes", "rag_memory_usage_ratio", "rag_dense_index_vectors",
+)
+
+
+def _enable_multiprocess(directory: Path) -> None:
+    """Switch prometheus-client to memory-mapped values in ``directory`` (its API is environment-driven)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    export_prometheus_multiproc_dir(directory)
+    if getattr(values.ValueClass, "__name__", "") != "MmapedValue":
+        values.ValueClass = values.MultiProcessValue()
+
+
+class Metrics:
+    """The event metrics of one ragd instance and the exposition of everything."""
+
+    def __init__(self, settings: MetricsSettings | None = None) -> None:
+        self.settings = settings or MetricsSettings()
+        self.multiproc_dir = Path(self.settings.multiproc_dir) if self.settings.multiproc_dir else None
+        if self.multiproc_dir is not None:
+            _enable_multiprocess(self.multiproc_dir)
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.queries = Counter("rag_queries", "Questions answered, by outcome (answered, no_answer, error).",
+                               ["status"], registry=r)
+        self.retrieval_latency = Histogram("rag_retrieval_latency_seconds", "Retrieval time per question.",
+                                           buckets=LATENCY_BUCKETS, registry=r)
+        self.generation_latency = Histogram("rag_generation_latency_seconds", "Answer generation time.",
+                                            buckets=LATENCY_BUCKETS, registry=r)
+        self.total_latency = Histogram("rag_total_latency_seconds", "Whole question time.",
+                                       buckets=LATENCY_BUCKETS, registry=r)
+        self.documents = Counter("rag_documents_processed", "Documents through the ingestion pipeline, by "
+                                 "final status (indexed, failed).", ["status"], registry=r)
+        self.cache_hits = Counter("rag_cache_hits", "Work avoided by a cache (upload: identical bytes).",
+                                  ["cache"], registry=r)
+        self.requests = Counter("rag_requests", "HTTP requests by method, route template and status.",
+                                ["method", "route", "status"], registry=r)
+        self.request_duration = Histogram("rag_request_duration_seconds", "HTTP request duration.",
+                                          ["method", "route"], buckets=LATENCY_BUCKETS, registry=r)
+        self.active = Gauge("rag_active_connections", "HTTP requests in flight.", registry=r,
+                            multiprocess_mode="livesum")
+        self.tokens = Counter("rag_model_tokens", "Model tokens of questions (input) and answers (output).",
+                              ["direction"], registry=r)
+        self.feedback_total = Counter("rag_feedback", "User feedback on answers, by rating.", ["rating"],
+                                      registry=r)
+        self.errors = Counter("rag_errors", "Errors by stable error code (API responses, failed documents).",
+                              ["code"], registry=r)
+        for status in ("answered", "no_answer", "error"):
+            self.queries.labels(status)
+        for status in ("indexed", "failed"):
+            self.documents.labels(status)
+        for direction in ("input", "output"):
+            self.tokens.labels(direction)
+        for rating in ("up", "down"):
+            self.feedback_total.labels(rating)
+        self.cache_hits.labels("upload")
+        self._collectors: list[Any] = []
+        self._process = ProcessCollector(registry=None)
+
+    # -- recording -------------------------------------------------------------------------------------------
+    def observe_query(self, status: str, *, retrieval_s: float | None, generation_s: float | None,
+                      total_s: float, tokens_in: int = 0, tokens_out: int = 0) -> None:
+        self.queries.labels(status).inc()
+        if retrieval_s is not None:
+            self.retrieval_latency.observe(retrieval_s)
+        if generation_s is not None:
+            self.generation_latency.observe(generation_s)
+        self.total_latency.observe(total_s)
+        if tokens_in:
+            self.tokens.labels("input").inc(tokens_in)
+        if tokens_out:
+            self.tokens.labels("output").inc(tokens_out)
+
+    def query_failed(self, code: str) -> None:
+        self.queries.labels("error").inc()
+        self.errors.labels(code).inc()
+
+    def document_processed(self, status: str, error_code: str | None = None) -> None:
+        self.documents.labels(status).inc()
+        if status == "failed" and error_code:
+            self.errors.labels(error_code).inc()
+
+    def cache_hit(self, cache: str) -> None:
+        self.cache_hits.labels(cache).inc()
+
+    def request(self, method: str, route: str, status: int, seconds: float) -> None:
+        self.requests.labels(method, route, str(status)).inc()
+        self.request_duration.labels(method, route).observe(seconds)
+
+    def error(self, code: str) -> None:
+        self.errors.labels(code).inc()
+
+    def feedback(self, rating: str) -> None:
+        """Count a user's rating of an answer (``up`` or ``down``); the feedback endpoint calls this."""
+        self.feedback_total.labels(rating).inc()
+
+    # -- exposition ------------------------------------------------------------------------------------------
+    def add_collector(self, collector: Any) -> None:
+        """A scrape-time collector (an object with ``collect()``), e.g. :class:`StateCollector`."""
+        self._collectors.append(collector)
+        if self.multiproc_dir is None:
+            self.registry.register(collector)
+
+    def exposition(self) -> tuple[bytes, str]:
+        """The text exposition of every metric, and its content type."""
+        if self.multiproc_dir is None:
+            registry = self.registry
+            extra: Iterable[Any] = [self._process]
+        else:
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry, path=str(self.multiproc_dir))
+            extra = [*self._collectors, self._process]
+        body = generate_latest(registry) + b"".join(generate_latest(c) for c in extra)
+        return body, CONTENT_TYPE_LATEST
+
+    def close(self) -> None:
+        """In multiprocess mode, drop this process's live gauges (its in-flight count)."""
+        if self.multiproc_dir is not None:
+            mark_process_dead(os.getpid(), str(self.multiproc_dir))
+
+
+class StateCollector:
+    """Scrape-time gauges: chunks per collection, queue depth, dense vectors, disk and memory."""
+
+    def __init__(
+        self,
+        chunks_by_collection: Callable[[], dict[str, int]],
+        queue_depth: Callable[[], int],
+        dense_vectors: Callable[[], int],
+        data_dir: Path,
+    ) -> None:
+        self._chunks = chunks_by_collection
+        self._queue = queue_depth
+        self._dense = dense_vectors
+        self._data_dir = data_dir
+
+    def collect(self) -> Iterator[Metric]:
+        from ragd.observability.resources import disk_usage, memory_usage
+
+        size = GaugeMetricFamily("rag_index_size", "Chunks in the index, per collection.",
+                                 labels=["collection"])
+        for collection, n in sorted(self._chunks().items()):
+            size.add_metric([collection], n)
+        yield size
+        yield GaugeMetricFamily("rag_ingest_queue_depth", "Ingestion jobs queued or running.",
+                                value=self._queue())
+        yield GaugeMetricFamily("rag_dense_index_vectors", "Vectors in this process's dense index.",
+                                value=self._dense())
+        disk = disk_usage(self._data_dir)
+        yield GaugeMetricFamily("rag_disk_free_ratio", "Free fraction of the data directory's file system.",
+                                value=1.0 - disk.ratio)
+        yield GaugeMetricFamily("rag_disk_free_bytes", "Free bytes on the data directory's file system.",
+                                value=disk.total - disk.used)
+        yield GaugeMetricFamily("rag_memory_usage_ratio", "Memory in use / cgroup limit or host RAM.",
+                                value=memory_usage().ratio)

@@ -1,0 +1,255 @@
+"""Backup and restore of an embedded (SQLite) data directory, while the server keeps serving.
+
+An archive (``.tar.gz`` or ``.zip``) holds:
+
+* ``ragd.sqlite3`` — a consistent snapshot taken with SQLite's online backup API (readers and writers go
+  on);
+* ``files/<xx>/<document id>`` — the original of every document *in that snapshot* (files of documents
+  uploaded after the snapshot are left out, so archive and database agree);
+* ``index.json`` — the dense index's saved metadata (model, dimension, count, watermark) for reference: the
+  index itself is derived and is rebuilt from the restored store;
+* ``manifest.json`` — written last: format, ragd version, store summary (schema version, model, counts) and
+  the size and sha256 of every other member.
+
+:func:`restore_backup` refuses a non-empty target, verifies every checksum and the database's integrity before
+anything lands in the target, and then rebuilds the dense index so the restored directory is ready to serve.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import shutil
+import sqlite3
+import tarfile
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from ragd import __version__
+from ragd.config import Settings
+from ragd.errors import BadRequest, ConfigurationError, Conflict
+from ragd.store.sqlite.connection import path_from_url
+from ragd.store.vectors import DenseIndex
+
+FORMAT = 1
+DB_NAME = "ragd.sqlite3"
+_CHUNK = 1024 * 1024
+
+
+@dataclass(slots=True)
+class BackupResult:
+    path: Path
+    size: int
+    documents: int
+    chunks: int
+    files: int
+    missing_files: list[str]
+    took_ms: float
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(_CHUNK):
+            h.update(block)
+    return h.hexdigest()
+
+
+def store_file(settings: Settings) -> Path:
+    url = settings.store_url
+    if "://" in url and not url.startswith("sqlite"):
+        raise ConfigurationError(
+            "`ragd backup` covers the embedded SQLite store; back up PostgreSQL with pg_dump "
+            "and DATA_DIR/files"
+        )
+    return path_from_url(url)
+
+
+def _snapshot(db: Path, dest: Path) -> dict[str, Any]:
+    src = sqlite3.connect(db, timeout=30)  # only reads; WAL lets the server write meanwhile
+    dst = sqlite3.connect(dest)
+    try:
+        src.backup(dst)  # all pages in one step: one consistent read snapshot
+    finally:
+        src.close()
+    try:
+        dst.execute("PRAGMA journal_mode = DELETE")
+        meta = dict(dst.execute("SELECT key, value FROM meta").fetchall())
+        return {
+            "schema_version": dst.execute("PRAGMA user_version").fetchone()[0],
+            "embedding_model": meta.get("embedding_model"),
+            "embedding_dim": int(meta["embedding_dim"]) if meta.get("embedding_dim") else None,
+            "documents": dst.execute("SELECT COUNT(*) FROM documents").fetchone()[0],
+            "chunks": dst.execute("SELECT COUNT(*) FROM chunks").fetchone()[0],
+            "last_change_id": dst.execute("SELECT COALESCE(MAX(change_id), 0) FROM changes").fetchone()[0],
+            "document_ids": [r[0] for r in dst.execute("SELECT id FROM documents ORDER BY id")],
+        }
+    finally:
+        dst.close()
+
+
+def _archive_kind(path: Path) -> str:
+    name = path.name.lower()
+    if name.endswith((".tar.gz", ".tgz")):
+        return "tar"
+    if name.endswith(".zip"):
+        return "zip"
+    raise BadRequest(f"backup file name must end with .tar.gz, .tgz or .zip, not {path.name!r}")
+
+
+def create_backup(settings: Settings, dest: Path) -> BackupResult:
+    """Write one archive of ``settings``' data directory to ``dest`` (atomically: temp file, then rename)."""
+    t0 = time.perf_counter()
+    kind = _archive_kind(dest)
+    db = store_file(settings)
+    if not db.exists():
+        raise BadRequest(f"no ragd database at {db}")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    files_root = settings.data_dir / "files"
+    with tempfile.TemporaryDirectory(prefix=".ragd-backup-", dir=dest.parent) as tmp_dir:
+        tmp = Path(tmp_dir)
+        summary = _snapshot(db, tmp / DB_NAME)
+        members: list[tuple[str, Path]] = [(DB_NAME, tmp / DB_NAME)]
+        missing: list[str] = []
+        for doc_id in summary.pop("document_ids"):
+            original = files_root / doc_id[-2:] / doc_id
+            if original.is_file():
+                members.append((f"files/{doc_id[-2:]}/{doc_id}", original))
+            else:
+                missing.append(doc_id)
+        index_meta = settings.data_dir / "index" / "dense.json"
+        if index_meta.is_file():
+            shutil.copyfile(index_meta, tmp / "index.json")
+            members.append(("index.json", tmp / "index.json"))
+        entries: dict[str, dict[str, Any]] = {}
+        for name, path in members:
+            entries[name] = {"size": path.stat().st_size, "sha256": _sha256(path)}
+        manifest = {
+            "format": FORMAT, "ragd_version": __version__, "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                                                       time.gmtime()),
+            "store": summary, "missing_files": missing, "members": entries,
+        }
+        part = tmp / f"{dest.name}.part"
+        manifest_bytes = json.dumps(manifest, indent=2).encode()
+        _write_archive(kind, part, members, manifest_bytes)
+        os.replace(part, dest)
+    originals = sum(1 for name, _ in members if name.startswith("files/"))
+    return BackupResult(dest, dest.stat().st_size, summary["documents"], summary["chunks"], originals,
+                        missing, round((time.perf_counter() - t0) * 1000, 1))
+
+
+def _write_archive(kind: str, part: Path, members: list[tuple[str, Path]], manifest: bytes) -> None:
+    if kind == "tar":
+        with tarfile.open(part, "w:gz", compresslevel=6) as tar:
+            for name, path in members:
+                tar.add(path, arcname=name, recursive=False)
+            info = tarfile.TarInfo("manifest.json")
+            info.size, info.mtime, info.mode = len(manifest), int(time.time()), 0o644
+            tar.addfile(info, io.BytesIO(manifest))
+    else:
+        with zipfile.ZipFile(part, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for name, path in members:
+                zf.write(path, name)
+            zf.writestr("manifest.json", manifest)
+
+
+def _safe_name(name: str) -> str:
+    p = PurePosixPath(name)
+    if p.is_absolute() or ".." in p.parts or not p.parts or "\\" in name:
+        raise BadRequest(f"unsafe path in backup archive: {name!r}")
+    return str(p)
+
+
+def _extract(archive: Path, into: Path) -> dict[str, Any]:
+    kind = _archive_kind(archive)
+    if kind == "tar":
+        with tarfile.open(archive, "r:gz") as tar:
+            for m in tar.getmembers():
+                if not m.isfile():
+                    raise BadRequest(f"unexpected entry in backup archive: {m.name!r}")
+                target = into / _safe_name(m.name)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                src = tar.extractfile(m)
+                assert src is not None
+                with src, open(target, "wb") as out:
+                    shutil.copyfileobj(src, out, _CHUNK)
+    else:
+        with zipfile.ZipFile(archive) as zf:
+            for info in zf.infolist():
+                if info.is_dir():
+                    continue
+                target = into / _safe_name(info.filename)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with zf.open(info) as src, open(target, "wb") as out:
+                    shutil.copyfileobj(src, out, _CHUNK)
+    manifest_path = into / "manifest.json"
+    if not manifest_path.is_file():
+        raise BadRequest("not a ragd backup: manifest.json is missing")
+    manifest: dict[str, Any] = json.loads(manifest_path.read_text())
+    if manifest.get("format") != FORMAT:
+        raise BadRequest(f"unsupported backup format {manifest.get('format')!r}")
+    return manifest
+
+
+def verify_backup(archive: Path) -> dict[str, Any]:
+    """Check every member against the manifest; returns the manifest. Raises ``BadRequest`` on a mismatch."""
+    with tempfile.TemporaryDirectory(prefix=".ragd-verify-", dir=archive.parent) as tmp:
+        return _verify(archive, Path(tmp))
+
+
+def _verify(archive: Path, into: Path) -> dict[str, Any]:
+    manifest = _extract(archive, into)
+    members: dict[str, dict[str, Any]] = manifest["members"]
+    present = {str(p.relative_to(into)) for p in into.rglob("*") if p.is_file()} - {"manifest.json"}
+    if present != set(members):
+        extra, lost = sorted(present - set(members)), sorted(set(members) - present)
+        raise BadRequest(f"backup members differ from its manifest (extra {extra[:5]}, missing {lost[:5]})")
+    for name, entry in members.items():
+        if _sha256(into / name) != entry["sha256"]:
+            raise BadRequest(f"checksum mismatch for {name!r}: the backup is damaged")
+    conn = sqlite3.connect(into / DB_NAME)
+    try:
+        check = conn.execute("PRAGMA integrity_check").fetchone()[0]
+    finally:
+        conn.close()
+    if check != "ok":
+        raise BadRequest(f"the database in the backup fails its integrity check: {check}")
+    return manifest
+
+
+def restore_backup(archive: Path, data_dir: Path) -> dict[str, Any]:
+    """Restore ``archive`` into the empty (or absent) ``data_dir`` and rebuild its dense index.
+
+    Returns the manifest plus ``vectors`` (the rebuilt index's size)."""
+    if not archive.is_file():
+        raise BadRequest(f"no backup file at {archive}")
+    if data_dir.exists() and any(data_dir.iterdir()):
+        raise Conflict(f"{data_dir} is not empty: restore only into an empty or new directory")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".ragd-restore-", dir=data_dir.parent))
+    try:
+        manifest = _verify(archive, staging)
+        os.replace(staging / DB_NAME, data_dir / DB_NAME)
+        if (staging / "files").is_dir():
+            os.replace(staging / "files", data_dir / "files")
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    store = manifest["store"]
+    vectors = 0
+    if store.get("embedding_model") and store.get("embedding_dim"):
+        from ragd.store.sqlite import SqliteStore
+
+        db = SqliteStore(data_dir / DB_NAME)
+        try:
+            index = DenseIndex(data_dir / "index", store["embedding_model"], int(store["embedding_dim"]))
+            vectors = index.rebuild(db)
+            index.save()
+        finally:
+            db.close()
+    return {**manifest, "vectors": vectors}

@@ -1,0 +1,122 @@
+"""Hybrid retrieval: BM25 (store) + dense (derived index), fused, near-duplicates collapsed."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from ragd.config import RetrievalSettings
+from ragd.embed.base import Embedder
+from ragd.models import ScoredChunk, SearchFilters
+from ragd.retrieve.analysis import analyze_query, detect_language
+from ragd.retrieve.fusion import rrf
+from ragd.store.base import Store
+from ragd.store.vectors import DenseIndex
+
+Mode = Literal["hybrid", "bm25", "dense"]
+
+
+@dataclass(slots=True)
+class Retrieval:
+    hits: list[ScoredChunk]
+    query_vector: np.ndarray | None
+    terms: list[str]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+class Retriever:
+    def __init__(
+        self, store: Store, embedder: Embedder, index: DenseIndex, settings: RetrievalSettings
+    ) -> None:
+        self._store = store
+        self._embedder = embedder
+        self._index = index
+        self._settings = settings
+
+    def search(
+        self,
+        query: str,
+        *,
+        top_k: int | None = None,
+        filters: SearchFilters | None = None,
+        mode: Mode | None = None,
+        candidates: int | None = None,
+    ) -> Retrieval:
+        s = self._settings
+        top_k = top_k or s.top_k
+        mode = mode or s.mode
+        depth = max(candidates or s.candidates, top_k)
+        filters = filters if filters and not filters.is_empty() else None
+        t: dict[str, float] = {}
+        t0 = time.perf_counter()
+        terms = analyze_query(query)
+        lexical: list[int] = []
+        if mode in ("hybrid", "bm25") and terms:
+            lexical = [seq for seq, _ in self._store.search_lexical(terms, filters, depth)]
+        t1 = time.perf_counter()
+        t["lexical"] = (t1 - t0) * 1000
+        qv: np.ndarray | None = None
+        dense: list[int] = []
+        if mode in ("hybrid", "dense"):
+            qv = self._embedder.embed_query(query)
+            t2 = time.perf_counter()
+            t["embed_query"] = (t2 - t1) * 1000
+            self._index.sync(self._store)
+            allowed = self._store.allowed_seqs(filters) if filters else None
+            dense = [seq for seq, _ in self._index.search(qv, depth, allowed)]
+            t["dense"] = (time.perf_counter() - t2) * 1000
+        t3 = time.perf_counter()
+        if mode == "hybrid":
+            language = detect_language(query)
+            dense_weight = s.dense_weight * s.dense_weight_by_language.get(language, 1.0)
+            pairs = [(r, w) for r, w in ((lexical, s.bm25_weight), (dense, dense_weight)) if r]
+        else:
+            pairs = [(lexical or dense, 1.0)]
+        fused = rrf([p for p, _ in pairs], k=s.rrf_k, weights=[w for _, w in pairs]) if pairs else []
+        hits = self._materialise(fused, lexical, dense, qv, top_k)
+        t["fuse"] = (time.perf_counter() - t3) * 1000
+        t["retrieval"] = (time.perf_counter() - t0) * 1000
+        return Retrieval(hits=hits, query_vector=qv, terms=terms, timings_ms=t)
+
+    def _materialise(
+        self,
+        fused: list[tuple[int, float]],
+        lexical: list[int],
+        dense: list[int],
+        qv: np.ndarray | None,
+        top_k: int,
+    ) -> list[ScoredChunk]:
+        """Load the best chunks, collapsing near-duplicates, until ``top_k`` distinct ones are found."""
+        lex_rank = {seq: i + 1 for i, seq in enumerate(lexical)}
+        dense_rank = {seq: i + 1 for i, seq in enumerate(dense)}
+        out: list[ScoredChunk] = []
+        kept_vecs: list[np.ndarray] = []
+        kept_hashes: set[str] = set()
+        pos = 0
+        window = max(top_k * 2, 10)
+        while len(out) < top_k and pos < len(fused):
+            batch = fused[pos : pos + window]
+            pos += window
+            chunks = self._store.get_chunks([seq for seq, _ in batch])
+            by_seq = {c.seq: c for c in chunks}
+            vecs = self._store.get_embeddings(self._embedder.name, list({c.content_hash for c in chunks}))
+            for seq, score in batch:
+                chunk = by_seq.get(seq)
+                if chunk is None or chunk.content_hash in kept_hashes:
+                    continue
+                vec = vecs.get(chunk.content_hash)
+                if vec is not None and any(
+                    float(vec @ k) >= self._settings.dedup_threshold for k in kept_vecs
+                ):
+                    continue
+                sim = float(vec @ qv) if vec is not None and qv is not None else None
+                out.append(ScoredChunk(chunk, score, lex_rank.get(seq), dense_rank.get(seq), sim))
+                kept_hashes.add(chunk.content_hash)
+                if vec is not None:
+                    kept_vecs.append(vec)
+                if len(out) == top_k:
+                    break
+        return out

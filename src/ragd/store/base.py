@@ -1,0 +1,162 @@
+"""The ``Store`` port: ragd's system of record.
+
+Every adapter (SQLite now, PostgreSQL later) must pass the conformance suite in
+:mod:`ragd.testing.store_conformance`. The contract:
+
+* All methods are synchronous and thread-safe (the API calls them from a thread pool, ingestion workers from
+  their own threads). A write either happens completely or not at all.
+* The store keeps documents, their extracted text, chunks, an embedding cache keyed by
+  ``(model, content_hash)``, a lexical index over *analysed* chunk text (analysis — lowercasing, accent folding,
+  stemming — is done by the caller, :mod:`ragd.retrieve.analysis`, so the store only indexes and matches
+  space-separated terms), a change log feeding derived dense indexes, a job table, and key/value metadata.
+* Chunks have a string ``id`` (``"{document_id}:{ordinal}"``) and an integer ``seq`` that is unique and never
+  reused; derived indexes refer to chunks by ``seq``.
+* The change log is an append-only sequence of ``(change_id, chunk_seq, op)`` with ``op`` ``"add"`` or ``"del"``
+  and ``change_id`` strictly increasing: a derived index that remembers the last ``change_id`` it applied (its
+  watermark) catches up by applying :meth:`Store.changes_since`.
+* Filters (:class:`ragd.models.SearchFilters`) are applied inside the store query, never by trimming results.
+  ``metadata`` filters match documents whose metadata has every given key equal to the given value (a list value
+  means "any of").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from ragd.models import Chunk, ChunkDraft, DocStatus, Document, Job, SearchFilters
+
+
+@runtime_checkable
+class Store(Protocol):
+    # -- lifecycle -------------------------------------------------------------------------------------------
+    def migrate(self) -> None:
+        """Create or upgrade the schema. Idempotent."""
+
+    def close(self) -> None:
+        """Release connections. The store is unusable afterwards."""
+
+    # -- metadata --------------------------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None: ...
+
+    def set_meta(self, key: str, value: str) -> None: ...
+
+    # -- documents -------------------------------------------------------------------------------------------
+    def add_document(self, doc: Document, *, enqueue: bool = True) -> Document:
+        """Insert ``doc`` (status ``pending``) and, if ``enqueue``, an ``ingest`` job for it, in one transaction.
+
+        Sets ``created_at``/``updated_at``. Returns the stored document.
+        """
+
+    def get_document(self, doc_id: str) -> Document | None: ...
+
+    def find_document(
+        self, collection: str, *, content_hash: str | None = None, filename: str | None = None
+    ) -> Document | None:
+        """The newest document of ``collection`` matching every given key (``None`` keys are ignored)."""
+
+    def list_documents(
+        self,
+        *,
+        collection: str | None = None,
+        status: DocStatus | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[Document], int]:
+        """Documents newest first, and the total count matching the same conditions."""
+
+    def set_status(
+        self,
+        doc_id: str,
+        status: DocStatus,
+        *,
+        error: str | None = None,
+        error_code: str | None = None,
+        failed_step: str | None = None,
+        pages: int | None = None,
+        title: str | None = None,
+    ) -> None:
+        """Move a document along its lifecycle. ``pages``/``title`` are stored when given."""
+
+    def save_text(self, doc_id: str, text: str) -> None:
+        """Store the document's extracted text (chunk offsets point into it)."""
+
+    def get_text(self, doc_id: str) -> str | None: ...
+
+    def commit_chunks(
+        self, doc_id: str, chunks: Sequence[ChunkDraft], lexical: Sequence[str], model: str
+    ) -> None:
+        """Atomically make ``chunks`` the document's chunks and mark it ``indexed``.
+
+        ``lexical[i]`` is the analysed text of ``chunks[i]`` for the lexical index. Every chunk's embedding must
+        already be in the embedding cache for ``model``. In the same transaction: the document's previous chunks
+        are removed, ``num_chunks`` set, and if the document ``replaces`` another one, that one and its chunks are
+        deleted. Adds ``add``/``del`` rows to the change log.
+        """
+
+    def delete_document(self, doc_id: str) -> bool:
+        """Delete the document, its text, its chunks (change log ``del`` rows) and its jobs. False if absent."""
+
+    # -- embedding cache -------------------------------------------------------------------------------------
+    def get_embeddings(self, model: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        """Cached float32 vectors for the given content hashes (missing ones are absent from the result)."""
+
+    def put_embeddings(self, model: str, vectors: dict[str, np.ndarray]) -> None:
+        """Cache float32 vectors by content hash. Existing entries are kept."""
+
+    # -- chunks ----------------------------------------------------------------------------------------------
+    def get_chunks(self, seqs: Sequence[int]) -> list[Chunk]:
+        """Chunks by ``seq``, in the order asked; unknown seqs are skipped."""
+
+    def get_chunk(self, chunk_id: str) -> Chunk | None: ...
+
+    def list_chunks(self, doc_id: str) -> list[Chunk]:
+        """A document's chunks by ordinal."""
+
+    def count_chunks(self, collection: str | None = None) -> int: ...
+
+    def search_lexical(
+        self, terms: Sequence[str], filters: SearchFilters | None, limit: int
+    ) -> list[tuple[int, float]]:
+        """BM25 over the analysed text: chunks matching any term, best first, as ``(seq, score)``.
+
+        Higher score is better. Terms are plain analysed words; the store quotes them (no query syntax leaks). A
+        term given n times weighs n times (query term frequency, as in BM25).
+        """
+
+    def allowed_seqs(self, filters: SearchFilters) -> np.ndarray:
+        """The int64 seqs of every chunk that passes ``filters`` (for masking a dense search)."""
+
+    # -- change log (feeds derived dense indexes) ------------------------------------------------------------
+    def changes_since(
+        self, model: str, after: int, limit: int = 10_000
+    ) -> list[tuple[int, int, str, np.ndarray | None]]:
+        """Change-log rows with ``change_id > after``, ascending: ``(change_id, seq, op, vector)``.
+
+        ``vector`` is the chunk's cached embedding for ``model`` on ``add`` rows whose chunk still exists, else
+        ``None``.
+        """
+
+    def last_change_id(self) -> int: ...
+
+    def iter_vectors(self, model: str, batch: int = 10_000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Every live chunk's vector for ``model`` as ``(seqs int64 [n], vectors float32 [n, dim])`` batches."""
+
+    # -- jobs ------------------------------------------------------------------------------------------------
+    def enqueue_job(self, doc_id: str, kind: str = "ingest") -> int: ...
+
+    def claim_job(self, worker_id: str, lease_seconds: float = 600.0) -> Job | None:
+        """Atomically take the oldest queued job, or a running one whose lease expired. Increments attempts."""
+
+    def finish_job(self, job_id: int, *, ok: bool, error: str | None = None) -> None: ...
+
+    def release_job(self, job_id: int) -> None:
+        """Put a running job back in the queue (retry)."""
+
+    def requeue_running(self) -> int:
+        """Put every running job back in the queue (embedded mode at start-up). Returns how many."""
+
+    def queue_depth(self) -> int:
+        """Jobs queued or running."""

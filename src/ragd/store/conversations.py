@@ -1,0 +1,149 @@
+"""The ``ConversationStore`` port: chat history, the log of answered questions, and user feedback.
+
+Every method takes the acting user's id (``"local"`` while authentication is off): a user sees and changes only
+their own conversations, messages and queries. Feedback is listed for administrators across all users.
+Adapters register a factory ``url -> ConversationStore`` in :data:`CONVERSATION_STORES` under the same URL
+scheme as their :class:`~ragd.store.base.Store`; the conformance suite is
+:class:`ragd.testing.conversation_conformance.ConversationStoreConformance`.
+
+Contract (pinned by the conformance suite):
+
+* ids of conversations, messages and queries are opaque strings chosen by the store; feedback ids are integers.
+* ``list_conversations`` is newest-activity first and returns ``(page, total)``; ``list_messages`` is oldest
+  first. Deleting a conversation deletes its messages.
+* ``add_message``/``list_messages`` on a conversation the user does not own raise
+  :class:`~ragd.errors.ConversationNotFound` (never another user's data); ``get_conversation`` returns ``None``.
+* ``add_feedback`` names exactly one of ``query_id``/``message_id``, which must belong to the user
+  (:class:`~ragd.errors.QueryNotFound` otherwise); ``rating`` is 1 or -1 (``ValueError`` otherwise).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from ragd.errors import ConfigurationError
+
+Role = Literal["system", "user", "assistant"]
+LOCAL_USER = "local"
+"""The user id of every request while authentication is disabled."""
+
+
+@dataclass(slots=True)
+class Conversation:
+    id: str
+    user_id: str
+    title: str
+    created_at: float
+    updated_at: float
+    message_count: int = 0
+
+
+@dataclass(slots=True)
+class Message:
+    id: str
+    conversation_id: str
+    role: Role
+    content: str
+    created_at: float
+    citations: list[dict[str, Any]] = field(default_factory=list)
+    query: str | None = None
+    """For an assistant message: the standalone query its passages were retrieved with."""
+    found: bool | None = None
+
+
+@dataclass(slots=True)
+class QueryRecord:
+    id: str
+    user_id: str
+    query: str
+    answer: str | None
+    found: bool | None
+    created_at: float
+
+
+@dataclass(slots=True)
+class Feedback:
+    id: int
+    user_id: str
+    rating: int
+    comment: str | None
+    created_at: float
+    query_id: str | None = None
+    message_id: str | None = None
+
+
+class ConversationStore(Protocol):
+    def migrate(self) -> None:
+        """Create or upgrade the tables. Idempotent."""
+
+    def close(self) -> None: ...
+
+    # -- conversations ------------------------------------------------------------------------------------------
+    def create_conversation(self, user_id: str, title: str) -> Conversation: ...
+
+    def get_conversation(self, user_id: str, conversation_id: str) -> Conversation | None: ...
+
+    def list_conversations(
+        self, user_id: str, *, limit: int = 50, offset: int = 0
+    ) -> tuple[list[Conversation], int]: ...
+
+    def delete_conversation(self, user_id: str, conversation_id: str) -> bool:
+        """True if it existed (and belonged to the user)."""
+
+    def add_message(
+        self,
+        user_id: str,
+        conversation_id: str,
+        role: Role,
+        content: str,
+        *,
+        citations: list[dict[str, Any]] | None = None,
+        query: str | None = None,
+        found: bool | None = None,
+    ) -> Message: ...
+
+    def list_messages(self, user_id: str, conversation_id: str) -> list[Message]: ...
+
+    # -- answered questions and feedback -----------------------------------------------------------------------
+    def record_query(self, user_id: str, query: str, answer: str | None, found: bool | None) -> QueryRecord: ...
+
+    def get_query(self, user_id: str, query_id: str) -> QueryRecord | None: ...
+
+    def add_feedback(
+        self,
+        user_id: str,
+        rating: int,
+        comment: str | None = None,
+        *,
+        query_id: str | None = None,
+        message_id: str | None = None,
+    ) -> Feedback: ...
+
+    def list_feedback(self, *, limit: int = 100, offset: int = 0) -> tuple[list[Feedback], int]:
+        """Every user's feedback, newest first (administrators)."""
+
+
+def _sqlite(url: str) -> ConversationStore:
+    from ragd.store.sqlite.conversations import SqliteConversationStore
+
+    return SqliteConversationStore(url)
+
+
+#: URL scheme → factory (same schemes as :data:`ragd.store.STORES`).
+CONVERSATION_STORES: dict[str, Callable[[str], ConversationStore]] = {"sqlite": _sqlite}
+
+
+def open_conversation_store(url: str, *, migrate: bool = True) -> ConversationStore:
+    from ragd.store import scheme_of
+
+    scheme = scheme_of(url)
+    factory = CONVERSATION_STORES.get(scheme)
+    if factory is None:
+        known = ", ".join(sorted(CONVERSATION_STORES))
+        raise ConfigurationError(f"no conversation store for URL scheme {scheme!r} (known: {known})")
+    store = factory(url)
+    if migrate:
+        store.migrate()
+    return store

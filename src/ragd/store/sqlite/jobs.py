@@ -1,0 +1,85 @@
+"""The job table of the SQLite store: a small lease-based queue for the embedded mode.
+
+A claim is one ``UPDATE … WHERE id = (SELECT … LIMIT 1) RETURNING …`` inside ``BEGIN IMMEDIATE``: SQLite
+serialises writers, so two threads or processes can never take the same job. A running job whose lease
+(``locked_until``) has passed is claimable again, so a crashed worker's job is retried.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from typing import TYPE_CHECKING
+
+from ragd.errors import DocumentNotFound
+from ragd.models import Job
+
+if TYPE_CHECKING:
+    from ragd.store.sqlite.connection import Database
+
+
+class JobsMixin:
+    _db: Database
+
+    @staticmethod
+    def _insert_job(conn: sqlite3.Connection, doc_id: str, kind: str, now: float) -> int:
+        try:
+            cursor = conn.execute(
+                "INSERT INTO jobs (document_id, kind, status, attempts, created_at, updated_at) "
+                "VALUES (?, ?, 'queued', 0, ?, ?)",
+                (doc_id, kind, now, now),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise DocumentNotFound(f"no document {doc_id!r}") from exc
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    def enqueue_job(self, doc_id: str, kind: str = "ingest") -> int:
+        with self._db.write() as conn:
+            return self._insert_job(conn, doc_id, kind, time.time())
+
+    def claim_job(self, worker_id: str, lease_seconds: float = 600.0) -> Job | None:
+        now = time.time()
+        with self._db.write() as conn:
+            row = conn.execute(
+                "UPDATE jobs SET status = 'running', attempts = attempts + 1, worker_id = ?, "
+                "locked_until = ?, updated_at = ? WHERE id = (SELECT MIN(id) FROM ("
+                "  SELECT MIN(id) AS id FROM jobs WHERE status = 'queued'"
+                "  UNION ALL SELECT MIN(id) FROM jobs WHERE status = 'running' AND locked_until < ?"
+                ")) RETURNING id, document_id, kind, status, attempts, error",
+                (worker_id, now + lease_seconds, now, now),
+            ).fetchone()
+        if row is None:
+            return None
+        return Job(id=row[0], document_id=row[1], kind=row[2], status=row[3], attempts=row[4], error=row[5])
+
+    def finish_job(self, job_id: int, *, ok: bool, error: str | None = None) -> None:
+        with self._db.write() as conn:
+            conn.execute(
+                "UPDATE jobs SET status = ?, error = ?, worker_id = NULL, locked_until = NULL, "
+                "updated_at = ? WHERE id = ?",
+                ("done" if ok else "failed", error, time.time(), job_id),
+            )
+
+    def release_job(self, job_id: int) -> None:
+        with self._db.write() as conn:
+            conn.execute(
+                "UPDATE jobs SET status = 'queued', worker_id = NULL, locked_until = NULL, updated_at = ? "
+                "WHERE id = ? AND status = 'running'",
+                (time.time(), job_id),
+            )
+
+    def requeue_running(self) -> int:
+        with self._db.write() as conn:
+            return conn.execute(
+                "UPDATE jobs SET status = 'queued', worker_id = NULL, locked_until = NULL, updated_at = ? "
+                "WHERE status = 'running'",
+                (time.time(),),
+            ).rowcount
+
+    def queue_depth(self) -> int:
+        return (
+            self._db.conn()
+            .execute("SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'running')")
+            .fetchone()[0]
+        )

@@ -1,0 +1,430 @@
+"""The SQLite adapter of the :class:`~ragd.store.base.Store` port (the embedded default).
+
+One database file in WAL mode holds documents, text, chunks, the FTS5 lexical index, the embedding cache,
+the change log, jobs and metadata (schema: :mod:`ragd.store.sqlite.schema`). Thread-safe through one
+connection per thread; process-safe through SQLite's own locking (every write is one ``BEGIN IMMEDIATE``
+transaction).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ragd.errors import Conflict, DocumentNotFound
+from ragd.models import Chunk, ChunkDraft, DocStatus, Document, SearchFilters
+from ragd.store.sqlite import filters as _filters
+from ragd.store.sqlite import schema
+from ragd.store.sqlite.connection import Database, path_from_url
+from ragd.store.sqlite.jobs import JobsMixin
+
+_DOC_COLUMNS = (
+    "id, collection, filename, content_hash, mime, size, status, error, error_code, failed_step, num_chunks, "
+    "pages, title, metadata, replaces, created_at, updated_at"
+)
+_CHUNK_SELECT = (
+    'SELECT c.seq, c.id, c.document_id, d.collection, d.filename, c.ordinal, c.text, c.start, c."end", '
+    "c.page_start, c.page_end, c.heading_path, c.content_hash, d.mime, d.metadata "
+    "FROM chunks AS c JOIN documents AS d ON d.id = c.document_id"
+)
+_NEWEST_FIRST = "ORDER BY created_at DESC, rowid DESC"
+
+
+def _document(row: Sequence[Any]) -> Document:
+    return Document(
+        id=row[0],
+        collection=row[1],
+        filename=row[2],
+        content_hash=row[3],
+        mime=row[4],
+        size=row[5],
+        status=DocStatus(row[6]),
+        error=row[7],
+        error_code=row[8],
+        failed_step=row[9],
+        num_chunks=row[10],
+        pages=row[11],
+        title=row[12],
+        metadata=json.loads(row[13]),
+        replaces=row[14],
+        created_at=row[15],
+        updated_at=row[16],
+    )
+
+
+def _chunk(row: Sequence[Any]) -> Chunk:
+    return Chunk(
+        seq=row[0],
+        id=row[1],
+        document_id=row[2],
+        collection=row[3],
+        filename=row[4],
+        ordinal=row[5],
+        text=row[6],
+        start=row[7],
+        end=row[8],
+        page_start=row[9],
+        page_end=row[10],
+        heading_path=json.loads(row[11]),
+        content_hash=row[12],
+        mime=row[13],
+        metadata=json.loads(row[14]),
+    )
+
+
+def _blob(vector: np.ndarray) -> bytes:
+    array = np.asarray(vector)
+    if array.ndim != 1 or array.size == 0:
+        raise ValueError(f"an embedding must be a non-empty 1-d vector, got shape {array.shape}")
+    return array.astype("<f4").tobytes()
+
+
+def _vector(blob: bytes) -> np.ndarray:
+    return np.frombuffer(blob, dtype="<f4").astype(np.float32)
+
+
+def fts_query(terms: Sequence[str]) -> str:
+    """``"a" OR "b"``: every term a quoted FTS5 string (``"`` doubled), so no query syntax can leak in. A repeated
+    term stays repeated: FTS5's bm25() scores each phrase, so it weighs as often as the query says it."""
+    cleaned = (t.replace("\x00", "").strip() for t in terms if isinstance(t, str))
+    return " OR ".join('"' + t.replace('"', '""') + '"' for t in cleaned if t)
+
+
+class SqliteStore(JobsMixin):
+    """``SqliteStore("sqlite:////abs/ragd.sqlite3")`` or ``SqliteStore(path)``; call :meth:`migrate` once."""
+
+    def __init__(self, url_or_path: str | Path) -> None:
+        self.path = path_from_url(url_or_path)
+        self._db = Database(self.path)
+
+    def __repr__(self) -> str:
+        return f"SqliteStore({str(self.path)!r})"
+
+    # -- lifecycle -------------------------------------------------------------------------------------------
+    def migrate(self) -> None:
+        schema.migrate(self._db.conn())
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- metadata --------------------------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        row = self._db.conn().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else row[0]
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._db.write() as conn:
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    # -- documents -------------------------------------------------------------------------------------------
+    def add_document(self, doc: Document, *, enqueue: bool = True) -> Document:
+        now = time.time()
+        stored = dataclasses.replace(
+            doc, status=DocStatus.PENDING, metadata=dict(doc.metadata), created_at=now, updated_at=now
+        )
+        with self._db.write() as conn:
+            try:
+                conn.execute(
+                    f"INSERT INTO documents ({_DOC_COLUMNS}) VALUES ({', '.join('?' * 17)})",
+                    (
+                        stored.id,
+                        stored.collection,
+                        stored.filename,
+                        stored.content_hash,
+                        stored.mime,
+                        stored.size,
+                        stored.status.value,
+                        stored.error,
+                        stored.error_code,
+                        stored.failed_step,
+                        stored.num_chunks,
+                        stored.pages,
+                        stored.title,
+                        json.dumps(stored.metadata),
+                        stored.replaces,
+                        now,
+                        now,
+                    ),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise Conflict(f"document {doc.id!r} already exists") from exc
+            if enqueue:
+                self._insert_job(conn, doc.id, "ingest", now)
+        return stored
+
+    def get_document(self, doc_id: str) -> Document | None:
+        sql = f"SELECT {_DOC_COLUMNS} FROM documents WHERE id = ?"
+        row = self._db.conn().execute(sql, (doc_id,)).fetchone()
+        return None if row is None else _document(row)
+
+    def find_document(
+        self, collection: str, *, content_hash: str | None = None, filename: str | None = None
+    ) -> Document | None:
+        sql = f"SELECT {_DOC_COLUMNS} FROM documents WHERE collection = ?"
+        params: list[Any] = [collection]
+        if content_hash is not None:
+            sql += " AND content_hash = ?"
+            params.append(content_hash)
+        if filename is not None:
+            sql += " AND filename = ?"
+            params.append(filename)
+        row = self._db.conn().execute(f"{sql} {_NEWEST_FIRST} LIMIT 1", params).fetchone()
+        return None if row is None else _document(row)
+
+    def list_documents(
+        self,
+        *,
+        collection: str | None = None,
+        status: DocStatus | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[Document], int]:
+        conditions, params = [], []
+        if collection is not None:
+            conditions.append("collection = ?")
+            params.append(collection)
+        if status is not None:
+            conditions.append("status = ?")
+            params.append(DocStatus(status).value)
+        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+        with self._db.read() as conn:
+            total = conn.execute(f"SELECT COUNT(*) FROM documents {where}", params).fetchone()[0]
+            rows = conn.execute(
+                f"SELECT {_DOC_COLUMNS} FROM documents {where} {_NEWEST_FIRST} LIMIT ? OFFSET ?",
+                [*params, max(0, limit), max(0, offset)],
+            ).fetchall()
+        return [_document(r) for r in rows], total
+
+    def set_status(
+        self,
+        doc_id: str,
+        status: DocStatus,
+        *,
+        error: str | None = None,
+        error_code: str | None = None,
+        failed_step: str | None = None,
+        pages: int | None = None,
+        title: str | None = None,
+    ) -> None:
+        with self._db.write() as conn:
+            cursor = conn.execute(
+                "UPDATE documents SET status = ?, error = ?, error_code = ?, failed_step = ?, "
+                "pages = COALESCE(?, pages), title = COALESCE(?, title), updated_at = ? WHERE id = ?",
+                (DocStatus(status).value, error, error_code, failed_step, pages, title, time.time(), doc_id),
+            )
+            if cursor.rowcount == 0:
+                raise DocumentNotFound(f"no document {doc_id!r}")
+
+    def save_text(self, doc_id: str, text: str) -> None:
+        with self._db.write() as conn:
+            try:
+                conn.execute(
+                    "INSERT INTO doc_text (doc_id, text) VALUES (?, ?) "
+                    "ON CONFLICT (doc_id) DO UPDATE SET text = excluded.text",
+                    (doc_id, text),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise DocumentNotFound(f"no document {doc_id!r}") from exc
+
+    def get_text(self, doc_id: str) -> str | None:
+        row = self._db.conn().execute("SELECT text FROM doc_text WHERE doc_id = ?", (doc_id,)).fetchone()
+        return None if row is None else row[0]
+
+    def commit_chunks(
+        self, doc_id: str, chunks: Sequence[ChunkDraft], lexical: Sequence[str], model: str
+    ) -> None:
+        if len(chunks) != len(lexical):
+            raise ValueError(f"{len(chunks)} chunks but {len(lexical)} lexical texts")
+        hashes = sorted({c.content_hash for c in chunks})
+        rows = [
+            (
+                f"{doc_id}:{c.ordinal}",
+                doc_id,
+                c.ordinal,
+                c.text,
+                c.start,
+                c.end,
+                c.page_start,
+                c.page_end,
+                json.dumps(list(c.heading_path)),
+                c.content_hash,
+                c.token_count,
+                lex,
+            )
+            for c, lex in zip(chunks, lexical, strict=True)
+        ]
+        with self._db.write() as conn:
+            row = conn.execute("SELECT replaces FROM documents WHERE id = ?", (doc_id,)).fetchone()
+            if row is None:
+                raise DocumentNotFound(f"no document {doc_id!r}")
+            replaces = row[0]
+            cached = {
+                h
+                for (h,) in conn.execute(
+                    "SELECT content_hash FROM embeddings WHERE model = ? "
+                    "AND content_hash IN (SELECT value FROM json_each(?))",
+                    (model, json.dumps(hashes)),
+                )
+            }
+            missing = [h for h in hashes if h not in cached]
+            if missing:
+                raise ValueError(f"{len(missing)} chunk(s) have no cached embedding for model {model!r}")
+            conn.execute("DELETE FROM chunks WHERE document_id = ?", (doc_id,))
+            try:
+                conn.executemany(
+                    'INSERT INTO chunks (id, document_id, ordinal, text, start, "end", page_start, '
+                    "page_end, heading_path, content_hash, token_count, lex) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+            except sqlite3.IntegrityError as exc:
+                raise ValueError(f"duplicate chunk ordinals for document {doc_id!r}") from exc
+            conn.execute(
+                "UPDATE documents SET num_chunks = ?, status = ?, error = NULL, error_code = NULL, "
+                "failed_step = NULL, updated_at = ? WHERE id = ?",
+                (len(rows), DocStatus.INDEXED.value, time.time(), doc_id),
+            )
+            if replaces and replaces != doc_id:
+                self._delete_document(conn, replaces)
+
+    @staticmethod
+    def _delete_document(conn: sqlite3.Connection, doc_id: str) -> bool:
+        # Explicit deletes (the foreign keys would cascade anyway): chunk triggers log ``del`` changes.
+        conn.execute("DELETE FROM chunks WHERE document_id = ?", (doc_id,))
+        conn.execute("DELETE FROM doc_text WHERE doc_id = ?", (doc_id,))
+        conn.execute("DELETE FROM jobs WHERE document_id = ?", (doc_id,))
+        return conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,)).rowcount > 0
+
+    def delete_document(self, doc_id: str) -> bool:
+        with self._db.write() as conn:
+            return self._delete_document(conn, doc_id)
+
+    # -- embedding cache -------------------------------------------------------------------------------------
+    def get_embeddings(self, model: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        if not hashes:
+            return {}
+        rows = self._db.conn().execute(
+            "SELECT content_hash, vector FROM embeddings WHERE model = ? "
+            "AND content_hash IN (SELECT value FROM json_each(?))",
+            (model, json.dumps(list(dict.fromkeys(hashes)))),
+        )
+        return {h: _vector(blob) for h, blob in rows}
+
+    def put_embeddings(self, model: str, vectors: dict[str, np.ndarray]) -> None:
+        if not vectors:
+            return
+        rows = [(model, h, _blob(v)) for h, v in vectors.items()]
+        with self._db.write() as conn:
+            conn.executemany(
+                "INSERT OR IGNORE INTO embeddings (model, content_hash, vector) VALUES (?, ?, ?)", rows
+            )
+
+    # -- chunks ----------------------------------------------------------------------------------------------
+    def get_chunks(self, seqs: Sequence[int]) -> list[Chunk]:
+        if len(seqs) == 0:
+            return []
+        wanted = [int(s) for s in seqs]
+        rows = (
+            self._db.conn()
+            .execute(
+                f"{_CHUNK_SELECT} WHERE c.seq IN (SELECT value FROM json_each(?))", (json.dumps(wanted),)
+            )
+            .fetchall()
+        )
+        by_seq = {row[0]: row for row in rows}
+        return [_chunk(by_seq[s]) for s in wanted if s in by_seq]
+
+    def get_chunk(self, chunk_id: str) -> Chunk | None:
+        row = self._db.conn().execute(f"{_CHUNK_SELECT} WHERE c.id = ?", (chunk_id,)).fetchone()
+        return None if row is None else _chunk(row)
+
+    def list_chunks(self, doc_id: str) -> list[Chunk]:
+        sql = f"{_CHUNK_SELECT} WHERE c.document_id = ? ORDER BY c.ordinal"
+        rows = self._db.conn().execute(sql, (doc_id,))
+        return [_chunk(r) for r in rows]
+
+    def count_chunks(self, collection: str | None = None) -> int:
+        conn = self._db.conn()
+        if collection is None:
+            return conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+        return conn.execute(
+            "SELECT COUNT(*) FROM chunks "
+            "WHERE document_id IN (SELECT id FROM documents WHERE collection = ?)",
+            (collection,),
+        ).fetchone()[0]
+
+    def search_lexical(
+        self, terms: Sequence[str], filters: SearchFilters | None, limit: int
+    ) -> list[tuple[int, float]]:
+        clean = _filters.validate(filters)
+        query = fts_query(terms)
+        if not query or limit <= 0:
+            return []
+        condition, params = _filters.chunk_conditions(clean, "c")
+        if condition:
+            sql = (
+                "SELECT chunks_fts.rowid, bm25(chunks_fts) AS r FROM chunks_fts "
+                "JOIN chunks AS c ON c.seq = chunks_fts.rowid "
+                f"WHERE chunks_fts MATCH ? AND {condition} ORDER BY r, chunks_fts.rowid LIMIT ?"
+            )
+        else:
+            sql = (
+                "SELECT rowid, bm25(chunks_fts) AS r FROM chunks_fts WHERE chunks_fts MATCH ? "
+                "ORDER BY r, rowid LIMIT ?"
+            )
+        rows = self._db.conn().execute(sql, [query, *params, int(limit)]).fetchall()
+        # FTS5's bm25() is negative, lower is better: negate so that higher is better.
+        return [(seq, -rank) for seq, rank in rows]
+
+    def allowed_seqs(self, filters: SearchFilters) -> np.ndarray:
+        condition, params = _filters.chunk_conditions(_filters.validate(filters), "c")
+        where = f"WHERE {condition}" if condition else ""
+        rows = self._db.conn().execute(f"SELECT c.seq FROM chunks AS c {where}", params).fetchall()
+        return np.array([r[0] for r in rows], dtype=np.int64)
+
+    # -- change log ------------------------------------------------------------------------------------------
+    def changes_since(
+        self, model: str, after: int, limit: int = 10_000
+    ) -> list[tuple[int, int, str, np.ndarray | None]]:
+        rows = self._db.conn().execute(
+            "SELECT ch.change_id, ch.seq, ch.op, e.vector FROM changes AS ch "
+            "LEFT JOIN chunks AS c ON ch.op = 'add' AND c.seq = ch.seq "
+            "LEFT JOIN embeddings AS e ON e.model = ? AND e.content_hash = c.content_hash "
+            "WHERE ch.change_id > ? ORDER BY ch.change_id LIMIT ?",
+            (model, int(after), int(limit)),
+        )
+        return [(cid, seq, op, None if blob is None else _vector(blob)) for cid, seq, op, blob in rows]
+
+    def last_change_id(self) -> int:
+        return self._db.conn().execute("SELECT COALESCE(MAX(change_id), 0) FROM changes").fetchone()[0]
+
+    def iter_vectors(self, model: str, batch: int = 10_000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        after = 0
+        while True:
+            rows = (
+                self._db.conn()
+                .execute(
+                    "SELECT c.seq, e.vector FROM chunks AS c "
+                    "JOIN embeddings AS e ON e.model = ? AND e.content_hash = c.content_hash "
+                    "WHERE c.seq > ? ORDER BY c.seq LIMIT ?",
+                    (model, after, int(batch)),
+                )
+                .fetchall()
+            )
+            if not rows:
+                return
+            seqs = np.array([r[0] for r in rows], dtype=np.int64)
+            matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").astype(np.float32)
+            yield seqs, matrix.reshape(len(rows), -1)
+            after = int(seqs[-1])

@@ -1,0 +1,330 @@
+"""The embedded dense index: exact cosine search over one float32 matrix, derived from the store.
+
+The store is the truth; this index is a cache of the store's vectors for one embedding model. It remembers the
+last change-log id it applied (its *watermark*): :meth:`DenseIndex.sync` catches up from there with
+:meth:`Store.changes_since`, :meth:`DenseIndex.rebuild` starts over from :meth:`Store.iter_vectors`. After a
+crash the caller loads the last saved files (or rebuilds when :meth:`DenseIndex.load` says False) and syncs.
+
+Layout: rows ``0..n-1`` of a contiguous float32 matrix hold L2-normalised vectors (capacity grows by half
+again when full, so appends are amortised O(1)); ``seqs[row]`` is the chunk seq of each row; ``_pos[seq]`` is
+the row of each seq (-1 if absent) — a flat int64 array rather than a dict so that a filter mask of many seqs
+is translated to rows in one vectorised step. Seqs are never reused and grow by one per chunk ever stored, so
+``_pos`` costs 8 bytes per chunk ever created. A delete moves the last row into the hole (swap-remove).
+
+Search is exact: one matrix-vector product (cosine = dot product of unit vectors) and ``argpartition`` for
+the top k. A filter (``allowed`` seqs) is applied before the top-k, so a selective filter never starves the
+result: a small allowed set gathers only its rows, a large one masks the full product.
+
+Speed (``python bench/dense_index_speed.py --queries 100``, 384-d random unit vectors, k=10, medians, measured
+on the shared 2-core machine while it ran at a load average of ~6, so absolute times are about 4x those of a
+quiet machine — the GUIDE measured 9.4 ms p50 for 200k there; the ratio to a bare numpy product is the stable
+figure)::
+
+    vectors   bare numpy p50   unfiltered p50 / p95   10% allowed p50   1% allowed p50
+    100k         23.9 ms         23.6 ms / 32 ms          4.5 ms            0.3 ms
+    200k         37.1 ms         38.0 ms / 71 ms         13.6 ms            0.6 ms
+    400k         70.9 ms         74.8 ms / 230 ms        30.1 ms            1.3 ms
+
+The index adds nothing measurable to the bare product (ratio 0.98-1.06); latency is linear in the number of
+vectors, about 47 µs per 1,000 vectors on a quiet machine (190 µs loaded), and memory is 1.5 KiB per vector.
+At ``settings.retrieval.ann_threshold`` = 300k an unfiltered query costs ~14 ms quiet (~55 ms loaded) of one
+or two cores: beyond that threshold an ANN structure (HNSW) should take over. Filtered searches stay cheap
+because a selective filter scores only its own rows.
+
+Thread safety: a lock guards the arrays, so searches may run while another thread syncs; a second lock
+serialises sync/rebuild/save so the watermark only moves forward.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import threading
+import zlib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ragd.errors import ModelMismatch
+from ragd.store.base import Store
+
+_FORMAT = 1
+_MANIFEST = "dense.json"
+_SMALL_FILTER_RATIO = 4  # gather rows when allowed rows < n / ratio, else mask the full product
+_GATHER_BLOCK = 4096
+
+
+def _normalised(vectors: np.ndarray) -> np.ndarray:
+    out = np.array(vectors, dtype=np.float32, copy=True, ndmin=2)
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    np.divide(out, norms, out=out, where=norms > 0)
+    return out
+
+
+def _fsync_write(path: Path, write: Any) -> None:
+    with open(path, "wb") as handle:
+        write(handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+class DenseIndex:
+    """``DenseIndex(directory, model, dim)``: exact cosine search over the vectors of ``model``."""
+
+    def __init__(self, directory: Path, model: str, dim: int) -> None:
+        if dim <= 0:
+            raise ValueError("dim must be positive")
+        self.directory = Path(directory)
+        self.model = model
+        self.dim = int(dim)
+        self.watermark = 0
+        self._lock = threading.Lock()  # guards the arrays
+        self._sync_lock = threading.RLock()  # serialises sync / rebuild / save / load
+        self._reset(0)
+
+    # -- storage ---------------------------------------------------------------------------------------------
+    def _reset(self, capacity: int) -> None:
+        self._vectors = np.zeros((max(capacity, 16), self.dim), dtype=np.float32)
+        self._seqs = np.zeros(max(capacity, 16), dtype=np.int64)
+        self._pos = np.full(16, -1, dtype=np.int64)
+        self._n = 0
+
+    def _reserve(self, rows: int, max_seq: int) -> None:
+        if rows > len(self._seqs):
+            capacity = max(rows, len(self._seqs) + len(self._seqs) // 2)
+            vectors = np.zeros((capacity, self.dim), dtype=np.float32)
+            vectors[: self._n] = self._vectors[: self._n]
+            seqs = np.zeros(capacity, dtype=np.int64)
+            seqs[: self._n] = self._seqs[: self._n]
+            self._vectors, self._seqs = vectors, seqs
+        if max_seq >= len(self._pos):
+            pos = np.full(max(max_seq + 1, len(self._pos) + len(self._pos) // 2), -1, dtype=np.int64)
+            pos[: len(self._pos)] = self._pos
+            self._pos = pos
+
+    def _upsert(self, seqs: np.ndarray, vectors: np.ndarray) -> None:
+        """Insert or overwrite rows; ``seqs`` must be unique. Caller holds ``_lock``."""
+        if len(seqs) == 0:
+            return
+        if int(seqs.min()) < 0:
+            raise ValueError("seqs must be non-negative")
+        if vectors.shape[1] != self.dim:
+            raise ModelMismatch(
+                f"vectors of dimension {vectors.shape[1]} for a {self.dim}-d index of model {self.model!r}"
+            )
+        vectors = _normalised(vectors)
+        self._reserve(self._n + len(seqs), int(seqs.max()))
+        rows = self._pos[seqs]
+        known = rows >= 0
+        self._vectors[rows[known]] = vectors[known]
+        fresh = ~known
+        count = int(fresh.sum())
+        new_rows = np.arange(self._n, self._n + count)
+        self._vectors[new_rows] = vectors[fresh]
+        self._seqs[new_rows] = seqs[fresh]
+        self._pos[seqs[fresh]] = new_rows
+        self._n += count
+
+    def _remove(self, seqs: Iterable[int]) -> None:
+        """Swap-remove rows of the given seqs (absent ones are ignored). Caller holds ``_lock``."""
+        for seq in seqs:
+            if seq >= len(self._pos) or self._pos[seq] < 0:
+                continue
+            row = int(self._pos[seq])
+            last = self._n - 1
+            if row != last:
+                moved = int(self._seqs[last])
+                self._vectors[row] = self._vectors[last]
+                self._seqs[row] = moved
+                self._pos[moved] = row
+            self._pos[seq] = -1
+            self._n = last
+
+    def add(self, seqs: np.ndarray, vectors: np.ndarray) -> None:
+        """Insert or overwrite vectors (normalised on the way in)."""
+        seqs = np.asarray(seqs, dtype=np.int64)
+        vectors = np.asarray(vectors, dtype=np.float32).reshape(len(seqs), -1)
+        if len(np.unique(seqs)) != len(seqs):
+            raise ValueError("duplicate seqs")
+        with self._lock:
+            self._upsert(seqs, vectors)
+
+    def remove(self, seqs: Iterable[int]) -> None:
+        with self._lock:
+            self._remove(int(s) for s in seqs)
+
+    def __len__(self) -> int:
+        return self._n
+
+    def seqs(self) -> np.ndarray:
+        """A copy of the indexed seqs (unordered)."""
+        with self._lock:
+            return self._seqs[: self._n].copy()
+
+    # -- catching up with the store --------------------------------------------------------------------------
+    def sync(self, store: Store, batch: int = 10_000) -> int:
+        """Apply the store's changes after the watermark. Returns how many change-log rows were applied."""
+        applied = 0
+        with self._sync_lock:
+            while True:
+                changes = store.changes_since(self.model, self.watermark, batch)
+                if not changes:
+                    return applied
+                # Seqs are never reused, so the last change of each seq in the batch decides its state:
+                # an ``add`` with a vector means present, anything else (``del``, or an ``add`` whose chunk
+                # is already gone) means absent.
+                final: dict[int, np.ndarray | None] = {}
+                for _, seq, op, vector in changes:
+                    final[seq] = vector if op == "add" else None
+                gone = [seq for seq, vec in final.items() if vec is None]
+                present = [(seq, vec) for seq, vec in final.items() if vec is not None]
+                with self._lock:
+                    self._remove(gone)
+                    if present:
+                        seqs = np.array([s for s, _ in present], dtype=np.int64)
+                        self._upsert(seqs, np.stack([v for _, v in present]))
+                    self.watermark = changes[-1][0]
+                applied += len(changes)
+                if len(changes) < batch:
+                    return applied
+
+    def rebuild(self, store: Store) -> int:
+        """Start over from every live vector in the store, then catch up. Returns the number of vectors."""
+        with self._sync_lock:
+            # Read the watermark first: whatever changes while we copy is replayed by the sync below.
+            watermark = store.last_change_id()
+            fresh = DenseIndex(self.directory, self.model, self.dim)
+            for seqs, vectors in store.iter_vectors(self.model):
+                fresh._upsert(seqs, vectors)
+            with self._lock:
+                self._vectors, self._seqs = fresh._vectors, fresh._seqs
+                self._pos, self._n = fresh._pos, fresh._n
+                self.watermark = watermark
+            self.sync(store)
+            return self._n
+
+    # -- search ----------------------------------------------------------------------------------------------
+    def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """The ``k`` nearest seqs by cosine, best first, as ``(seq, score)``, among ``allowed`` if given."""
+        q = np.asarray(query, dtype=np.float32).reshape(-1)
+        if q.shape[0] != self.dim:
+            raise ModelMismatch(f"query of dimension {q.shape[0]} for a {self.dim}-d index")
+        norm = float(np.linalg.norm(q))
+        if norm > 0:
+            q = q / norm
+        with self._lock:
+            n = self._n
+            if k <= 0 or n == 0:
+                return []
+            if allowed is None:
+                rows = None
+                scores = self._vectors[:n] @ q
+            else:
+                wanted = np.asarray(allowed, dtype=np.int64).reshape(-1)
+                wanted = wanted[(wanted >= 0) & (wanted < len(self._pos))]
+                rows = self._pos[wanted]
+                rows = np.unique(rows[rows >= 0])
+                if len(rows) == 0:
+                    return []
+                if len(rows) * _SMALL_FILTER_RATIO < n:
+                    scores = self._gathered_scores(rows, q)
+                else:
+                    scores = (self._vectors[:n] @ q)[rows]
+            if k < len(scores):
+                top = np.argpartition(-scores, k - 1)[:k]
+                top = top[np.argsort(-scores[top], kind="stable")]
+            else:
+                top = np.argsort(-scores, kind="stable")
+            chosen = top if rows is None else rows[top]
+            return [(int(s), float(v)) for s, v in zip(self._seqs[chosen], scores[top], strict=True)]
+
+    def _gathered_scores(self, rows: np.ndarray, q: np.ndarray) -> np.ndarray:
+        # numpy's own einsum loop, not BLAS: on a busy 2-core machine a small product given to a threaded
+        # OpenBLAS costs ~12 ms of thread hand-offs (2,000 rows: 12 ms with ``@``, 0.4 ms with einsum).
+        # Blocks bound the temporary copy of gathered rows.
+        scores = np.empty(len(rows), dtype=np.float32)
+        for start in range(0, len(rows), _GATHER_BLOCK):
+            block = rows[start : start + _GATHER_BLOCK]
+            scores[start : start + len(block)] = np.einsum("ij,j->i", self._vectors[block], q)
+        return scores
+
+    # -- persistence -----------------------------------------------------------------------------------------
+    def save(self) -> None:
+        """Write the index atomically: data files named by a fresh generation, then the manifest by rename."""
+        with self._sync_lock:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            with self._lock:
+                vectors = self._vectors[: self._n].copy()
+                seqs = self._seqs[: self._n].copy()
+                watermark = self.watermark
+            generation = secrets.token_hex(6)
+            names = {"vectors": f"dense-{generation}.vectors.npy", "seqs": f"dense-{generation}.seqs.npy"}
+            _fsync_write(self.directory / names["vectors"], lambda h: np.save(h, vectors))
+            _fsync_write(self.directory / names["seqs"], lambda h: np.save(h, seqs))
+            manifest = {
+                "format": _FORMAT,
+                "model": self.model,
+                "dim": self.dim,
+                "count": len(seqs),
+                "watermark": watermark,
+                "files": names,
+                "crc32": {"vectors": zlib.crc32(vectors.tobytes()), "seqs": zlib.crc32(seqs.tobytes())},
+            }
+            tmp = self.directory / f"{_MANIFEST}.{generation}.tmp"
+            _fsync_write(tmp, lambda h: h.write(json.dumps(manifest).encode()))
+            os.replace(tmp, self.directory / _MANIFEST)
+            self._fsync_directory()
+            for old in self.directory.glob("dense-*.npy"):
+                if old.name not in names.values():
+                    old.unlink(missing_ok=True)
+
+    def _fsync_directory(self) -> None:
+        try:
+            fd = os.open(self.directory, os.O_RDONLY)
+        except OSError:
+            return
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def load(self) -> bool:
+        """Load the saved index. False (index unchanged) if missing, corrupt or for another model or dim."""
+        with self._sync_lock:
+            try:
+                manifest = json.loads((self.directory / _MANIFEST).read_text())
+                if (manifest.get("format"), manifest.get("model"), manifest.get("dim")) != (
+                    _FORMAT,
+                    self.model,
+                    self.dim,
+                ):
+                    return False
+                vectors = np.load(self.directory / manifest["files"]["vectors"], allow_pickle=False)
+                seqs = np.load(self.directory / manifest["files"]["seqs"], allow_pickle=False)
+                count = int(manifest["count"])
+                ok = (
+                    vectors.dtype == np.float32
+                    and seqs.dtype == np.int64
+                    and vectors.shape == (count, self.dim)
+                    and seqs.shape == (count,)
+                    and zlib.crc32(vectors.tobytes()) == manifest["crc32"]["vectors"]
+                    and zlib.crc32(seqs.tobytes()) == manifest["crc32"]["seqs"]
+                    and (count == 0 or (seqs.min() >= 0 and len(np.unique(seqs)) == count))
+                )
+                watermark = int(manifest["watermark"])
+            except (OSError, ValueError, KeyError, TypeError, AttributeError):
+                return False
+            if not ok:
+                return False
+            with self._lock:
+                self._reset(count)
+                self._reserve(count, int(seqs.max()) if count else 0)
+                self._vectors[:count] = vectors  # saved normalised: no second pass
+                self._seqs[:count] = seqs
+                self._pos[seqs] = np.arange(count)
+                self._n = count
+                self.watermark = watermark
+            return True

@@ -1,0 +1,82 @@
+"""Metrics: every name is exported, and several processes add up in multiprocess mode."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from ragd.config import MetricsSettings, Settings
+from ragd.observability.metrics import METRIC_NAMES, Metrics, StateCollector
+
+WRITER = """
+import sys
+from ragd.config import Settings
+from ragd.observability.metrics import Metrics
+m = Metrics(Settings().metrics)
+for _ in range(int(sys.argv[1])):
+    m.observe_query("answered", retrieval_s=0.01, generation_s=0.02, total_s=0.04, tokens_in=5, tokens_out=7)
+m.request("POST", "/api/v1/query", 200, 0.05)
+m.active.inc()
+if sys.argv[2] == "exit":
+    m.close()  # a clean shutdown drops this process's live gauges
+"""
+
+
+def _samples(text: str) -> dict[tuple[str, tuple], float]:
+    out = {}
+    for fam in text_string_to_metric_families(text):
+        for s in fam.samples:
+            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return out
+
+
+def test_every_metric_name_is_exported(tmp_path: Path) -> None:
+    m = Metrics(MetricsSettings())
+    m.add_collector(StateCollector(lambda: {"default": 12, "hr": 3}, lambda: 2, lambda: 15, tmp_path))
+    m.observe_query("answered", retrieval_s=0.1, generation_s=0.2, total_s=0.35, tokens_in=4, tokens_out=9)
+    body, content_type = m.exposition()
+    assert content_type.startswith("text/plain")
+    names = {f.name for f in text_string_to_metric_families(body.decode())}
+    for name in METRIC_NAMES:
+        assert name.removesuffix("_total") in names, name
+    s = _samples(body.decode())
+    assert s[("rag_index_size", (("collection", "hr"),))] == 3
+    assert s[("rag_ingest_queue_depth", ())] == 2
+    assert s[("rag_total_latency_seconds_bucket", (("le", "0.5"),))] == 1
+    assert s[("rag_model_tokens_total", (("direction", "output"),))] == 9
+    assert 0 < s[("rag_disk_free_ratio", ())] <= 1 and 0 < s[("rag_memory_usage_ratio", ())] <= 1
+    assert s[("process_resident_memory_bytes", ())] > 0
+
+
+def test_two_processes_add_up_in_multiprocess_mode(tmp_path: Path) -> None:
+    shared = tmp_path / "prom"
+    shared.mkdir()
+    env = {"PROMETHEUS_MULTIPROC_DIR": str(shared), "PATH": "/usr/bin:/bin"}
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(n), how], env=env)
+             for n, how in ((3, "exit"), (4, "crash"))]
+    assert [p.wait(60) for p in procs] == [0, 0]
+    assert len(list(shared.glob("*.db"))) >= 2  # one set of files per process
+
+    code = (
+        "from ragd.config import Settings\nfrom ragd.observability.metrics import Metrics\n"
+        "m = Metrics(Settings().metrics)\nassert m.multiproc_dir is not None\n"
+        "import sys; sys.stdout.write(m.exposition()[0].decode())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    s = _samples(out.stdout)
+    assert s[("rag_queries_total", (("status", "answered"),))] == 7
+    assert s[("rag_model_tokens_total", (("direction", "input"),))] == 35
+    assert s[("rag_total_latency_seconds_count", ())] == 7
+    assert s[("rag_requests_total", (("method", "POST"), ("route", "/api/v1/query"), ("status", "200")))] == 2
+    assert s[("rag_active_connections", ())] == 1  # livesum: only the process that did not close counts
+
+
+def test_settings_take_prometheus_multiproc_dir_from_the_environment(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    assert Settings().metrics.multiproc_dir == str(tmp_path)
+    monkeypatch.setenv("RAGD_METRICS__MULTIPROC_DIR", "/elsewhere")
+    assert Settings().metrics.multiproc_dir == "/elsewhere"

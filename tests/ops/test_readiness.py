@@ -1,0 +1,38 @@
+"""Readiness checks against a real instance: ready, then not ready when the index or the disk is wrong."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from ragd.api.app import create_app
+from ragd.config import Settings
+from ragd.core import Ragd
+from ragd.ops.readiness import readiness
+
+
+def test_ready_then_not_ready(data_copy: Path) -> None:
+    settings = Settings(data_dir=data_copy, ingest={"workers": 0}, health={"max_memory_percent": 100})
+    r = Ragd(settings)
+    body = readiness(r)
+    assert body["status"] == "ready", body
+    assert set(body["checks"]) == {"database", "index", "embedding_model", "llm", "disk", "memory"}
+    assert all(c["status"] == "ok" and c["detail"] for c in body["checks"].values())
+
+    seq = int(r.index.seqs()[0])
+    r.index.remove([seq])  # the derived index loses a vector the store still has
+    body = readiness(r)
+    assert body["status"] == "not_ready"
+    assert body["checks"]["index"]["status"] == "fail" and "rebuild" in body["checks"]["index"]["detail"]
+
+    r.rebuild_index()
+    r.settings.health.min_free_disk_percent = 100.0  # no file system is that empty
+    with TestClient(create_app(settings, ragd=r)) as client:
+        resp = client.get("/api/v1/ready")
+        assert resp.status_code == 503
+        checks = resp.json()["checks"]
+        assert checks["disk"]["status"] == "fail" and checks["index"]["status"] == "ok"
+        r.settings.health.min_free_disk_percent = 0.0
+        assert client.get("/api/v1/ready").status_code == 200
+        assert client.get("/api/v1/health").status_code == 200

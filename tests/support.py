@@ -1,0 +1,95 @@
+"""Test support: paths to the evaluation data and a real `ragd serve` on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+EVALDATA = REPO.parent / "shared" / "evaldata"
+FIXTURES = EVALDATA / "fixtures"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """A `ragd serve` subprocess on a free loopback port."""
+
+    data_dir: Path
+    env: dict[str, str]
+    port: int = 0
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60.0) -> Server:
+        self.port = free_port()
+        env = {**os.environ, **self.env, "RAGD_DATA_DIR": str(self.data_dir)}
+        log = open(self.data_dir.parent / f"server-{self.port}.log", "wb")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "ragd.cli.main", "serve", "--port", str(self.port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"ragd serve exited with {self.proc.returncode}; see {log.name}")
+            try:
+                if httpx.get(self.url + "/api/v1/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("ragd serve did not become healthy in time")
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=60)
+
+    def wait_done(self, client: httpx.Client, ids: list[str], timeout: float = 600.0) -> dict[str, dict]:
+        """Poll until every document is indexed or failed; returns the documents by id."""
+        deadline = time.monotonic() + timeout
+        docs: dict[str, dict] = {}
+        while time.monotonic() < deadline:
+            for i in ids:
+                if docs.get(i, {}).get("status") in ("indexed", "failed"):
+                    continue
+                r = client.get(f"/api/v1/documents/{i}")
+                assert r.status_code == 200, r.text
+                docs[i] = r.json()
+            if all(docs.get(i, {}).get("status") in ("indexed", "failed") for i in ids):
+                return docs
+            time.sleep(0.3)
+        pending = {
+            i: docs.get(i, {}).get("status") for i in ids if docs.get(i, {}).get("status") != "indexed"
+        }
+        raise AssertionError(f"documents not done in {timeout}s: {pending}")
