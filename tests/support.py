@@ -39,7 +39,8 @@ class Server:
 
     def start(self, timeout: float = 60.0) -> Server:
         self.port = free_port()
-        env = {**os.environ, **self.env, "RAGD_DATA_DIR": str(self.data_dir)}
+        # Authentication is off unless a test turns it on (tests/auth/* do, with real users and keys).
+        env = {**os.environ, "RAGD_AUTH__ENABLED": "false", **self.env, "RAGD_DATA_DIR": str(self.data_dir)}
         log = open(self.data_dir.parent / f"server-{self.port}.log", "wb")  # noqa: SIM115
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "ragd.cli.main", "serve", "--port", str(self.port)],

@@ -11,6 +11,11 @@ from typing import Any
 
 from threadpoolctl import threadpool_limits
 
+from ragd.auth.access import AccessService
+from ragd.auth.actor import LOCAL_TENANT, Actor
+from ragd.auth.credentials import load_or_create_secret
+from ragd.auth.identities import open_identity_store
+from ragd.auth.service import AuthService
 from ragd.config import Settings
 from ragd.embed import create_embedder
 from ragd.errors import DocumentNotFound, ModelMismatch
@@ -23,6 +28,7 @@ from ragd.jobs.worker import WorkerPool
 from ragd.models import DocStatus, Document, SearchFilters
 from ragd.observability.instrument import Instrumentation
 from ragd.retrieve.service import Mode, Retrieval, Retriever
+from ragd.security.encryption import FileCipher
 from ragd.store import open_store
 from ragd.store.conversations import open_conversation_store
 from ragd.store.vectors import DenseIndex
@@ -58,11 +64,14 @@ class Ragd:
             self.index.rebuild(self.store)
             self.index.save()
         self.index.sync(self.store)
-        self.files = FileStore(settings.data_dir / "files")
+        self.files = FileStore(settings.data_dir / "files", FileCipher.from_settings(settings.encryption))
         self.ingest = IngestService(self.store, self.embedder, self.files, settings, on_indexed=self._indexed)
         self.retriever = Retriever(self.store, self.embedder, self.index, settings.retrieval)
         self.generator = create_generator(settings, self.embedder)  # settings.llm.backend
         self.conversations = open_conversation_store(settings.store_url)
+        self.identities = open_identity_store(settings.store_url)
+        self.auth = AuthService(self.identities, settings.auth, self._jwt_secret())
+        self.access = AccessService(self.identities, settings.default_collection)
         self.answers = AnswerService(
             self.retriever, self.generator, self.conversations,
             observe=lambda q, r, a, t: self.obs.query_done(q, QueryResult(r, a, t)),
@@ -75,6 +84,12 @@ class Ragd:
         )
         self.obs = Instrumentation(settings, self)  # metrics, logs, spans: decorates the services above
         self.startup_ms = (time.perf_counter() - t0) * 1000
+
+    def _jwt_secret(self) -> str:
+        secret = self.settings.auth.jwt_secret
+        if secret is not None:
+            return secret.get_secret_value()
+        return load_or_create_secret(self.settings.data_dir / "keys" / "jwt.key")
 
     def _check_model(self, allow_change: bool) -> bool:
         name, dim = self.store.get_meta("embedding_model"), self.store.get_meta("embedding_dim")
@@ -110,11 +125,40 @@ class Ragd:
         self.obs.close()
         getattr(self.generator, "close", lambda: None)()
         self.conversations.close()
+        self.identities.close()
         self.store.close()
 
     def _indexed(self) -> None:
         with self._index_lock:
             self.index.sync(self.store)
+
+    def rate_limit(self, actor: Actor, *, upload_bytes: int = 0, count_request: bool = True) -> None:
+        """Count one request (and ``upload_bytes``) against the actor's limits; RateLimited when exceeded."""
+        return None
+
+    def limiter_hit(self, key: str, limit: int, window_s: float, cost: int = 1) -> Any:
+        """One hit on a named limit (login throttling); ``None`` when rate limiting is off."""
+        return None
+
+    def audit_event(self, action: str, actor: Actor | None, *, tenant_id: str | None = None,
+                    target: str | None = None, details: dict[str, Any] | None = None) -> None:
+        """Append a security event to the audit log (tenant: the actor's unless given)."""
+        audit = getattr(self, "audit", None)
+        if audit is None:
+            return
+        tenant = tenant_id or (actor.tenant_id if actor is not None else None)
+        audit.append(action, tenant_id=tenant, actor=actor, target=target, details=details)
+
+    def delete_collection_documents(self, tenant_id: str, collection: str) -> int:
+        """Delete every document of one collection. Returns how many."""
+        n = 0
+        while True:
+            docs, _ = self.store.list_documents(tenant_id=tenant_id, collection=collection, limit=200)
+            if not docs:
+                return n
+            for d in docs:
+                self.ingest.delete(d.id)
+                n += 1
 
     # -- documents -------------------------------------------------------------------------------------------
     def submit(self, data: bytes, filename: str, **kw: Any) -> tuple[Document, bool]:
@@ -129,6 +173,15 @@ class Ragd:
             raise DocumentNotFound(f"no document {doc_id!r}")
         return doc
 
+    def tenant_user_ids(self, tenant_id: str) -> list[str]:
+        """Ids of every user of a tenant (the local user belongs to the default tenant)."""
+        users, _ = self.identities.list_users(tenant_id, limit=1_000_000)
+        return [u.id for u in users] + (["local"] if tenant_id == LOCAL_TENANT else [])
+
+    def readable_document(self, actor: Actor, doc_id: str) -> Document:
+        """The document if ``actor`` may read it; DocumentNotFound otherwise (absent and forbidden look alike)."""
+        return self.access.check_document(actor, self.store.get_document(doc_id))
+
     def reindex_all(self) -> int:
         """Queue every document for re-processing (after a model or chunking change). Returns how many."""
         n, offset = 0, 0
@@ -137,7 +190,7 @@ class Ragd:
             if not docs:
                 return n
             for d in docs:
-                if d.status != DocStatus.FAILED or d.error_code == "internal_error":
+                if d.status != DocStatus.FAILED or d.error_code in ("internal_error", "encryption_key_missing"):
                     self.ingest.reindex(d.id)
                     n += 1
             offset += len(docs)

@@ -7,15 +7,25 @@ machine-readable ``code``; the API renders every one of them as the same problem
     RagdError
     ├── BadRequest (400)            bad_request
     │   └── InvalidFilter           invalid_filter
+    ├── Unauthorized (401)          unauthorized — no or unusable credentials
+    │   ├── InvalidCredentials      invalid_credentials
+    │   └── TokenExpired            token_expired
+    ├── Forbidden (403)             forbidden — authenticated, but not allowed
     ├── NotFound (404)              not_found
+    │   ├── CollectionNotFound      collection_not_found
+    │   ├── UserNotFound            user_not_found
+    │   ├── ApiKeyNotFound          api_key_not_found
     │   ├── DocumentNotFound        document_not_found
     │   ├── ConversationNotFound    conversation_not_found
     │   └── QueryNotFound           query_not_found
     ├── Conflict (409)              conflict
     │   └── ModelMismatch           embedding_model_mismatch
     ├── PayloadTooLarge (413)       payload_too_large
+    │   └── ArchiveTooLarge         archive_too_large — a zip-based upload (DOCX) would expand too far
+    ├── RateLimited (429)           rate_limited — carries ``retry_after`` (seconds), sent as Retry-After
     ├── UnsupportedMediaType (415)  unsupported_media_type
     ├── ValidationFailed (422)      validation_error
+    │   └── ArchiveUnsafe           archive_unsafe — a zip-based upload with unsafe entry names or kinds
     ├── DocumentError (422)         document_error — raised while parsing; the document ends ``failed``
     │   ├── DocumentEmpty           document_empty
     │   ├── DocumentEncrypted       document_encrypted
@@ -24,7 +34,9 @@ machine-readable ``code``; the API renders every one of them as the same problem
     │   └── TooManyPages            too_many_pages
     ├── ConfigurationError (500)    configuration_error — raised at start-up, never per request
     ├── ServiceUnavailable (503)    service_unavailable
-    │   └── LLMUnavailable          llm_unavailable — the model server refused or kept failing after retries
+    │   ├── LLMUnavailable          llm_unavailable — the model server refused or kept failing after retries
+    │   └── EncryptionKeyMissing    encryption_key_missing — a stored file is encrypted under a key not configured
+    ├── DecryptionFailed (500)      decryption_failed — a stored file fails authentication (tampered or moved)
     ├── LLMBadResponse (502)        llm_bad_response — the model server answered something unreadable
     └── LLMTimeout (504)            llm_timeout — the model server did not answer in time
 """
@@ -147,3 +159,66 @@ class LLMBadResponse(RagdError):
 
 class LLMTimeout(RagdError):
     status, code, title = 504, "llm_timeout", "Language model timed out"
+
+
+class Unauthorized(RagdError):
+    status, code, title = 401, "unauthorized", "Authentication required"
+
+
+class InvalidCredentials(Unauthorized):
+    code, title = "invalid_credentials", "Invalid credentials"
+
+
+class TokenExpired(Unauthorized):
+    code, title = "token_expired", "Token expired"
+
+
+class Forbidden(RagdError):
+    status, code, title = 403, "forbidden", "Forbidden"
+
+
+class CollectionNotFound(NotFound):
+    code, title = "collection_not_found", "Collection not found"
+
+
+class UserNotFound(NotFound):
+    code, title = "user_not_found", "User not found"
+
+
+class ApiKeyNotFound(NotFound):
+    code, title = "api_key_not_found", "API key not found"
+
+
+class RateLimited(RagdError):
+    """Too many requests (or too many upload bytes) for this identity; ``retry_after`` is in seconds."""
+
+    status, code, title = 429, "rate_limited", "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after: float, **extra: Any) -> None:
+        super().__init__(detail, retry_after=max(1, int(retry_after + 0.999)), **extra)
+        self.retry_after = max(1, int(retry_after + 0.999))
+
+
+class ArchiveTooLarge(PayloadTooLarge):
+    """A zip-based upload (DOCX) has too many entries, expands too far or compresses suspiciously well."""
+
+    code, title = "archive_too_large", "Archive too large"
+
+
+class ArchiveUnsafe(ValidationFailed):
+    """A zip-based upload has absolute or ``..`` entry names, duplicate names or links."""
+
+    code, title = "archive_unsafe", "Unsafe archive"
+
+
+class EncryptionKeyMissing(ServiceUnavailable):
+    """A stored file is encrypted under a key this process was not given (``RAGD_ENCRYPTION__KEY`` or
+    ``RAGD_ENCRYPTION__PREVIOUS_KEYS``); the detail names the key id, never a key."""
+
+    code, title = "encryption_key_missing", "Encryption key missing"
+
+
+class DecryptionFailed(RagdError):
+    """A stored file does not authenticate under its key: it was altered, truncated or moved between documents."""
+
+    status, code, title = 500, "decryption_failed", "Stored file could not be decrypted"

@@ -86,6 +86,8 @@ class Document:
     replaces: str | None = None
     created_at: float = 0.0
     updated_at: float = 0.0
+    tenant_id: str = "default"
+    uploaded_by: str | None = None
 
 
 @dataclass(slots=True)
@@ -121,15 +123,24 @@ class Job:
 
 @dataclass(slots=True)
 class SearchFilters:
-    """Which chunks a search may return. Every field narrows (AND); lists are OR within the field."""
+    """Which chunks a search may return. Every field narrows (AND); lists are OR within the field.
+
+    ``tenant_id`` and ``readable`` are the caller's access scope (:mod:`ragd.auth.policy`), applied inside the
+    store query like every other filter: ``readable=None`` means every collection of the tenant, and an empty
+    list means none at all (unlike ``collections``, where an empty list narrows nothing).
+    """
 
     collections: list[str] | None = None
     document_ids: list[str] | None = None
     mimes: list[str] | None = None
     metadata: dict[str, Any] | None = None
+    tenant_id: str | None = None
+    readable: list[str] | None = None
 
     def is_empty(self) -> bool:
-        return not (self.collections or self.document_ids or self.mimes or self.metadata)
+        return not (self.collections or self.document_ids or self.mimes or self.metadata) and (
+            self.tenant_id is None and self.readable is None
+        )
 
 
 @dataclass(slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -9,11 +10,15 @@ from fastapi import FastAPI
 
 from ragd import __version__
 from ragd.api.errors import install_error_handlers
-from ragd.api.routes import chat, documents, feedback, openai_compat, ops, query, system
+from ragd.api.routes import admin, auth, chat, collections, documents, feedback, openai_compat, ops, query, system
+from ragd.api.routes.pages import router as pages_router
+from ragd.api.routes.web import create_router as web_ui_router
 from ragd.config import Settings
 from ragd.core import Ragd
 from ragd.observability.logging import configure_logging
 from ragd.observability.middleware import ObservabilityMiddleware
+
+log = logging.getLogger("ragd.api")
 
 
 def create_app(settings: Settings | None = None, ragd: Ragd | None = None) -> FastAPI:
@@ -24,6 +29,8 @@ def create_app(settings: Settings | None = None, ragd: Ragd | None = None) -> Fa
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.logging)  # after the server's own logging set-up, so every line is ours
         instance = ragd or Ragd(settings)
+        if not settings.auth.enabled:
+            log.warning("authentication is OFF (RAGD_AUTH__ENABLED=false): every request acts as an administrator")
         app.state.ragd = instance
         instance.start()
         try:
@@ -43,4 +50,8 @@ def create_app(settings: Settings | None = None, ragd: Ragd | None = None) -> Fa
         app.include_router(r)
     for r in (chat.router, feedback.router, openai_compat.router):  # answers: issue 6
         app.include_router(r)
+    for r in (auth.router, admin.router, collections.router):  # identities and access: issue 5
+        app.include_router(r)
+    app.include_router(pages_router)  # the web UI (issue 8): PDF pages for the citation viewer, then / and /assets
+    app.include_router(web_ui_router())
     return app

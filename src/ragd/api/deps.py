@@ -1,12 +1,22 @@
-"""Named dependencies keep routes short."""
+"""Named dependencies keep routes short: ``RagdDep`` (the instance), ``CurrentActor`` (who is calling, after
+authentication and rate limiting) and ``require(action)`` (who is calling, if they may do ``action``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from ragd.auth.actor import LOCAL_ACTOR, Actor
+from ragd.auth.policy import authorize
 from ragd.core import Ragd
+
+# Declared as security schemes so that the OpenAPI document (and its "Authorize" button) shows them; they never
+# reject on their own (auto_error=False): the auth service decides.
+_bearer = HTTPBearer(auto_error=False, description="An access token from POST /api/v1/auth/login, or an API key.")
+_api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key (ragd_…).")
 
 
 def _ragd(request: Request) -> Ragd:
@@ -14,3 +24,39 @@ def _ragd(request: Request) -> Ragd:
 
 
 RagdDep = Annotated[Ragd, Depends(_ragd)]
+
+
+def current_actor(
+    request: Request,
+    ragd: RagdDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    api_key: Annotated[str | None, Depends(_api_key)],
+) -> Actor:
+    """The authenticated caller (the local admin while authentication is off), counted against their rate limit."""
+    if not ragd.settings.auth.enabled:
+        actor = LOCAL_ACTOR
+    else:
+        actor = ragd.auth.authenticate(bearer.credentials if bearer else None, api_key)
+    request.state.actor = actor
+    ragd.rate_limit(actor)
+    return actor
+
+
+CurrentActor = Annotated[Actor, Depends(current_actor)]
+
+
+def require(action: str) -> Callable[..., Actor]:
+    """A dependency returning the caller if they may perform ``action`` (see :mod:`ragd.auth.policy`)."""
+
+    def _dep(actor: CurrentActor) -> Actor:
+        return authorize(actor, action)
+
+    _dep.__name__ = f"require_{action.replace(':', '_')}"
+    return _dep
+
+
+AdminActor = Annotated[Actor, Depends(require("admin"))]
+OpsActor = Annotated[Actor, Depends(require("ops"))]
+ReaderActor = Annotated[Actor, Depends(require("documents:read"))]
+WriterActor = Annotated[Actor, Depends(require("documents:write"))]
+QueryActor = Annotated[Actor, Depends(require("query"))]

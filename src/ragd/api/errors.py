@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ragd.errors import RagdError
+from ragd.errors import RagdError, RateLimited
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
@@ -45,7 +45,12 @@ def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> JS
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RagdError)
     async def _ragd(_: Request, exc: RagdError) -> JSONResponse:
-        return JSONResponse(exc.to_problem(), status_code=exc.status, media_type=PROBLEM)
+        headers: dict[str, str] = {}
+        if exc.status == 401:
+            headers["WWW-Authenticate"] = 'Bearer realm="ragd"'
+        if isinstance(exc, RateLimited):
+            headers["Retry-After"] = str(exc.retry_after)
+        return JSONResponse(exc.to_problem(), status_code=exc.status, media_type=PROBLEM, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

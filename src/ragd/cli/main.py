@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from ragd.cli import documents, evaluate, ingest, ops
+from ragd.cli import crypto, documents, evaluate, ingest, ops, users
 from ragd.cli.common import DataDirOpt, console_err, open_ragd, run_guarded, settings_for
 from ragd.models import SearchFilters
 
@@ -22,6 +22,9 @@ app.command("backup")(ops.backup)
 app.command("restore")(ops.restore)
 app.command("doctor")(ops.doctor)
 app.add_typer(ops.config_app, name="config")
+app.add_typer(crypto.app, name="crypto")
+app.add_typer(users.users_app, name="users")
+app.add_typer(users.keys_app, name="keys")
 
 
 @app.command()
@@ -40,6 +43,14 @@ def serve(
         h = host or settings.server.host
         p = port or settings.server.port
         console_err.print(f"ragd serving {settings.data_dir.resolve()} on http://{h}:{p} (docs at /docs)")
+        if not settings.auth.enabled:
+            console_err.print(
+                "[bold red]WARNING: authentication is OFF (RAGD_AUTH__ENABLED=false): anyone who can reach "
+                f"http://{h}:{p} acts as an administrator. Use this only for a single user on this machine.[/]"
+            )
+        elif not users.has_users(settings):
+            console_err.print("[yellow]No user exists yet: create an administrator with "
+                              "`ragd users create-admin --email you@example.org`[/]")
         uvicorn.run(create_app(settings), host=h, port=p, log_level="info")
 
     run_guarded(_run)

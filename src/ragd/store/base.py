@@ -53,9 +53,11 @@ class Store(Protocol):
     def get_document(self, doc_id: str) -> Document | None: ...
 
     def find_document(
-        self, collection: str, *, content_hash: str | None = None, filename: str | None = None
+        self, collection: str, *, content_hash: str | None = None, filename: str | None = None,
+        tenant_id: str = "default",
     ) -> Document | None:
-        """The newest document of ``collection`` matching every given key (``None`` keys are ignored)."""
+        """The newest document of ``collection`` in ``tenant_id`` matching every given key (``None`` keys are
+        ignored)."""
 
     def list_documents(
         self,
@@ -64,8 +66,15 @@ class Store(Protocol):
         status: DocStatus | None = None,
         limit: int = 50,
         offset: int = 0,
+        tenant_id: str | None = None,
+        readable: Sequence[str] | None = None,
+        search: str | None = None,
     ) -> tuple[list[Document], int]:
-        """Documents newest first, and the total count matching the same conditions."""
+        """Documents newest first, and the total count matching the same conditions.
+
+        ``tenant_id``/``readable`` are the caller's access scope: ``readable`` (when not ``None``) lists the only
+        collections that may appear, an empty list meaning none. ``search`` matches a case-insensitive substring
+        of the file name or title."""
 
     def set_status(
         self,

@@ -19,7 +19,7 @@ Contract (pinned by the conformance suite):
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -121,8 +121,10 @@ class ConversationStore(Protocol):
         message_id: str | None = None,
     ) -> Feedback: ...
 
-    def list_feedback(self, *, limit: int = 100, offset: int = 0) -> tuple[list[Feedback], int]:
-        """Every user's feedback, newest first (administrators)."""
+    def list_feedback(
+        self, *, limit: int = 100, offset: int = 0, user_ids: Sequence[str] | None = None
+    ) -> tuple[list[Feedback], int]:
+        """Feedback newest first, of the given users only when ``user_ids`` is not ``None`` (administrators)."""
 
 
 def _sqlite(url: str) -> ConversationStore:

@@ -8,17 +8,17 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import StreamingResponse
 
-from ragd.api.deps import RagdDep
+from ragd.api.deps import QueryActor, RagdDep
 from ragd.api.schemas import CitationOut, Filters, ResultOut
 from ragd.api.sse import turn_response
 from ragd.errors import ConversationNotFound
 from ragd.generate.base import ChatMessage
-from ragd.store.conversations import LOCAL_USER, Conversation, Message
+from ragd.store.conversations import Conversation, Message
 
 
-def current_user() -> str:
-    """The acting user's id: ``"local"`` while authentication is off (the auth issue replaces this)."""
-    return LOCAL_USER
+def current_user(actor: QueryActor) -> str:
+    """The acting user's id (``"local"`` while authentication is off): conversations and feedback are per user."""
+    return actor.user_id
 
 
 UserDep = Annotated[str, Depends(current_user)]
@@ -94,13 +94,12 @@ class ConversationList(BaseModel):
 
 
 @router.post("/chat", response_model=ChatResponse, responses={200: {"content": {"text/event-stream": {}}}})
-def chat(ragd: RagdDep, user: UserDep, body: ChatRequest) -> ChatResponse | StreamingResponse:
+def chat(ragd: RagdDep, actor: QueryActor, body: ChatRequest) -> ChatResponse | StreamingResponse:
     from ragd.api.routes.query import to_search_filters
 
     messages = [ChatMessage(m.role, m.content) for m in body.messages]
-    turn = ragd.answers.chat(
-        user, messages, body.conversation_id, top_k=body.top_k, filters=to_search_filters(body.filters)
-    )
+    filters = ragd.access.filters(actor, to_search_filters(body.filters))
+    turn = ragd.answers.chat(actor.user_id, messages, body.conversation_id, top_k=body.top_k, filters=filters)
     if body.stream:
         return turn_response(turn, {"X-Conversation-Id": turn.conversation_id or ""})
     ans = turn.result()

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 
-from ragd.api.deps import RagdDep
+from ragd.api.deps import CurrentActor, RagdDep, ReaderActor, WriterActor
 from ragd.api.schemas import DocumentList, DocumentOut, UploadResponse
 from ragd.errors import BadRequest, NotFound, PayloadTooLarge
 from ragd.models import DocStatus
@@ -30,6 +30,7 @@ def _metadata(raw: str | None) -> dict[str, Any]:
 @router.post("/upload", status_code=status.HTTP_201_CREATED, response_model=UploadResponse)
 def upload(
     ragd: RagdDep,
+    actor: WriterActor,
     file: Annotated[list[UploadFile], File(description="One or more files.")],
     collection: Annotated[str | None, Form(max_length=200, pattern=r"^[\w.\- ]+$")] = None,
     metadata: Annotated[str | None, Form(description="JSON object stored with each document.")] = None,
@@ -39,6 +40,7 @@ def upload(
     Every file is checked (size, type sniffed from content) before any is stored: one bad file rejects the request.
     """
     meta = _metadata(metadata)
+    target = ragd.access.writable_collection(actor, collection)
     limit = int(ragd.settings.ingest.max_upload_mb * 1024 * 1024)
     checked: list[tuple[bytes, str, str]] = []
     for f in file:
@@ -49,9 +51,14 @@ def upload(
                 f"{name!r} is larger than the {limit}-byte limit (RAGD_INGEST__MAX_UPLOAD_MB)"
             )
         checked.append((data, name, ragd.ingest.check(data, name)))
+    ragd.rate_limit(actor, upload_bytes=sum(len(d) for d, _, _ in checked), count_request=False)
     out = []
     for data, name, mime in checked:
-        doc, dup = ragd.submit(data, name, collection=collection, metadata=meta, mime=mime)
+        doc, dup = ragd.submit(data, name, collection=target, metadata=meta, mime=mime, tenant_id=actor.tenant_id,
+                               uploaded_by=actor.user_id)
+        ragd.audit_event("document.uploaded", actor, target=doc.id, details={
+            "collection": target, "filename": doc.filename, "size": doc.size, "sha256": doc.content_hash,
+            "duplicate": dup})
         out.append(DocumentOut.of(doc, duplicate=dup))
     return UploadResponse(documents=out)
 
@@ -59,24 +66,29 @@ def upload(
 @router.get("", response_model=DocumentList)
 def list_documents(
     ragd: RagdDep,
+    actor: ReaderActor,
     collection: str | None = None,
     status: DocStatus | None = None,
+    q: Annotated[str | None, Query(max_length=200, description="Substring of the file name or title.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> DocumentList:
-    docs, total = ragd.store.list_documents(collection=collection, status=status, limit=limit, offset=offset)
+    """Documents you may read, newest first (the total counts only those too)."""
+    scope = ragd.access.scope(actor)
+    docs, total = ragd.store.list_documents(collection=collection, status=status, limit=limit, offset=offset,
+                                            tenant_id=scope.tenant_id, readable=scope.readable, search=q)
     return DocumentList(documents=[DocumentOut.of(d) for d in docs], total=total, limit=limit, offset=offset)
 
 
 @router.get("/{doc_id}", response_model=DocumentOut)
-def get_document(ragd: RagdDep, doc_id: str) -> DocumentOut:
-    return DocumentOut.of(ragd.get_document(doc_id))
+def get_document(ragd: RagdDep, actor: ReaderActor, doc_id: str) -> DocumentOut:
+    return DocumentOut.of(ragd.readable_document(actor, doc_id))
 
 
 @router.get("/{doc_id}/text")
-def get_text(ragd: RagdDep, doc_id: str) -> dict[str, Any]:
+def get_text(ragd: RagdDep, actor: ReaderActor, doc_id: str) -> dict[str, Any]:
     """The extracted text that citation offsets point into."""
-    doc = ragd.get_document(doc_id)
+    doc = ragd.readable_document(actor, doc_id)
     text = ragd.store.get_text(doc_id)
     if text is None:
         raise NotFound(f"document {doc_id!r} has no extracted text yet (status {doc.status})")
@@ -84,8 +96,8 @@ def get_text(ragd: RagdDep, doc_id: str) -> dict[str, Any]:
 
 
 @router.get("/{doc_id}/file")
-def download(ragd: RagdDep, doc_id: str) -> Response:
-    doc = ragd.get_document(doc_id)
+def download(ragd: RagdDep, actor: ReaderActor, doc_id: str) -> Response:
+    doc = ragd.readable_document(actor, doc_id)
     data = ragd.ingest.original(doc_id)
     if data is None:
         raise NotFound(f"the original of {doc_id!r} is not stored")
@@ -96,13 +108,17 @@ def download(ragd: RagdDep, doc_id: str) -> Response:
 
 
 @router.post("/{doc_id}/reindex", response_model=DocumentOut, status_code=status.HTTP_202_ACCEPTED)
-def reindex(ragd: RagdDep, doc_id: str) -> DocumentOut:
+def reindex(ragd: RagdDep, actor: CurrentActor, doc_id: str) -> DocumentOut:
+    ragd.access.check_document(actor, ragd.store.get_document(doc_id), write=True)
     doc = ragd.ingest.reindex(doc_id)
     ragd.workers.notify()
     return DocumentOut.of(doc)
 
 
 @router.delete("/{doc_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_document(ragd: RagdDep, doc_id: str) -> Response:
+def delete_document(ragd: RagdDep, actor: CurrentActor, doc_id: str) -> Response:
+    doc = ragd.access.check_document(actor, ragd.store.get_document(doc_id), write=True)
     ragd.ingest.delete(doc_id)
+    ragd.audit_event("document.deleted", actor, target=doc_id, details={
+        "collection": doc.collection, "filename": doc.filename})
     return Response(status_code=status.HTTP_204_NO_CONTENT)

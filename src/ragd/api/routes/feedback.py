@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ragd.api.deps import RagdDep
+from ragd.api.deps import AdminActor, RagdDep
 from ragd.api.routes.chat import UserDep
 from ragd.store.conversations import Feedback
 
@@ -61,8 +61,10 @@ def add_feedback(ragd: RagdDep, user: UserDep, body: FeedbackRequest) -> Feedbac
 
 @router.get("/admin/feedback", response_model=FeedbackList)
 def list_feedback(
-    ragd: RagdDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100, offset: Annotated[int, Query(ge=0)] = 0
+    ragd: RagdDep, actor: AdminActor, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> FeedbackList:
-    """Every user's feedback, newest first (admin-only once authentication exists)."""
-    page, total = ragd.conversations.list_feedback(limit=limit, offset=offset)
+    """Feedback of every user of your tenant, newest first (admins)."""
+    page, total = ragd.conversations.list_feedback(limit=limit, offset=offset,
+                                                   user_ids=ragd.tenant_user_ids(actor.tenant_id))
     return FeedbackList(feedback=[FeedbackOut.of(f) for f in page], total=total, limit=limit, offset=offset)

@@ -7,43 +7,27 @@
   (``"stream": true``): ``chat.completion.chunk`` objects as ``data:`` lines; the last content chunk carries the
   footnotes, ``finish_reason`` ``"stop"`` and ``citations``; then ``data: [DONE]``. A failure midway is a
   ``data: {"error": {...}}`` line (the OpenAI SDK raises it as an ``APIError``).
-* Authentication: ``Authorization: Bearer <key>`` is parsed (malformed → 401); any key is accepted while ragd's
-  authentication is disabled.
+* Authentication: ``Authorization: Bearer <API key or access token>``, like the rest of the API (any value is
+  accepted while ragd's authentication is disabled). Answers come only from documents the caller may read.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import StreamingResponse
 
-from ragd.api.deps import RagdDep
-from ragd.api.routes.chat import UserDep
+from ragd.api.deps import QueryActor, RagdDep
 from ragd.api.schemas import CitationOut
 from ragd.api.sse import SSE_HEADERS, event_stream, problem_body, sse
-from ragd.errors import RagdError
 from ragd.generate.base import NO_ANSWER, Answer, ChatMessage, GenEvent, Token
 
 MODEL_ID = "ragd"
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])
-
-
-class Unauthorized(RagdError):
-    status, code, title = 401, "unauthorized", "Unauthorized"
-
-
-def bearer_key(authorization: Annotated[str | None, Header()] = None) -> str | None:
-    """The API key of an ``Authorization: Bearer …`` header (``None`` without the header)."""
-    if authorization is None:
-        return None
-    scheme, _, key = authorization.strip().partition(" ")
-    if scheme.lower() != "bearer" or not key.strip():
-        raise Unauthorized("the Authorization header must be 'Bearer <api key>'")
-    return key.strip()
 
 
 class OAIMessage(BaseModel):
@@ -90,18 +74,16 @@ def _usage(ans: Answer) -> dict[str, int]:
 
 
 @router.get("/models")
-def models(authorization: Annotated[str | None, Header(include_in_schema=False)] = None) -> dict[str, Any]:
-    bearer_key(authorization)
+def models(actor: QueryActor) -> dict[str, Any]:
     return {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "ragd"}]}
 
 
 @router.post("/chat/completions", responses={200: {"content": {"text/event-stream": {}}}})
 def chat_completions(
-    ragd: RagdDep, user: UserDep, body: ChatCompletionRequest,
-    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+    ragd: RagdDep, actor: QueryActor, body: ChatCompletionRequest,
 ) -> Any:
-    bearer_key(authorization)
-    turn = ragd.answers.complete(user, _messages(body), top_k=body.top_k)
+    turn = ragd.answers.complete(actor.user_id, _messages(body), top_k=body.top_k,
+                                 filters=ragd.access.filters(actor))
     created = int(time.time())
     if not body.stream:
         ans = turn.result()

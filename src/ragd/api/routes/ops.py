@@ -12,18 +12,14 @@ from fastapi import APIRouter, Header, Response
 from fastapi.responses import FileResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from ragd.api.deps import RagdDep
-from ragd.errors import NotFound, RagdError
+from ragd.api.deps import OpsActor, RagdDep
+from ragd.errors import NotFound, Unauthorized
 from ragd.ops.backup import create_backup, verify_backup
 from ragd.ops.doctor import run_doctor
 from ragd.ops.readiness import readiness
 
 router = APIRouter(tags=["operations"])
 _BACKUP_NAME = re.compile(r"^ragd-backup-[0-9TZ-]+(-\d+)?\.(tar\.gz|zip)$")
-
-
-class Unauthorized(RagdError):
-    status, code, title = 401, "unauthorized", "Unauthorized"
 
 
 def _backups_dir(ragd: Any) -> Path:
@@ -52,7 +48,7 @@ def ready(ragd: RagdDep) -> JSONResponse:
 
 
 @router.post("/api/v1/admin/backup", status_code=201)
-async def backup(ragd: RagdDep, format: str = "tar.gz") -> dict[str, Any]:
+async def backup(ragd: RagdDep, actor: OpsActor, format: str = "tar.gz") -> dict[str, Any]:
     """Write a backup archive into ``DATA_DIR/backups`` while serving; returns its file name."""
     if format not in ("tar.gz", "zip"):
         raise NotFound(f"unknown backup format {format!r}: use tar.gz or zip")
@@ -69,7 +65,7 @@ async def backup(ragd: RagdDep, format: str = "tar.gz") -> dict[str, Any]:
 
 
 @router.get("/api/v1/admin/backups")
-def list_backups(ragd: RagdDep) -> dict[str, Any]:
+def list_backups(ragd: RagdDep, actor: OpsActor) -> dict[str, Any]:
     directory = _backups_dir(ragd)
     files = sorted(directory.glob("ragd-backup-*"), reverse=True) if directory.is_dir() else []
     found = [{"file": p.name, "size": p.stat().st_size} for p in files if _BACKUP_NAME.match(p.name)]
@@ -84,18 +80,18 @@ def _backup_path(ragd: Any, name: str) -> Path:
 
 
 @router.get("/api/v1/admin/backups/{name}")
-def download_backup(ragd: RagdDep, name: str) -> FileResponse:
+def download_backup(ragd: RagdDep, actor: OpsActor, name: str) -> FileResponse:
     return FileResponse(_backup_path(ragd, name), filename=name, media_type="application/octet-stream")
 
 
 @router.post("/api/v1/admin/backups/{name}/verify")
-async def verify(ragd: RagdDep, name: str) -> dict[str, Any]:
+async def verify(ragd: RagdDep, actor: OpsActor, name: str) -> dict[str, Any]:
     """Check every member of a backup against its manifest's sha256 and the database's integrity."""
     manifest = await run_in_threadpool(verify_backup, _backup_path(ragd, name))
     return {"file": name, "ok": True, "store": manifest["store"], "members": len(manifest["members"])}
 
 
 @router.get("/api/v1/admin/doctor")
-async def doctor(ragd: RagdDep) -> dict[str, Any]:
+async def doctor(ragd: RagdDep, actor: OpsActor) -> dict[str, Any]:
     """The report of ``ragd doctor`` (store, dense and lexical indexes, files, jobs), without repairs."""
     return await run_in_threadpool(run_doctor, ragd.settings, store=ragd.store)

@@ -5,8 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.responses import StreamingResponse
 
-from ragd.api.deps import RagdDep
-from ragd.api.routes.chat import UserDep
+from ragd.api.deps import QueryActor, RagdDep
 from ragd.api.schemas import CitationOut, Filters, QueryRequest, QueryResponse, ResultOut
 from ragd.api.sse import turn_response
 from ragd.errors import InvalidFilter
@@ -55,8 +54,10 @@ _SSE_DOC = {200: {"content": {"text/event-stream": {}}, "description": "With \"s
 
 
 @router.post("/query", response_model=QueryResponse, responses=_SSE_DOC)
-def query(ragd: RagdDep, user: UserDep, body: QueryRequest) -> QueryResponse | StreamingResponse:
-    filters = to_search_filters(body.filters)
+def query(ragd: RagdDep, actor: QueryActor, body: QueryRequest) -> QueryResponse | StreamingResponse:
+    """Search the documents you may read and answer from them, with citations."""
+    user = actor.user_id
+    filters = ragd.access.filters(actor, to_search_filters(body.filters))
     if body.stream and body.answer:
         return turn_response(ragd.answers.ask(user, body.query, top_k=body.top_k, filters=filters, mode=body.mode))
     res = ragd.query(body.query, top_k=body.top_k, filters=filters, mode=body.mode, answer=body.answer)

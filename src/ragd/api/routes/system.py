@@ -8,8 +8,9 @@ from typing import Any
 from fastapi import APIRouter
 
 from ragd import __version__
-from ragd.api.deps import RagdDep
+from ragd.api.deps import AdminActor, OpsActor, RagdDep
 from ragd.api.schemas import RebuildResponse
+from ragd.auth.policy import allowed
 
 router = APIRouter(prefix="/api/v1", tags=["system"])
 
@@ -26,7 +27,7 @@ def health(ragd: RagdDep) -> dict[str, Any]:
 
 
 @router.post("/admin/rebuild-index", response_model=RebuildResponse)
-def rebuild_index(ragd: RagdDep) -> RebuildResponse:
+def rebuild_index(ragd: RagdDep, actor: OpsActor) -> RebuildResponse:
     """Rebuild the derived dense index from the store (the lexical index lives inside the store)."""
     t0 = time.perf_counter()
     n = ragd.rebuild_index()
@@ -34,15 +35,21 @@ def rebuild_index(ragd: RagdDep) -> RebuildResponse:
 
 
 @router.get("/admin/stats")
-def stats(ragd: RagdDep) -> dict[str, Any]:
-    """Sizes of the store and the derived indexes, and whether they agree."""
+def stats(ragd: RagdDep, actor: AdminActor) -> dict[str, Any]:
+    """Your tenant's document count; for operators (admins of the ``default`` tenant) also the sizes of the whole
+    store and the derived indexes, and whether they agree."""
+    _, tenant_docs = ragd.store.list_documents(tenant_id=actor.tenant_id, limit=0)
+    out: dict[str, Any] = {"version": __version__, "tenant_documents": tenant_docs,
+                           "embedding_model": ragd.embedder.name}
+    if not allowed(actor, "ops"):
+        return out
     ragd.index.sync(ragd.store)
     chunks = ragd.store.count_chunks()
     return {
+        **out,
         "chunks": chunks,
         "vectors": len(ragd.index),
         "consistent": chunks == len(ragd.index),
         "queue_depth": ragd.store.queue_depth(),
-        "embedding_model": ragd.embedder.name,
         "embedding_dim": ragd.embedder.dim,
     }

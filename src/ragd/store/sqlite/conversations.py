@@ -185,8 +185,13 @@ class SqliteConversationStore:
             )
         return Feedback(int(cur.lastrowid or 0), user_id, rating, comment, now, query_id, message_id)
 
-    def list_feedback(self, *, limit: int = 100, offset: int = 0) -> tuple[list[Feedback], int]:
+    def list_feedback(
+        self, *, limit: int = 100, offset: int = 0, user_ids: Sequence[str] | None = None
+    ) -> tuple[list[Feedback], int]:
+        where, args = ("", []) if user_ids is None else (
+            "WHERE user_id IN (SELECT value FROM json_each(?))", [json.dumps(list(user_ids))])
         with self._db.read() as c:
-            total = c.execute("SELECT COUNT(*) FROM feedback").fetchone()[0]
-            rows = c.execute(f"{_FEEDBACK} ORDER BY id DESC LIMIT ? OFFSET ?", (limit, offset)).fetchall()
+            total = c.execute(f"SELECT COUNT(*) FROM feedback {where}", args).fetchone()[0]
+            rows = c.execute(f"{_FEEDBACK} {where} ORDER BY id DESC LIMIT ? OFFSET ?",
+                             [*args, limit, offset]).fetchall()
         return [_feedback(r) for r in rows], int(total)

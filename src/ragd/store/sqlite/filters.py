@@ -76,6 +76,8 @@ def validate(filters: SearchFilters | None) -> SearchFilters | None:
         document_ids=_string_list("document_ids", filters.document_ids),
         mimes=_string_list("mimes", filters.mimes),
         metadata=_metadata(filters.metadata),
+        tenant_id=filters.tenant_id if filters.tenant_id is None else str(filters.tenant_id),
+        readable=None if filters.readable is None else [str(c) for c in filters.readable],
     )
     return None if clean.is_empty() else clean
 
@@ -93,6 +95,15 @@ def document_conditions(filters: SearchFilters, alias: str = "d") -> tuple[list[
     """SQL conditions on the documents table (``alias``) for collections, mimes and metadata."""
     conditions: list[str] = []
     params: list[Any] = []
+    if filters.tenant_id is not None:
+        conditions.append(f"{alias}.tenant_id = ?")
+        params.append(filters.tenant_id)
+    if filters.readable is not None:
+        if filters.readable:
+            conditions.append(f"{alias}.collection IN (SELECT value FROM json_each(?))")
+            params.append(json.dumps(filters.readable))
+        else:
+            conditions.append("0")
     if filters.collections:
         conditions.append(f"{alias}.collection IN (SELECT value FROM json_each(?))")
         params.append(json.dumps(filters.collections))

@@ -162,10 +162,90 @@ def _m002_conversations(conn: sqlite3.Connection) -> None:
         conn.execute(sql)
 
 
+def _m003_identities(conn: sqlite3.Connection) -> None:
+    """Tenants, users, groups, API keys, refresh tokens, collections and their grants (:mod:`ragd.auth`);
+    documents gain their tenant and uploader. Documents of databases made before this step belong to the
+    ``default`` tenant."""
+    statements = [
+        "CREATE TABLE tenants (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_at REAL NOT NULL)",
+        """CREATE TABLE users (
+            id TEXT PRIMARY KEY,
+            email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            password_hash TEXT NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('admin', 'user', 'api_user', 'viewer')),
+            tenant_id TEXT NOT NULL REFERENCES tenants (id),
+            disabled INTEGER NOT NULL DEFAULT 0,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        )""",
+        "CREATE INDEX users_tenant ON users (tenant_id, email)",
+        """CREATE TABLE groups (
+            id TEXT PRIMARY KEY,
+            tenant_id TEXT NOT NULL REFERENCES tenants (id),
+            name TEXT NOT NULL,
+            UNIQUE (tenant_id, name)
+        )""",
+        """CREATE TABLE group_members (
+            group_id TEXT NOT NULL REFERENCES groups (id) ON DELETE CASCADE,
+            user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+            PRIMARY KEY (group_id, user_id)
+        ) WITHOUT ROWID""",
+        """CREATE TABLE api_keys (
+            id TEXT PRIMARY KEY,
+            prefix TEXT NOT NULL UNIQUE,
+            secret_hash TEXT NOT NULL,
+            user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+            name TEXT NOT NULL DEFAULT '',
+            role TEXT NOT NULL CHECK (role IN ('admin', 'user', 'api_user', 'viewer')),
+            scopes TEXT,
+            expires_at REAL,
+            revoked_at REAL,
+            last_used_at REAL,
+            created_at REAL NOT NULL
+        )""",
+        "CREATE INDEX api_keys_user ON api_keys (user_id)",
+        """CREATE TABLE refresh_tokens (
+            token_hash TEXT PRIMARY KEY,
+            user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+            family TEXT NOT NULL,
+            expires_at REAL NOT NULL,
+            used_at REAL,
+            revoked_at REAL,
+            created_at REAL NOT NULL
+        ) WITHOUT ROWID""",
+        "CREATE INDEX refresh_tokens_family ON refresh_tokens (family)",
+        """CREATE TABLE collections (
+            tenant_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            owner_id TEXT NOT NULL,
+            tenant_access TEXT CHECK (tenant_access IN ('read', 'write')),
+            redact_ingest INTEGER,
+            redact_answers INTEGER,
+            created_at REAL NOT NULL,
+            PRIMARY KEY (tenant_id, name)
+        ) WITHOUT ROWID""",
+        """CREATE TABLE collection_grants (
+            tenant_id TEXT NOT NULL,
+            collection TEXT NOT NULL,
+            principal_type TEXT NOT NULL CHECK (principal_type IN ('user', 'group')),
+            principal_id TEXT NOT NULL,
+            access TEXT NOT NULL CHECK (access IN ('read', 'write')),
+            PRIMARY KEY (tenant_id, collection, principal_type, principal_id),
+            FOREIGN KEY (tenant_id, collection) REFERENCES collections (tenant_id, name) ON DELETE CASCADE
+        ) WITHOUT ROWID""",
+        "CREATE INDEX collection_grants_principal ON collection_grants (principal_type, principal_id)",
+        "ALTER TABLE documents ADD COLUMN tenant_id TEXT NOT NULL DEFAULT 'default'",
+        "ALTER TABLE documents ADD COLUMN uploaded_by TEXT",
+        "CREATE INDEX documents_tenant_collection ON documents (tenant_id, collection, created_at)",
+    ]
+    for sql in statements:
+        conn.execute(sql)
+
+
 Migration = Callable[[sqlite3.Connection], None]
 
 #: Applied in order; ``PRAGMA user_version`` = how many have run. Append only.
-MIGRATIONS: list[Migration] = [_m001_initial, _m002_conversations]
+MIGRATIONS: list[Migration] = [_m001_initial, _m002_conversations, _m003_identities]
 
 
 def schema_version(conn: sqlite3.Connection) -> int:

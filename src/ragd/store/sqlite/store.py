@@ -27,7 +27,7 @@ from ragd.store.sqlite.jobs import JobsMixin
 
 _DOC_COLUMNS = (
     "id, collection, filename, content_hash, mime, size, status, error, error_code, failed_step, num_chunks, "
-    "pages, title, metadata, replaces, created_at, updated_at"
+    "pages, title, metadata, replaces, created_at, updated_at, tenant_id, uploaded_by"
 )
 _CHUNK_SELECT = (
     'SELECT c.seq, c.id, c.document_id, d.collection, d.filename, c.ordinal, c.text, c.start, c."end", '
@@ -56,6 +56,8 @@ def _document(row: Sequence[Any]) -> Document:
         replaces=row[14],
         created_at=row[15],
         updated_at=row[16],
+        tenant_id=row[17],
+        uploaded_by=row[18],
     )
 
 
@@ -136,7 +138,7 @@ class SqliteStore(JobsMixin):
         with self._db.write() as conn:
             try:
                 conn.execute(
-                    f"INSERT INTO documents ({_DOC_COLUMNS}) VALUES ({', '.join('?' * 17)})",
+                    f"INSERT INTO documents ({_DOC_COLUMNS}) VALUES ({', '.join('?' * 19)})",
                     (
                         stored.id,
                         stored.collection,
@@ -155,6 +157,8 @@ class SqliteStore(JobsMixin):
                         stored.replaces,
                         now,
                         now,
+                        stored.tenant_id,
+                        stored.uploaded_by,
                     ),
                 )
             except sqlite3.IntegrityError as exc:
@@ -169,10 +173,11 @@ class SqliteStore(JobsMixin):
         return None if row is None else _document(row)
 
     def find_document(
-        self, collection: str, *, content_hash: str | None = None, filename: str | None = None
+        self, collection: str, *, content_hash: str | None = None, filename: str | None = None,
+        tenant_id: str = "default",
     ) -> Document | None:
-        sql = f"SELECT {_DOC_COLUMNS} FROM documents WHERE collection = ?"
-        params: list[Any] = [collection]
+        sql = f"SELECT {_DOC_COLUMNS} FROM documents WHERE tenant_id = ? AND collection = ?"
+        params: list[Any] = [tenant_id, collection]
         if content_hash is not None:
             sql += " AND content_hash = ?"
             params.append(content_hash)
@@ -189,8 +194,21 @@ class SqliteStore(JobsMixin):
         status: DocStatus | None = None,
         limit: int = 50,
         offset: int = 0,
+        tenant_id: str | None = None,
+        readable: Sequence[str] | None = None,
+        search: str | None = None,
     ) -> tuple[list[Document], int]:
-        conditions, params = [], []
+        conditions: list[str] = []
+        params: list[Any] = []
+        if tenant_id is not None:
+            conditions.append("tenant_id = ?")
+            params.append(tenant_id)
+        if readable is not None:
+            conditions.append("collection IN (SELECT value FROM json_each(?))")
+            params.append(json.dumps(list(readable)))
+        if search:
+            conditions.append("(instr(lower(filename), ?) > 0 OR instr(lower(COALESCE(title, '')), ?) > 0)")
+            params.extend([search.lower(), search.lower()])
         if collection is not None:
             conditions.append("collection = ?")
             params.append(collection)

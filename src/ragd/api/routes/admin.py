@@ -1,0 +1,107 @@
+"""Tenant administration: users, groups and the tenant's API keys (admins, inside their own tenant only)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from ragd.api.deps import AdminActor, RagdDep
+from ragd.api.routes.auth import KeyRequest
+from ragd.auth.identities import Group
+from ragd.auth.service import key_out, user_out
+from ragd.errors import NotFound
+
+router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: str = Field(..., max_length=320)
+    password: str = Field(..., max_length=1024)
+    role: str = Field("user", description="admin, user, api_user or viewer.")
+
+
+class UserPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: str | None = None
+    disabled: bool | None = None
+    password: str | None = Field(None, max_length=1024)
+
+
+class AdminKeyRequest(KeyRequest):
+    email: str = Field(..., max_length=320, description="The user (of your tenant) the key acts as.")
+
+
+class GroupCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(..., min_length=1, max_length=100, pattern=r"^[\w.\- ]+$")
+    members: list[str] = Field(default_factory=list, max_length=10_000, description="E-mails.")
+
+
+@router.get("/users")
+def list_users(ragd: RagdDep, actor: AdminActor, limit: int = 100, offset: int = 0) -> dict[str, Any]:
+    users, total = ragd.identities.list_users(actor.tenant_id, limit=max(1, min(limit, 1000)),
+                                              offset=max(0, offset))
+    return {"users": [user_out(u) for u in users], "total": total}
+
+
+@router.post("/users", status_code=201)
+def create_user(ragd: RagdDep, actor: AdminActor, body: UserCreate) -> dict[str, Any]:
+    user = ragd.auth.create_user(body.email, body.password, body.role, actor.tenant_id)
+    ragd.audit_event("user.created", actor, target=user.id, details={"email": user.email, "role": user.role})
+    return user_out(user)
+
+
+@router.patch("/users/{user_id}")
+def update_user(ragd: RagdDep, actor: AdminActor, user_id: str, body: UserPatch) -> dict[str, Any]:
+    user = ragd.auth.update_user(actor, user_id, role=body.role, disabled=body.disabled, password=body.password)
+    changes = body.model_dump(exclude_none=True, exclude={"password"})
+    if body.password:
+        changes["password"] = "changed"
+    ragd.audit_event("user.updated", actor, target=user.id, details={"email": user.email, **changes})
+    return user_out(user)
+
+
+@router.get("/groups")
+def list_groups(ragd: RagdDep, actor: AdminActor) -> dict[str, Any]:
+    return {"groups": [{"id": g.id, "name": g.name, "members": g.members}
+                       for g in ragd.identities.list_groups(actor.tenant_id)]}
+
+
+@router.post("/groups", status_code=201)
+def create_group(ragd: RagdDep, actor: AdminActor, body: GroupCreate) -> dict[str, Any]:
+    members = [ragd.auth.user_by_email(e, actor.tenant_id).id for e in body.members]
+    group = ragd.identities.add_group(Group("g_" + uuid.uuid4().hex[:20], actor.tenant_id, body.name.strip()),
+                                      members)
+    ragd.audit_event("group.created", actor, target=group.id, details={"name": group.name,
+                                                                       "members": group.members})
+    return {"id": group.id, "name": group.name, "members": group.members}
+
+
+@router.put("/groups/{name}/members")
+def set_members(ragd: RagdDep, actor: AdminActor, name: str, body: GroupCreate) -> dict[str, Any]:
+    group = ragd.identities.get_group(actor.tenant_id, name)
+    if group is None:
+        raise NotFound(f"no group {name!r}")
+    ragd.identities.set_group_members(group.id, [ragd.auth.user_by_email(e, actor.tenant_id).id
+                                                 for e in body.members])
+    group = ragd.identities.get_group(actor.tenant_id, name) or group
+    ragd.audit_event("group.members_changed", actor, target=group.id, details={"members": group.members})
+    return {"id": group.id, "name": group.name, "members": group.members}
+
+
+@router.get("/keys")
+def list_keys(ragd: RagdDep, actor: AdminActor) -> dict[str, Any]:
+    return {"keys": [key_out(k) for k in ragd.identities.list_keys(tenant_id=actor.tenant_id)]}
+
+
+@router.post("/keys", status_code=201)
+def create_key(ragd: RagdDep, actor: AdminActor, body: AdminKeyRequest) -> dict[str, Any]:
+    owner = ragd.auth.user_by_email(body.email, actor.tenant_id)
+    key, secret = ragd.auth.create_key(owner, name=body.name, role=body.role, expires_days=body.expires_days,
+                                       scopes=body.scopes)
+    ragd.audit_event("key.created", actor, target=key.id, details={"role": key.role, "owner": owner.email})
+    return {**key_out(key), "key": secret}

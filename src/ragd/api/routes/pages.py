@@ -1,0 +1,320 @@
+"""PDF pages for the citation viewer: a page rendered to PNG, and where a cited passage sits on it.
+
+* ``GET /api/v1/documents/{doc_id}/pages/{page}?scale=`` — the page (numbered from 1) rendered by PDFium as a PNG.
+  ``scale`` is pixels per PDF point (0.25–3; the image is also capped at :data:`MAX_PIXELS`).
+* ``GET /api/v1/documents/{doc_id}/pages/{page}/boxes?chunk_id=`` (or ``&text=``) — the rectangles covering the
+  chunk's passage (or every occurrence of ``text``) on that page, as fractions of the rendered page: ``x0, y0``
+  top-left, ``x1, y1`` bottom-right, each within [0, 1], so a client overlays them on the image at any size.
+
+Matching: the PDF loader builds the document's text from PDFium's text layer page after page, changing only
+whitespace and control characters. So, once whitespace is dropped, the document text is the pages' text end to
+end, and a chunk's ``start``/``end`` offsets map exactly to character indices on the page (repeated phrases are
+no problem). When that check fails (a page the loader could not read, another extractor), the chunk text is
+searched on the page instead (exact, else the longest matching runs). Errors: ``document_not_found``,
+``page_not_found`` and ``chunk_not_found`` (404), ``document_not_pdf`` (415).
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import struct
+import zlib
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import numpy as np
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+from fastapi import APIRouter, Query, Request, Response
+
+from ragd.api.deps import CurrentActor, RagdDep
+from ragd.errors import NotFound, UnsupportedMediaType
+from ragd.ingest.loaders.pdf import _LOCK as PDFIUM_LOCK  # PDFium is not thread-safe: share the loader's lock
+from ragd.ingest.loaders.pdf import _open
+from ragd.models import Document
+
+router = APIRouter(prefix="/api/v1/documents", tags=["documents"])
+
+PDF_MIME = "application/pdf"
+MAX_PIXELS = 12_000_000
+_MIN_RUN = 8  # fallback matching: shorter common runs are coincidences
+
+
+class DocumentNotPdf(UnsupportedMediaType):
+    code, title = "document_not_pdf", "Document is not a PDF"
+
+
+class PageNotFound(NotFound):
+    code, title = "page_not_found", "Page not found"
+
+
+class ChunkNotFound(NotFound):
+    code, title = "chunk_not_found", "Chunk not found"
+
+
+def _pdf_bytes(ragd: Any, doc: Document) -> bytes:
+    if doc.mime != PDF_MIME:
+        raise DocumentNotPdf(f"document {doc.id!r} is {doc.mime}, not a PDF: pages exist only for PDFs")
+    data = ragd.ingest.original(doc.id)
+    if data is None:
+        raise NotFound(f"the original of {doc.id!r} is not stored")
+    return data
+
+
+def _page(pdf: pdfium.PdfDocument, doc_id: str, page: int) -> pdfium.PdfPage:
+    n = len(pdf)
+    if not 1 <= page <= n:
+        raise PageNotFound(f"document {doc_id!r} has {n} page(s); there is no page {page}")
+    return pdf[page - 1]
+
+
+# -- PNG -----------------------------------------------------------------------------------------------------------
+def encode_png(rgb: Any) -> bytes:
+    """A PNG (8-bit RGB, no interlace) of an ``(height, width, 3)`` uint8 array; filter 'none' on every row."""
+    height, width, _ = rgb.shape
+    rows = np.ascontiguousarray(rgb, dtype=np.uint8).reshape(height, width * 3)
+    raw = np.concatenate([np.zeros((height, 1), dtype=np.uint8), rows], axis=1).tobytes()
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(
+        b"IEND", b""
+    )
+
+
+def render_png(data: bytes, doc_id: str, page: int, scale: float) -> bytes:
+    """PNG of page ``page`` (from 1), at most :data:`MAX_PIXELS` large; ``PageNotFound`` when there is none."""
+    with PDFIUM_LOCK:
+        pdf = _open(data)
+        try:
+            p = _page(pdf, doc_id, page)
+            try:
+                w, h = p.get_size()
+                scale = min(scale, (MAX_PIXELS / max(w * h, 1.0)) ** 0.5)
+                bitmap = p.render(scale=scale, rev_byteorder=True, may_draw_forms=True)
+                try:
+                    array = bitmap.to_numpy()[:, :, :3].copy()
+                finally:
+                    bitmap.close()
+            finally:
+                p.close()
+        finally:
+            pdf.close()
+    return encode_png(array)
+
+
+@router.get(
+    "/{doc_id}/pages/{page}",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}, "description": "The page as a PNG image."}},
+)
+def page_image(
+    ragd: RagdDep,
+    actor: CurrentActor,
+    request: Request,
+    doc_id: str,
+    page: int,
+    scale: Annotated[float, Query(ge=0.25, le=3.0, description="Pixels per PDF point (1 = 72 dpi).")] = 1.5,
+) -> Response:
+    """Page ``page`` (from 1) of a PDF document rendered to PNG; cached by the client (a document's bytes never
+    change under its id)."""
+    doc = ragd.get_document(doc_id)
+    data = _pdf_bytes(ragd, doc)
+    etag = '"' + hashlib.sha256(f"{doc.content_hash}:{page}:{scale:.3f}".encode()).hexdigest()[:32] + '"'
+    headers = {"ETag": etag, "Cache-Control": "private, max-age=86400"}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(render_png(data, doc.id, page, scale), media_type="image/png", headers=headers)
+
+
+# -- boxes ---------------------------------------------------------------------------------------------------------
+def _keep(ch: str) -> bool:
+    """Characters that count when comparing the loader's text with the page: not whitespace, not control."""
+    return not ch.isspace() and (ch >= " " or ch == "\x02") and ch != "\x7f"
+
+
+def _norm_char(ch: str) -> str:
+    return "-" if ch in ("\x02", "\ufffe") else ch
+
+
+def normalize(text: str) -> str:
+    """The text without whitespace and control characters, soft hyphens as ``-`` (as the PDF loader writes them)."""
+    return "".join(_norm_char(c) for c in text if _keep(c))
+
+
+@dataclass(slots=True)
+class _PageText:
+    chars: str  # normalized characters of the page
+    index: list[int]  # their PDFium character indices
+
+
+def _page_text(textpage: pdfium.PdfTextPage) -> _PageText:
+    chars: list[str] = []
+    index: list[int] = []
+    for i in range(textpage.count_chars()):
+        code = pdfium_c.FPDFText_GetUnicode(textpage.raw, i)
+        try:
+            ch = chr(code)
+        except (ValueError, OverflowError):
+            continue
+        if _keep(ch):
+            chars.append(_norm_char(ch))
+            index.append(i)
+    return _PageText("".join(chars), index)
+
+
+def _spans_by_offsets(doc_text: str, start: int, end: int, before: int, page: _PageText) -> list[tuple[int, int]]:
+    """Normalized ``[start, end)`` of the passage on this page (the caller checked the texts agree)."""
+    a = len(normalize(doc_text[:start])) - before
+    b = a + len(normalize(doc_text[start:end]))
+    a, b = max(a, 0), min(b, len(page.chars))
+    return [(a, b)] if a < b else []
+
+
+def _spans_by_search(needle: str, page: _PageText, *, every: bool) -> list[tuple[int, int]]:
+    """Where ``needle`` (normalized) is on the page: exact occurrences, else the longest common runs."""
+    if not needle:
+        return []
+    spans: list[tuple[int, int]] = []
+    pos = page.chars.find(needle)
+    while pos >= 0:
+        spans.append((pos, pos + len(needle)))
+        if not every:
+            return spans
+        pos = page.chars.find(needle, pos + len(needle))
+    if spans:
+        return spans
+    matcher = difflib.SequenceMatcher(None, page.chars, needle, autojunk=False)
+    return [(m.a, m.a + m.size) for m in matcher.get_matching_blocks() if m.size >= _MIN_RUN]
+
+
+def _rects(textpage: pdfium.PdfTextPage, indices: list[int]) -> list[tuple[float, float, float, float]]:
+    """Character boxes merged into one rectangle per line: (left, bottom, right, top) in PDF points."""
+    rects: list[list[float]] = []
+    for i in indices:
+        try:
+            left, bottom, right, top = textpage.get_charbox(i, loose=True)
+        except Exception:
+            continue
+        if right <= left or top <= bottom:
+            continue
+        if rects:
+            r = rects[-1]
+            height = max(r[3] - r[1], top - bottom)
+            mid = (bottom + top) / 2
+            same_line = r[1] <= mid <= r[3] and left >= r[0] - 0.5 * height and left - r[2] < 3 * height
+            if same_line:
+                r[0], r[1], r[2], r[3] = min(r[0], left), min(r[1], bottom), max(r[2], right), max(r[3], top)
+                continue
+        rects.append([left, bottom, right, top])
+    return [(r[0], r[1], r[2], r[3]) for r in rects]
+
+
+def _to_view(
+    rect: tuple[float, float, float, float], box: tuple[float, float, float, float], rotation: int
+) -> dict[str, float]:
+    """PDF-point rectangle → fractions of the displayed page (top-left origin, page rotation applied)."""
+    cl, cb, cr, ct = box
+    w, h = max(cr - cl, 1e-6), max(ct - cb, 1e-6)
+    left, bottom, right, top = rect
+    u0, u1 = (left - cl) / w, (right - cl) / w  # across, from the left of the unrotated page
+    v0, v1 = (ct - top) / h, (ct - bottom) / h  # down, from the top of the unrotated page
+    if rotation == 90:
+        u0, u1, v0, v1 = 1 - v1, 1 - v0, u0, u1
+    elif rotation == 180:
+        u0, u1, v0, v1 = 1 - u1, 1 - u0, 1 - v1, 1 - v0
+    elif rotation == 270:
+        u0, u1, v0, v1 = v0, v1, 1 - u1, 1 - u0
+
+    def clamp(x: float) -> float:
+        return round(min(max(x, 0.0), 1.0), 5)
+
+    return {"x0": clamp(u0), "y0": clamp(v0), "x1": clamp(u1), "y1": clamp(v1)}
+
+
+def _chars_before(pdf: pdfium.PdfDocument, page: int) -> int:
+    """How many normalized characters the pages before ``page`` hold."""
+    before = 0
+    for q in range(page - 1):
+        other = pdf[q]
+        otp = other.get_textpage()
+        try:
+            before += len(normalize(otp.get_text_range()))
+        finally:
+            otp.close()
+            other.close()
+    return before
+
+
+def passage_boxes(
+    data: bytes, doc_id: str, page: int, *, doc_text: str | None, start: int | None, end: int | None, text: str,
+    every: bool,
+) -> dict[str, Any]:
+    """Boxes of a passage on page ``page`` (``PageNotFound`` when there is none).
+
+    ``start``/``end`` (offsets into ``doc_text``) are used when given and the text agrees with the pages;
+    otherwise ``text`` is searched on the page (every occurrence when ``every``).
+    """
+    with PDFIUM_LOCK:
+        pdf = _open(data)
+        try:
+            n = len(pdf)
+            p = _page(pdf, doc_id, page)
+            spans: list[tuple[int, int]] = []
+            tp = p.get_textpage()
+            try:
+                current = _page_text(tp)
+                if doc_text is not None and start is not None and end is not None:
+                    before = _chars_before(pdf, page)
+                    if normalize(doc_text)[before : before + len(current.chars)] == current.chars:
+                        spans = _spans_by_offsets(doc_text, start, end, before, current)
+                        text = ""  # the offsets are trusted: no span means the passage is not on this page
+                if not spans:
+                    spans = _spans_by_search(normalize(text), current, every=every)
+                rects = [r for a, b in spans for r in _rects(tp, current.index[a:b])]
+                width, height = p.get_size()
+                rotation = p.get_rotation()
+                crop = p.get_cropbox()
+            finally:
+                tp.close()
+                p.close()
+        finally:
+            pdf.close()
+    return {
+        "page": page,
+        "pages": n,
+        "width": round(width, 2),
+        "height": round(height, 2),
+        "rotation": rotation,
+        "boxes": [_to_view(r, crop, rotation) for r in rects],
+    }
+
+
+@router.get("/{doc_id}/pages/{page}/boxes")
+def page_boxes(
+    ragd: RagdDep,
+    actor: CurrentActor,
+    doc_id: str,
+    page: int,
+    chunk_id: Annotated[str | None, Query(max_length=200, description="Highlight this chunk's passage.")] = None,
+    text: Annotated[str | None, Query(max_length=4000, description="Or highlight every occurrence of this text.")]
+    = None,
+) -> dict[str, Any]:
+    """Rectangles (fractions of the page, top-left origin) covering the passage on the page; ``boxes`` is empty
+    when the passage is not on this page."""
+    doc = ragd.get_document(doc_id)
+    data = _pdf_bytes(ragd, doc)
+    doc_text = start = end = None
+    needle = text or ""
+    if chunk_id is not None:
+        chunk = ragd.store.get_chunk(chunk_id)
+        if chunk is None or chunk.document_id != doc.id:
+            raise ChunkNotFound(f"document {doc.id!r} has no chunk {chunk_id!r}")
+        doc_text, start, end, needle = ragd.store.get_text(doc.id), chunk.start, chunk.end, chunk.text
+    out = passage_boxes(
+        data, doc.id, page, doc_text=doc_text, start=start, end=end, text=needle, every=chunk_id is None
+    )
+    return {"document_id": doc.id, "chunk_id": chunk_id, **out}

@@ -1,0 +1,172 @@
+"""The ``IdentityStore`` port: tenants, users, groups, API keys, refresh tokens, collections and their grants.
+
+Adapters register a factory ``url -> IdentityStore`` in :data:`IDENTITY_STORES` under the same URL scheme as
+their :class:`~ragd.store.base.Store` (they share its database). Contract:
+
+* ids are opaque strings chosen by the service (:mod:`ragd.auth.service`); e-mails are unique across tenants and
+  compared case-insensitively.
+* Secrets are never stored: passwords as argon2 hashes, API keys and refresh tokens as SHA-256 digests.
+* ``readable_collections``/``collection_access`` compute a user's access inside one query: ownership gives
+  ``write``; a grant to the user or to one of their groups gives its access; ``tenant_access`` gives every member
+  of the tenant that access. The strongest applies. Other tenants' collections are never returned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from ragd.errors import ConfigurationError
+
+Access = Literal["read", "write"]
+
+
+@dataclass(slots=True)
+class User:
+    id: str
+    email: str
+    role: str
+    tenant_id: str
+    password_hash: str = field(repr=False)
+    disabled: bool = False
+    created_at: float = 0.0
+    groups: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class ApiKey:
+    id: str
+    prefix: str
+    user_id: str
+    email: str
+    tenant_id: str
+    name: str
+    role: str
+    scopes: list[str] | None
+    created_at: float
+    expires_at: float | None = None
+    revoked_at: float | None = None
+    last_used_at: float | None = None
+    secret_hash: str = field(default="", repr=False)
+
+
+@dataclass(slots=True)
+class Grant:
+    principal_type: Literal["user", "group"]
+    principal_id: str
+    access: Access
+    principal: str = ""
+    """The e-mail or group name, for display."""
+
+
+@dataclass(slots=True)
+class Collection:
+    tenant_id: str
+    name: str
+    owner_id: str
+    tenant_access: Access | None
+    created_at: float
+    redact_ingest: bool | None = None
+    redact_answers: bool | None = None
+    owner_email: str = ""
+    grants: list[Grant] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Group:
+    id: str
+    tenant_id: str
+    name: str
+    members: list[str] = field(default_factory=list)
+    """Member e-mails."""
+
+
+class IdentityStore(Protocol):
+    def migrate(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    # tenants and users
+    def ensure_tenant(self, tenant_id: str, now: float) -> None: ...
+
+    def tenant_exists(self, tenant_id: str) -> bool: ...
+
+    def add_user(self, user: User) -> User:
+        """Insert; :class:`~ragd.errors.Conflict` if the e-mail is taken."""
+
+    def get_user(self, user_id: str) -> User | None: ...
+
+    def get_user_by_email(self, email: str) -> User | None: ...
+
+    def list_users(self, tenant_id: str | None, limit: int = 100, offset: int = 0) -> tuple[list[User], int]: ...
+
+    def update_user(
+        self, user_id: str, *, role: str | None = None, disabled: bool | None = None,
+        password_hash: str | None = None, now: float,
+    ) -> None: ...
+
+    def count_users(self) -> int: ...
+
+    # groups
+    def add_group(self, group: Group, member_ids: list[str]) -> Group: ...
+
+    def get_group(self, tenant_id: str, name: str) -> Group | None: ...
+
+    def list_groups(self, tenant_id: str) -> list[Group]: ...
+
+    def set_group_members(self, group_id: str, member_ids: list[str]) -> None: ...
+
+    # API keys
+    def add_key(self, key: ApiKey) -> None: ...
+
+    def get_key_by_prefix(self, prefix: str) -> ApiKey | None: ...
+
+    def get_key(self, key_id: str) -> ApiKey | None: ...
+
+    def list_keys(self, *, tenant_id: str | None = None, user_id: str | None = None) -> list[ApiKey]: ...
+
+    def revoke_key(self, key_id: str, now: float) -> bool: ...
+
+    def touch_key(self, key_id: str, now: float) -> None: ...
+
+    # refresh tokens (rotated on every use; reuse of a used token revokes its whole family)
+    def add_refresh(self, token_hash: str, user_id: str, family: str, expires_at: float, now: float) -> None: ...
+
+    def use_refresh(self, token_hash: str, now: float) -> tuple[str, str] | None:
+        """Mark a live token used and return ``(user_id, family)``. A token already used or revoked revokes its
+        family and returns ``None``; an unknown or expired one returns ``None``."""
+
+    def revoke_refresh(self, token_hash: str, now: float) -> None:
+        """Revoke the token's whole family (logout)."""
+
+    # collections
+    def add_collection(self, collection: Collection) -> Collection:
+        """Insert; :class:`~ragd.errors.Conflict` if the name is taken in the tenant."""
+
+    def get_collection(self, tenant_id: str, name: str) -> Collection | None: ...
+
+    def list_collections(self, tenant_id: str) -> list[Collection]: ...
+
+    def update_collection(
+        self, tenant_id: str, name: str, *, tenant_access: Access | Literal["keep"] | None = "keep",
+        grants: list[Grant] | None = None,
+    ) -> None: ...
+
+    def delete_collection(self, tenant_id: str, name: str) -> None: ...
+
+    def collection_access(self, tenant_id: str, user_id: str) -> dict[str, Access]:
+        """Every collection of ``tenant_id`` the user may read, with the strongest access they have on it."""
+
+
+IDENTITY_STORES: dict[str, Callable[[str], IdentityStore]] = {}
+
+
+def open_identity_store(url: str) -> IdentityStore:
+    scheme = url.split(":", 1)[0].split("+", 1)[0]
+    if scheme == "sqlite":
+        import ragd.store.sqlite.identities  # noqa: F401  (registers itself)
+    factory = IDENTITY_STORES.get(scheme)
+    if factory is None:
+        raise ConfigurationError(f"no identity store for URL scheme {scheme!r}")
+    return factory(url)
