@@ -76,7 +76,8 @@ class Server:
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=60)
 
-    def wait_done(self, client: httpx.Client, ids: list[str], timeout: float = 600.0) -> dict[str, dict]:
+    def wait_done(self, client: httpx.Client, ids: list[str], timeout: float = 600.0,
+                  headers: dict[str, str] | None = None) -> dict[str, dict]:
         """Poll until every document is indexed or failed; returns the documents by id."""
         deadline = time.monotonic() + timeout
         docs: dict[str, dict] = {}
@@ -84,7 +85,7 @@ class Server:
             for i in ids:
                 if docs.get(i, {}).get("status") in ("indexed", "failed"):
                     continue
-                r = client.get(f"/api/v1/documents/{i}")
+                r = client.get(f"/api/v1/documents/{i}", headers=headers)
                 assert r.status_code == 200, r.text
                 docs[i] = r.json()
             if all(docs.get(i, {}).get("status") in ("indexed", "failed") for i in ids):

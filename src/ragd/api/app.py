@@ -10,7 +10,19 @@ from fastapi import FastAPI
 
 from ragd import __version__
 from ragd.api.errors import install_error_handlers
-from ragd.api.routes import admin, auth, chat, collections, documents, feedback, openai_compat, ops, query, system
+from ragd.api.routes import (
+    admin,
+    audit,
+    auth,
+    chat,
+    collections,
+    documents,
+    feedback,
+    openai_compat,
+    ops,
+    query,
+    system,
+)
 from ragd.api.routes.pages import router as pages_router
 from ragd.api.routes.web import create_router as web_ui_router
 from ragd.config import Settings
@@ -52,6 +64,7 @@ def create_app(settings: Settings | None = None, ragd: Ragd | None = None) -> Fa
         app.include_router(r)
     for r in (auth.router, admin.router, collections.router):  # identities and access: issue 5
         app.include_router(r)
+    app.include_router(audit.router)  # the audit trail: issue 5
     app.include_router(pages_router)  # the web UI (issue 8): PDF pages for the citation viewer, then / and /assets
     app.include_router(web_ui_router())
     return app

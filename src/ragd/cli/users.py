@@ -44,11 +44,10 @@ class _Ctx:
     auth: AuthService
 
     def audit(self, action: str, *, tenant_id: str, target: str, details: dict[str, Any]) -> None:
-        try:  # TEMP until the audit log lands
-            from ragd.audit import open_audit_log  # type: ignore[attr-defined]
-        except ImportError:
-            return
-        log = open_audit_log(self.settings)
+        from ragd.audit import open_audit_log  # the audit log lives in the same database
+        from ragd.audit.signing import load_signer
+
+        log = open_audit_log(self.settings.store_url, load_signer(self.settings))
         try:
             log.append(action, tenant_id=tenant_id, actor=CLI_ACTOR, target=target, details=details)
         finally:

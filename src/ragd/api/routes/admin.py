@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ragd.api.deps import AdminActor, RagdDep
 from ragd.api.routes.auth import KeyRequest
 from ragd.auth.identities import Group
+from ragd.auth.policy import authorize
 from ragd.auth.service import key_out, user_out
 from ragd.errors import NotFound
 
@@ -22,6 +23,8 @@ class UserCreate(BaseModel):
     email: str = Field(..., max_length=320)
     password: str = Field(..., max_length=1024)
     role: str = Field("user", description="admin, user, api_user or viewer.")
+    tenant: str | None = Field(None, max_length=63, description="Another tenant (created if new): operators only "
+                               "(admins of the default tenant). Absent: your tenant.")
 
 
 class UserPatch(BaseModel):
@@ -50,7 +53,10 @@ def list_users(ragd: RagdDep, actor: AdminActor, limit: int = 100, offset: int =
 
 @router.post("/users", status_code=201)
 def create_user(ragd: RagdDep, actor: AdminActor, body: UserCreate) -> dict[str, Any]:
-    user = ragd.auth.create_user(body.email, body.password, body.role, actor.tenant_id)
+    tenant = body.tenant or actor.tenant_id
+    if tenant != actor.tenant_id:
+        authorize(actor, "ops")
+    user = ragd.auth.create_user(body.email, body.password, body.role, tenant)
     ragd.audit_event("user.created", actor, target=user.id, details={"email": user.email, "role": user.role})
     return user_out(user)
 

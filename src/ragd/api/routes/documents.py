@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 
-from ragd.api.deps import CurrentActor, RagdDep, ReaderActor, WriterActor
+from ragd.api.deps import RagdDep, ReaderActor, WriterActor
 from ragd.api.schemas import DocumentList, DocumentOut, UploadResponse
 from ragd.errors import BadRequest, NotFound, PayloadTooLarge
 from ragd.models import DocStatus
@@ -108,7 +108,7 @@ def download(ragd: RagdDep, actor: ReaderActor, doc_id: str) -> Response:
 
 
 @router.post("/{doc_id}/reindex", response_model=DocumentOut, status_code=status.HTTP_202_ACCEPTED)
-def reindex(ragd: RagdDep, actor: CurrentActor, doc_id: str) -> DocumentOut:
+def reindex(ragd: RagdDep, actor: WriterActor, doc_id: str) -> DocumentOut:
     ragd.access.check_document(actor, ragd.store.get_document(doc_id), write=True)
     doc = ragd.ingest.reindex(doc_id)
     ragd.workers.notify()
@@ -116,7 +116,7 @@ def reindex(ragd: RagdDep, actor: CurrentActor, doc_id: str) -> DocumentOut:
 
 
 @router.delete("/{doc_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_document(ragd: RagdDep, actor: CurrentActor, doc_id: str) -> Response:
+def delete_document(ragd: RagdDep, actor: WriterActor, doc_id: str) -> Response:
     doc = ragd.access.check_document(actor, ragd.store.get_document(doc_id), write=True)
     ragd.ingest.delete(doc_id)
     ragd.audit_event("document.deleted", actor, target=doc_id, details={

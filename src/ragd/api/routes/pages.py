@@ -2,16 +2,18 @@
 
 * ``GET /api/v1/documents/{doc_id}/pages/{page}?scale=`` — the page (numbered from 1) rendered by PDFium as a PNG.
   ``scale`` is pixels per PDF point (0.25–3; the image is also capped at :data:`MAX_PIXELS`).
-* ``GET /api/v1/documents/{doc_id}/pages/{page}/boxes?chunk_id=`` (or ``&text=``) — the rectangles covering the
-  chunk's passage (or every occurrence of ``text``) on that page, as fractions of the rendered page: ``x0, y0``
-  top-left, ``x1, y1`` bottom-right, each within [0, 1], so a client overlays them on the image at any size.
+* ``GET /api/v1/documents/{doc_id}/pages/{page}/boxes?chunk_id=[&start=&end=]`` (or ``?text=``) — the rectangles
+  covering the chunk's passage (narrowed to a citation's offsets) or every occurrence of ``text`` on that page, as
+  fractions of the rendered page: ``x0, y0`` top-left, ``x1, y1`` bottom-right, each within [0, 1], so a client
+  overlays them on the image at any size.
 
 Matching: the PDF loader builds the document's text from PDFium's text layer page after page, changing only
 whitespace and control characters. So, once whitespace is dropped, the document text is the pages' text end to
 end, and a chunk's ``start``/``end`` offsets map exactly to character indices on the page (repeated phrases are
 no problem). When that check fails (a page the loader could not read, another extractor), the chunk text is
 searched on the page instead (exact, else the longest matching runs). Errors: ``document_not_found``,
-``page_not_found`` and ``chunk_not_found`` (404), ``document_not_pdf`` (415).
+``page_not_found`` and ``chunk_not_found`` (404), ``document_not_pdf`` (415), ``bad_request`` (400: offsets
+outside the chunk).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import pypdfium2.raw as pdfium_c
 from fastapi import APIRouter, Query, Request, Response
 
 from ragd.api.deps import CurrentActor, RagdDep
-from ragd.errors import NotFound, UnsupportedMediaType
+from ragd.errors import BadRequest, NotFound, UnsupportedMediaType
 from ragd.ingest.loaders.pdf import _LOCK as PDFIUM_LOCK  # PDFium is not thread-safe: share the loader's lock
 from ragd.ingest.loaders.pdf import _open
 from ragd.models import Document
@@ -300,21 +302,31 @@ def page_boxes(
     doc_id: str,
     page: int,
     chunk_id: Annotated[str | None, Query(max_length=200, description="Highlight this chunk's passage.")] = None,
+    start: Annotated[int | None, Query(ge=0, description="With chunk_id: only the part of it from this offset of "
+                                       "the document's text (a citation's start).")] = None,
+    end: Annotated[int | None, Query(ge=0, description="With chunk_id: ... up to this offset (a citation's end).")]
+    = None,
     text: Annotated[str | None, Query(max_length=4000, description="Or highlight every occurrence of this text.")]
     = None,
 ) -> dict[str, Any]:
     """Rectangles (fractions of the page, top-left origin) covering the passage on the page; ``boxes`` is empty
-    when the passage is not on this page."""
+    when the passage is not on this page. The passage is the chunk, narrowed to ``start``..``end`` when given (a
+    citation may quote one sentence of its chunk)."""
     doc = ragd.get_document(doc_id)
     data = _pdf_bytes(ragd, doc)
-    doc_text = start = end = None
+    doc_text = a = b = None
     needle = text or ""
     if chunk_id is not None:
         chunk = ragd.store.get_chunk(chunk_id)
         if chunk is None or chunk.document_id != doc.id:
             raise ChunkNotFound(f"document {doc.id!r} has no chunk {chunk_id!r}")
-        doc_text, start, end, needle = ragd.store.get_text(doc.id), chunk.start, chunk.end, chunk.text
-    out = passage_boxes(
-        data, doc.id, page, doc_text=doc_text, start=start, end=end, text=needle, every=chunk_id is None
-    )
+        doc_text, a, b, needle = ragd.store.get_text(doc.id), chunk.start, chunk.end, chunk.text
+        if start is not None or end is not None:
+            a, b = max(a, start if start is not None else a), min(b, end if end is not None else b)
+            if a >= b:
+                raise BadRequest(f"start..end ({start}..{end}) is outside chunk {chunk_id!r} "
+                                 f"({chunk.start}..{chunk.end})")
+            if doc_text is not None:
+                needle = doc_text[a:b]
+    out = passage_boxes(data, doc.id, page, doc_text=doc_text, start=a, end=b, text=needle, every=chunk_id is None)
     return {"document_id": doc.id, "chunk_id": chunk_id, **out}

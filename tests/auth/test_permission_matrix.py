@@ -1,0 +1,257 @@
+"""Every endpoint × every role × own or other tenant → the expected status.
+
+Resources belong to tenant ``default`` (the operator tenant, "own" for the ``*_a`` callers); the ``*_b`` callers
+are in tenant ``acme``. The rule a case follows:
+
+* ``public``: everyone, even without credentials, gets a 2xx.
+* otherwise no credentials → 401; a role without the action → 403 (before anything is looked up); a resource of
+  another tenant → 404 (it does not exist for them); else 2xx.
+
+A test also checks that the matrix names every route the application serves, so a new endpoint cannot slip in
+without its row.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from tests.auth.conftest import World
+
+from ragd.auth.policy import ACTIONS
+
+ROLE_OF = {"anonymous": None, "admin_a": "admin", "user_a": "user", "api_a": "api_user", "viewer_a": "viewer",
+           "admin_b": "admin", "user_b": "user", "api_b": "api_user", "viewer_b": "viewer"}
+CALLERS = list(ROLE_OF)
+OK = {200, 201, 202, 204}
+
+
+@dataclass
+class Case:
+    method: str
+    path: str
+    action: str  # "public", "authenticated", or a policy action
+    scoped: bool = False  # the path names a resource of tenant "default"
+    prepare: Callable[[World, str], dict[str, Any]] | None = None  # -> format values and request kwargs
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    special: Callable[[str], int | set[int]] | None = None  # caller -> expected status, for owner-only resources
+
+    def expected(self, caller: str) -> set[int]:
+        if self.action == "public":
+            return OK
+        role = ROLE_OF[caller]
+        if role is None:
+            return {401}
+        if self.special is not None:
+            exp = self.special(caller)
+            return exp if isinstance(exp, set) else {exp}
+        if self.action != "authenticated":
+            if role not in ACTIONS[self.action] or (self.action == "ops" and caller.endswith("_b")):
+                return {403}
+        if self.scoped and caller.endswith("_b"):
+            return {404}
+        return OK
+
+
+def _doc(world: World, _: str) -> dict[str, Any]:
+    return {"doc": world.upload("admin_a")["id"]}
+
+
+def _indexed_doc(world: World, _: str) -> dict[str, Any]:
+    cached = getattr(world, "_indexed", None)
+    if cached is None:
+        cached = world.upload("admin_a", text="Refunds are paid within fourteen days.", name="refunds.txt")["id"]
+        world.server.wait_done(world.http, [cached], headers=world.as_("admin_a"))
+        world._indexed = cached  # type: ignore[attr-defined]
+    return {"doc": cached}
+
+
+def _conversation(world: World, _: str) -> dict[str, Any]:
+    r = world.http.post("/api/v1/chat", json={"messages": [{"role": "user", "content": "hello?"}]},
+                        headers=world.as_("user_a"))
+    assert r.status_code == 200, r.text
+    return {"conv": r.json()["conversation_id"]}
+
+
+def _own_query(world: World, caller: str) -> dict[str, Any]:
+    if ROLE_OF[caller] is None:
+        return {"kwargs": {"json": {"rating": 1, "query_id": "q_nothing"}}}
+    r = world.http.post("/api/v1/query", json={"query": "refunds"}, headers=world.as_(caller))
+    assert r.status_code == 200, r.text
+    return {"kwargs": {"json": {"rating": 1, "query_id": r.json()["query_id"]}}}
+
+
+def _target_user(world: World, _: str) -> dict[str, Any]:
+    return {"user": world.callers["viewer_a"].user_id, "kwargs": {"json": {"role": "viewer"}}}
+
+
+def _key_of_user_a(world: World, _: str) -> dict[str, Any]:
+    r = world.http.post("/api/v1/keys", json={"name": "victim"}, headers=world.as_("user_a"))
+    return {"key": r.json()["id"]}
+
+
+def _collection_of_user_a(world: World, _: str) -> dict[str, Any]:
+    name = f"c-{uuid.uuid4().hex[:8]}"
+    r = world.http.post("/api/v1/collections", json={"name": name, "tenant_access": "read"},
+                        headers=world.as_("user_a"))
+    assert r.status_code == 201, r.text
+    return {"coll": name}
+
+
+def _group(world: World, _: str) -> dict[str, Any]:
+    name = f"g-{uuid.uuid4().hex[:8]}"
+    r = world.http.post("/api/v1/admin/groups", json={"name": name, "members": ["user_a@example.org"]},
+                        headers=world.as_("admin_a"))
+    assert r.status_code == 201, r.text
+    return {"group": name, "kwargs": {"json": {"name": name, "members": []}}}
+
+
+def _backup(world: World, _: str) -> dict[str, Any]:
+    cached = getattr(world, "_backup", None)
+    if cached is None:
+        r = world.http.post("/api/v1/admin/backup", headers=world.as_("admin_a"))
+        assert r.status_code == 201, r.text
+        cached = world._backup = r.json()["file"]  # type: ignore[attr-defined]
+    return {"backup": cached}
+
+
+def _upload(world: World, caller: str) -> dict[str, Any]:
+    return {"kwargs": {"files": [("file", (f"{uuid.uuid4().hex[:6]}.txt", b"a small upload for the matrix"))]}}
+
+
+def _fresh_user(world: World, caller: str) -> dict[str, Any]:
+    return {"kwargs": {"json": {"email": f"{uuid.uuid4().hex[:8]}@example.org", "password": "long enough pw",
+                                "role": "viewer"}}}
+
+
+def _fresh_collection(world: World, caller: str) -> dict[str, Any]:
+    return {"kwargs": {"json": {"name": f"n-{uuid.uuid4().hex[:8]}"}}}
+
+
+def _login(world: World, caller: str) -> dict[str, Any]:
+    return {"kwargs": {"json": {"username": "viewer_a@example.org", "password": "correct horse battery"}}}
+
+
+def _refresh(world: World, caller: str) -> dict[str, Any]:
+    s = world.http.post("/api/v1/auth/login", json={"username": "viewer_a@example.org",
+                                                    "password": "correct horse battery"}).json()
+    return {"kwargs": {"json": {"refresh_token": s["refresh_token"]}}}
+
+
+def _owner_only(owner_ok: set[str], default_other: int = 404) -> Callable[[str], int | set[int]]:
+    def rule(caller: str) -> int | set[int]:
+        return OK if caller in owner_ok else default_other
+
+    return rule
+
+
+def _keys_delete(caller: str) -> int | set[int]:
+    return OK if caller in ("user_a", "admin_a") else 404
+
+
+def _collection_change(caller: str) -> int | set[int]:
+    if ROLE_OF[caller] in ("api_user", "viewer"):
+        return 403 if caller.endswith("_a") else 404
+    return OK if caller in ("user_a", "admin_a") else 404
+
+
+def _grants_kwargs(world: World, caller: str) -> dict[str, Any]:
+    out = _collection_of_user_a(world, caller)
+    out["kwargs"] = {"json": {"grants": [{"principal_type": "user", "principal": "viewer_a@example.org",
+                                          "access": "read"}]}}
+    return out
+
+
+CASES = [
+    Case("GET", "/api/v1/health", "public"),
+    Case("GET", "/api/v1/ready", "public"),
+    Case("GET", "/metrics", "public"),
+    Case("POST", "/api/v1/auth/login", "public", prepare=_login),
+    Case("POST", "/api/v1/auth/refresh", "public", prepare=_refresh),
+    Case("POST", "/api/v1/auth/logout", "public", prepare=_refresh),
+    Case("GET", "/api/v1/auth/me", "authenticated"),
+    Case("GET", "/api/v1/keys", "keys:own"),
+    Case("POST", "/api/v1/keys", "keys:own", kwargs={"json": {"name": "matrix"}}),
+    Case("DELETE", "/api/v1/keys/{key}", "authenticated", prepare=_key_of_user_a, special=_keys_delete),
+    Case("POST", "/api/v1/documents/upload", "documents:write", prepare=_upload),
+    Case("GET", "/api/v1/documents", "documents:read"),
+    Case("GET", "/api/v1/documents/{doc}", "documents:read", scoped=True, prepare=_doc),
+    Case("GET", "/api/v1/documents/{doc}/file", "documents:read", scoped=True, prepare=_doc),
+    Case("GET", "/api/v1/documents/{doc}/text", "documents:read", scoped=True, prepare=_indexed_doc),
+    Case("POST", "/api/v1/documents/{doc}/reindex", "documents:write", scoped=True, prepare=_doc),
+    Case("DELETE", "/api/v1/documents/{doc}", "documents:write", scoped=True, prepare=_doc),
+    Case("POST", "/api/v1/query", "query", kwargs={"json": {"query": "refunds"}}),
+    Case("POST", "/api/v1/chat", "query", kwargs={"json": {"messages": [{"role": "user", "content": "refunds?"}]}}),
+    Case("GET", "/api/v1/conversations", "query"),
+    Case("GET", "/api/v1/conversations/{conv}", "query", prepare=_conversation,
+         special=_owner_only({"user_a"})),
+    Case("DELETE", "/api/v1/conversations/{conv}", "query", prepare=_conversation,
+         special=_owner_only({"user_a"})),
+    Case("POST", "/api/v1/feedback", "query", prepare=_own_query),
+    Case("GET", "/v1/models", "query"),
+    Case("POST", "/v1/chat/completions", "query",
+         kwargs={"json": {"model": "ragd", "messages": [{"role": "user", "content": "refunds?"}]}}),
+    Case("GET", "/api/v1/collections", "authenticated"),
+    Case("POST", "/api/v1/collections", "collections:manage", prepare=_fresh_collection),
+    Case("GET", "/api/v1/collections/{coll}", "documents:read", scoped=True, prepare=_collection_of_user_a),
+    Case("PUT", "/api/v1/collections/{coll}/grants", "authenticated", prepare=_grants_kwargs,
+         special=_collection_change),
+    Case("DELETE", "/api/v1/collections/{coll}", "authenticated", prepare=_collection_of_user_a,
+         special=_collection_change),
+    Case("GET", "/api/v1/admin/users", "admin"),
+    Case("POST", "/api/v1/admin/users", "admin", prepare=_fresh_user),
+    Case("PATCH", "/api/v1/admin/users/{user}", "admin", scoped=True, prepare=_target_user),
+    Case("GET", "/api/v1/admin/groups", "admin"),
+    Case("POST", "/api/v1/admin/groups", "admin", prepare=lambda w, c: {"kwargs": {"json": {
+        "name": f"g-{uuid.uuid4().hex[:8]}", "members": []}}}),
+    Case("PUT", "/api/v1/admin/groups/{group}/members", "admin", scoped=True, prepare=_group),
+    Case("GET", "/api/v1/admin/keys", "admin"),
+    Case("POST", "/api/v1/admin/keys", "admin", scoped=True,
+         kwargs={"json": {"email": "user_a@example.org"}}),
+    Case("GET", "/api/v1/admin/feedback", "admin"),
+    Case("GET", "/api/v1/admin/stats", "admin"),
+    Case("POST", "/api/v1/admin/rebuild-index", "ops"),
+    Case("POST", "/api/v1/admin/backup", "ops"),
+    Case("GET", "/api/v1/admin/backups", "ops"),
+    Case("GET", "/api/v1/admin/backups/{backup}", "ops", prepare=_backup),
+    Case("POST", "/api/v1/admin/backups/{backup}/verify", "ops", prepare=_backup),
+    Case("GET", "/api/v1/admin/doctor", "ops"),
+]
+
+
+def _route_key(method: str, path: str) -> tuple[str, str]:
+    return method, re.sub(r"\{[^}]+\}", "{}", path)
+
+
+def test_the_matrix_covers_every_route() -> None:
+    from ragd.api.app import create_app
+    from ragd.config import Settings
+
+    served = set()
+    for path, methods in create_app(Settings()).openapi()["paths"].items():
+        if path.startswith(("/api/", "/v1/")) or path == "/metrics":
+            served.update(_route_key(m.upper(), path) for m in methods)
+    covered = {_route_key(c.method, c.path) for c in CASES}
+    assert served - covered == set(), "endpoints without a permission-matrix row"
+    assert covered - served == set(), "matrix rows for endpoints that do not exist"
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.method} {c.path}")
+def test_permission_matrix(world: World, case: Case) -> None:
+    failures = []
+    for caller in CALLERS:
+        prep = case.prepare(world, caller) if case.prepare else {}
+        kwargs = {**case.kwargs, **prep.pop("kwargs", {})}
+        path = case.path.format(**prep)
+        r = world.http.request(case.method, path, headers=world.as_(caller), **kwargs)
+        want = case.expected(caller)
+        if r.status_code not in want:
+            failures.append(f"{caller}: got {r.status_code} want {sorted(want)}: {r.text[:200]}")
+        elif r.status_code >= 400:
+            assert r.headers["content-type"].startswith("application/problem+json")
+            assert r.json()["code"], r.text
+    assert not failures, "\n".join(failures)
