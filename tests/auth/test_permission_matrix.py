@@ -49,9 +49,10 @@ class Case:
         if self.special is not None:
             exp = self.special(caller)
             return exp if isinstance(exp, set) else {exp}
-        if self.action != "authenticated":
-            if role not in ACTIONS[self.action] or (self.action == "ops" and caller.endswith("_b")):
-                return {403}
+        if self.action != "authenticated" and (
+            role not in ACTIONS[self.action] or (self.action == "ops" and caller.endswith("_b"))
+        ):
+            return {403}
         if self.scoped and caller.endswith("_b"):
             return {404}
         return OK

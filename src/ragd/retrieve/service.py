@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -35,6 +37,24 @@ class Retriever:
         self._embedder = embedder
         self._index = index
         self._settings = settings
+        self._allowed: OrderedDict[str, tuple[int, np.ndarray]] = OrderedDict()
+        self._allowed_lock = threading.Lock()
+
+    def _allowed_seqs(self, filters: SearchFilters) -> np.ndarray:
+        """The seqs a filtered dense search may return, cached per filter until the store changes (every query of
+        a non-admin user carries an access filter; recomputing it costs a scan of the chunks)."""
+        key, version = repr(filters), self._store.last_change_id()
+        with self._allowed_lock:
+            hit = self._allowed.get(key)
+            if hit is not None and hit[0] == version:
+                self._allowed.move_to_end(key)
+                return hit[1]
+        seqs = self._store.allowed_seqs(filters)
+        with self._allowed_lock:
+            self._allowed[key] = (version, seqs)
+            while len(self._allowed) > 256:
+                self._allowed.popitem(last=False)
+        return seqs
 
     def search(
         self,
@@ -65,7 +85,7 @@ class Retriever:
             t2 = time.perf_counter()
             t["embed_query"] = (t2 - t1) * 1000
             self._index.sync(self._store)
-            allowed = self._store.allowed_seqs(filters) if filters else None
+            allowed = self._allowed_seqs(filters) if filters else None
             dense = [seq for seq, _ in self._index.search(qv, depth, allowed)]
             t["dense"] = (time.perf_counter() - t2) * 1000
         t3 = time.perf_counter()
