@@ -215,6 +215,8 @@ CASES = [
          kwargs={"json": {"email": "user_a@example.org"}}),
     Case("GET", "/api/v1/admin/feedback", "admin"),
     Case("GET", "/api/v1/admin/stats", "admin"),
+    Case("POST", "/api/v1/admin/eval", "admin", kwargs={"json": {"queries": [
+        {"query": "refunds", "relevant": {"refunds.txt": 1}}]}}),
     Case("POST", "/api/v1/admin/rebuild-index", "ops"),
     Case("POST", "/api/v1/admin/backup", "ops"),
     Case("GET", "/api/v1/admin/backups", "ops"),
