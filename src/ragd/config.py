@@ -6,12 +6,16 @@ Environment variables use the prefix ``RAGD_`` and ``__`` between levels, e.g. `
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_PLACEHOLDERS = {"changeme", "change-me", "secret", "password", "please-change-me", "x" * 32}
 
 
 class _Section(BaseModel):
@@ -44,7 +48,20 @@ class ChunkingSettings(_Section):
 
 class IngestSettings(_Section):
     max_upload_mb: float = Field(100.0, gt=0, description="Largest accepted file, in MiB (413 above).")
-    max_pages: int = Field(5000, ge=1, description="Largest accepted PDF page count.")
+    max_pages: int = Field(
+        5000, ge=1, description="Largest accepted PDF page count (checked at upload: 422 too_many_pages)."
+    )
+    max_archive_entries: int = Field(
+        5000, ge=1, description="Most entries a zip-based upload (DOCX) may hold (413 archive_too_large above)."
+    )
+    max_archive_uncompressed_mb: float = Field(
+        200.0, gt=0, le=200, description="Largest total uncompressed size of a zip-based upload (DOCX), in MiB (413 "
+        "archive_too_large above; the DOCX parser's own ceiling is 200)."
+    )
+    max_archive_ratio: float = Field(
+        100.0, gt=1, le=100, description="Largest uncompressed/compressed ratio of a zip-based upload, and of any "
+        "entry over 1 MiB (413 archive_too_large above; zip bombs reach 1000:1; the DOCX parser's ceiling is 100)."
+    )
     workers: int = Field(1, ge=0, le=64, description="In-process ingestion workers started by the server.")
     poll_interval_s: float = Field(0.2, gt=0, description="How often an idle worker looks for jobs.")
     max_attempts: int = Field(3, ge=1, description="Tries of a job before its document is failed.")
@@ -118,6 +135,11 @@ class LLMSettings(_Section):
 class ServerSettings(_Section):
     host: str = Field("127.0.0.1", description="Bind address of `ragd serve`.")
     port: int = Field(8000, ge=1, le=65535, description="Port of `ragd serve`.")
+    workers: int = Field(
+        1, ge=1, le=64, description="Server worker processes of `ragd serve`. Above 1 they share the data "
+        "directory, rate limits and metrics (multiprocess mode, in metrics.multiproc_dir or "
+        "DATA_DIR/prometheus-multiproc); interrupted ingestion jobs come back when their lease expires."
+    )
 
 
 class MetricsSettings(_Section):
@@ -160,11 +182,198 @@ class HealthSettings(_Section):
     )
 
 
+class AuthSettings(_Section):
+    """Users, logins, API keys and roles (docs/security.md)."""
+
+    enabled: bool = Field(
+        True, description="Require authentication on the API. false: every request acts as a local admin (a "
+        "single-user run on your own machine); the server warns loudly at start-up."
+    )
+    jwt_secret: SecretStr | None = Field(
+        None, description="HMAC key signing access tokens (32+ characters). Empty: generated once into "
+        "DATA_DIR/keys/jwt.key. Several API replicas must share it."
+    )
+    access_token_minutes: float = Field(15.0, gt=0, le=1440, description="Lifetime of an access token.")
+    refresh_token_days: float = Field(
+        14.0, gt=0, le=365, description="Lifetime of a refresh token (rotated on every use; a reused one revokes "
+        "its whole login)."
+    )
+    password_min_length: int = Field(10, ge=8, le=128, description="Shortest accepted password.")
+    bootstrap_admin: bool = Field(
+        True, description="When the server starts with authentication on and no user at all, create admin@localhost "
+        "with a random password, print it once and write it to DATA_DIR/initial-admin-password (mode 0600)."
+    )
+    login_attempts_per_minute: int = Field(
+        10, ge=1, description="Failed logins allowed per e-mail per minute before 429."
+    )
+
+
+_RATELIMIT_ROLES = ("admin", "user", "api_user", "viewer")  # = ragd.auth.actor.ROLES (a test pins it)
+_DEFAULT_PER_MINUTE = {"admin": 1000, "user": 60, "api_user": 500, "viewer": 60}
+_DEFAULT_UPLOAD_MB_PER_HOUR = {"admin": 10240.0, "user": 1024.0, "api_user": 4096.0, "viewer": 0.0}
+
+
+class RateLimitSettings(_Section):
+    """Per-identity request and upload budgets, shared by every server process (docs/ratelimits.md)."""
+
+    enabled: bool = Field(
+        True, description="Enforce the budgets below (429 + Retry-After). Requests of the local actor "
+        "(authentication off) are never limited."
+    )
+    url: str = Field(
+        "", description="Where the counters live. Empty: SQLite at DATA_DIR/ratelimit.sqlite3 (every process "
+        "on this machine); redis://host:port/db: Redis (several machines)."
+    )
+    per_minute: dict[str, int] = Field(
+        default_factory=lambda: dict(_DEFAULT_PER_MINUTE),
+        description="Requests per sliding minute, by role (JSON object; roles left out keep their default; 0 "
+        "refuses every request).",
+    )
+    upload_mb_per_hour: dict[str, float] = Field(
+        default_factory=lambda: dict(_DEFAULT_UPLOAD_MB_PER_HOUR),
+        description="Uploaded MiB per sliding hour, by role (JSON object; roles left out keep their default; 0 "
+        "refuses every upload).",
+    )
+
+    @field_validator("per_minute", mode="before")
+    @classmethod
+    def _per_minute_over_defaults(cls, value: object) -> object:
+        return {**_DEFAULT_PER_MINUTE, **value} if isinstance(value, dict) else value
+
+    @field_validator("upload_mb_per_hour", mode="before")
+    @classmethod
+    def _upload_over_defaults(cls, value: object) -> object:
+        return {**_DEFAULT_UPLOAD_MB_PER_HOUR, **value} if isinstance(value, dict) else value
+
+    @field_validator("per_minute", "upload_mb_per_hour")
+    @classmethod
+    def _known_roles(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - set(_RATELIMIT_ROLES))
+        if unknown:
+            raise ValueError(f"unknown role(s) {unknown}; roles are {list(_RATELIMIT_ROLES)}")
+        negative = sorted(role for role, n in value.items() if n < 0)
+        if negative:
+            raise ValueError(f"budgets must be >= 0 (role(s) {negative})")
+        return value
+
+
+_KEY_PLACEHOLDERS = {"changeme", "change-me", "change_me", "secret", "placeholder", "your-key-here", "key", "none"}
+
+
+def decode_encryption_key(text: str) -> bytes:
+    """The 32 bytes of an AES-256 key given as base64 (standard or URL-safe alphabet). Raises ``ValueError``
+    naming the problem, never the key itself."""
+    value = text.strip()
+    if value.lower() in _KEY_PLACEHOLDERS or len(set(value)) < 4:
+        raise ValueError("is a placeholder, not a key; generate one with `ragd crypto generate-key`")
+    try:
+        raw = base64.b64decode(value.replace("-", "+").replace("_", "/"), validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("is not base64; generate a key with `ragd crypto generate-key`") from None
+    if len(raw) != 32:
+        raise ValueError(f"decodes to {len(raw)} bytes; AES-256 needs exactly 32 (`ragd crypto generate-key`)")
+    if len(set(raw)) < 16:
+        raise ValueError("is not random (all zeros or a repeated pattern); use `ragd crypto generate-key`")
+    return raw
+
+
+class EncryptionSettings(_Section):
+    """Encryption at rest of the stored original files (docs/encryption.md)."""
+
+    key: SecretStr | None = Field(
+        None, description="Base64 of 32 random bytes (`ragd crypto generate-key`): originals are stored encrypted "
+        "with AES-256-GCM under it. Empty: stored as uploaded (files already encrypted need their key below)."
+    )
+    previous_keys: list[SecretStr] = Field(
+        default_factory=list, description="Earlier keys (JSON list of base64 strings), still accepted for reading "
+        "until `ragd crypto rotate` has re-encrypted every file under `key`."
+    )
+
+    @field_validator("key", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("key")
+    @classmethod
+    def _valid_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            decode_encryption_key(value.get_secret_value())
+        return value
+
+    @field_validator("previous_keys")
+    @classmethod
+    def _valid_previous(cls, values: list[SecretStr]) -> list[SecretStr]:
+        for v in values:
+            decode_encryption_key(v.get_secret_value())
+        return values
+
+
+class AuditSettings(_Section):
+    """The signed audit trail and how long ragd keeps what it records (docs/audit.md). Ages are in days;
+    empty keeps forever. `ragd purge` applies them."""
+
+    signing_key: SecretStr | None = Field(
+        None, description="Base64 of the 32-byte Ed25519 private seed signing audit entries (`ragd audit "
+        "generate-key`). Empty: generated once into DATA_DIR/keys/audit-ed25519.key (mode 0600). Machines "
+        "sharing one store must share it."
+    )
+    conversation_days: float | None = Field(
+        None, gt=0, description="Delete conversations (with their messages and feedback) idle for longer."
+    )
+    query_log_days: float | None = Field(
+        None, gt=0, description="Delete logged questions and answers (with their feedback) older than this."
+    )
+    audit_days: float | None = Field(
+        None, gt=0, description="Delete audit entries older than this (the chain stays verifiable: the purge "
+        "records the last removed entry's hash)."
+    )
+
+    @field_validator("signing_key", mode="before")
+    @classmethod
+    def _empty_key_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("signing_key")
+    @classmethod
+    def _valid_seed(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            try:
+                raw = base64.b64decode(value.get_secret_value().strip(), validate=True)
+            except (binascii.Error, ValueError):
+                raise ValueError("is not base64; generate a key with `ragd audit generate-key`") from None
+            if len(raw) != 32 or len(set(raw)) < 16:
+                raise ValueError("must be base64 of 32 random bytes (`ragd audit generate-key`)")
+        return value
+
+
+class PrivacySettings(_Section):
+    """Redaction of personal data (docs/privacy.md). Logs are always redacted; these settings add the stored text
+    and the answers."""
+
+    redact_ingest: bool = Field(
+        False, description="Replace personal data in a document's extracted text by typed placeholders ([EMAIL], "
+        "[IBAN]…) before chunking: the stored text, the chunks and the indexes never contain it (the original file "
+        "is kept as uploaded)."
+    )
+    redact_answers: bool = Field(
+        False, description="Redact personal data in answers (streamed or not), their citation snippets and the "
+        "passages returned as search results."
+    )
+    kinds: list[Literal["email", "phone", "iban", "card", "nir", "ssn", "ip"]] = Field(
+        default_factory=lambda: ["email", "phone", "iban", "card", "nir", "ssn", "ip"],
+        description="Kinds of personal data redacted at ingestion and in answers (logs: always all), as a JSON "
+        "list, e.g. RAGD_PRIVACY__KINDS='[\"email\",\"iban\"]'.",
+    )
+
+
 class Settings(BaseSettings):
     """All of ragd's configuration."""
 
+    # hide_input_in_errors: a rejected value (a key, a token) is never echoed in the error message or a log.
     model_config = SettingsConfigDict(
-        env_prefix="RAGD_", env_nested_delimiter="__", extra="forbid", validate_default=True
+        env_prefix="RAGD_", env_nested_delimiter="__", extra="forbid", validate_default=True,
+        hide_input_in_errors=True,
     )
 
     data_dir: Path = Field(Path("ragd-data"), description="Directory holding the store, files and indexes.")
@@ -181,6 +390,11 @@ class Settings(BaseSettings):
     logging: LoggingSettings = LoggingSettings()
     tracing: TracingSettings = TracingSettings()
     health: HealthSettings = HealthSettings()
+    auth: AuthSettings = AuthSettings()
+    encryption: EncryptionSettings = EncryptionSettings()
+    ratelimit: RateLimitSettings = RateLimitSettings()
+    audit: AuditSettings = AuditSettings()
+    privacy: PrivacySettings = PrivacySettings()
 
     @model_validator(mode="after")
     def _prometheus_multiproc_dir(self) -> Settings:
@@ -189,9 +403,27 @@ class Settings(BaseSettings):
             self.metrics.multiproc_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
         return self
 
+    @model_validator(mode="after")
+    def _jwt_secret_strength(self) -> Settings:
+        secret = self.auth.jwt_secret
+        if secret is not None:
+            value = secret.get_secret_value()
+            if len(value) < 32 or value.lower() in _PLACEHOLDERS or len(set(value)) < 8:
+                raise ValueError("auth.jwt_secret must be a random string of 32+ characters (not a placeholder)")
+        return self
+
     @property
     def store_url(self) -> str:
         return self.store.url or f"sqlite:///{(self.data_dir / 'ragd.sqlite3').resolve()}"
+
+
+def export_for_workers(settings: Settings) -> None:
+    """Server worker processes build their settings from the environment: publish the values the command line
+    chose there (the data directory, the worker count, the metrics directory)."""
+    os.environ["RAGD_DATA_DIR"] = str(settings.data_dir.resolve())
+    os.environ["RAGD_SERVER__WORKERS"] = str(settings.server.workers)
+    if settings.metrics.multiproc_dir:
+        os.environ["RAGD_METRICS__MULTIPROC_DIR"] = settings.metrics.multiproc_dir
 
 
 def export_prometheus_multiproc_dir(directory: Path) -> None:

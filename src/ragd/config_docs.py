@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import annotated_types
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel, SecretBytes, SecretStr
 from pydantic.fields import FieldInfo
 
 from ragd.config import Settings
@@ -42,6 +42,8 @@ def _type_name(annotation: Any) -> str:
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
         inner = " or ".join(_type_name(a) for a in args)
         return f"{inner} (optional)" if len(args) < len(typing.get_args(annotation)) else inner
+    if origin is list and len(typing.get_args(annotation)) == 1:
+        return f"list of {_type_name(typing.get_args(annotation)[0])} (JSON)"
     if origin in (dict, list, tuple, set):
         return str(annotation).replace("typing.", "")
     if annotation is SecretStr:
@@ -105,9 +107,28 @@ def render_markdown() -> str:
     return "\n".join(out) + "\n"
 
 
+MASK = "**********"
+
+
 def effective_config(settings: Settings) -> dict[str, Any]:
-    """The settings as plain JSON data; every ``SecretStr`` becomes ``"**********"`` (``None`` stays ``None``)."""
-    return settings.model_dump(mode="json")
+    """The settings as plain JSON data; every ``SecretStr``/``SecretBytes`` anywhere in the tree (nested sections,
+    lists, dicts) becomes ``"**********"`` whatever serializer its field declares (``None`` stays ``None``)."""
+    masked: dict[str, Any] = _masked(settings, settings.model_dump(mode="json"))
+    return masked
+
+
+def _masked(value: Any, dumped: Any) -> Any:
+    """``dumped`` (the JSON form of ``value``) with every secret found by walking ``value`` itself masked."""
+    if isinstance(value, SecretStr | SecretBytes):
+        return MASK
+    if isinstance(value, BaseModel) and isinstance(dumped, dict):
+        return {k: _masked(getattr(value, k, None), v) for k, v in dumped.items()}
+    if isinstance(value, dict) and isinstance(dumped, dict):
+        originals = {str(k): v for k, v in value.items()}
+        return {k: _masked(originals.get(k), v) for k, v in dumped.items()}
+    if isinstance(value, list | tuple | set | frozenset) and isinstance(dumped, list):
+        return [_masked(a, b) for a, b in zip(value, dumped, strict=False)]
+    return dumped
 
 
 def to_yaml(value: Any, indent: int = 0) -> str:

@@ -4,6 +4,8 @@ the ports it uses. The HTTP API and the CLI are thin layers over it."""
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 import threading
 import time
 from dataclasses import dataclass
@@ -11,14 +13,16 @@ from typing import Any
 
 from threadpoolctl import threadpool_limits
 
+from ragd.audit import load_signer, open_audit_log
 from ragd.auth.access import AccessService
 from ragd.auth.actor import LOCAL_TENANT, Actor
 from ragd.auth.credentials import load_or_create_secret
 from ragd.auth.identities import open_identity_store
+from ragd.auth.ratelimit import Decision, check_request, check_upload, open_rate_limiter
 from ragd.auth.service import AuthService
 from ragd.config import Settings
 from ragd.embed import create_embedder
-from ragd.errors import DocumentNotFound, ModelMismatch
+from ragd.errors import Conflict, DocumentNotFound, ModelMismatch
 from ragd.generate import create_generator
 from ragd.generate.base import Answer
 from ragd.generate.service import AnswerService
@@ -69,12 +73,17 @@ class Ragd:
         self.retriever = Retriever(self.store, self.embedder, self.index, settings.retrieval)
         self.generator = create_generator(settings, self.embedder)  # settings.llm.backend
         self.conversations = open_conversation_store(settings.store_url)
+        # the audit trail (docs/audit.md): self.audit.append(...) / self.audit.record_decision(...)
+        self.audit = open_audit_log(settings.store_url, load_signer(settings))
         self.identities = open_identity_store(settings.store_url)
         self.auth = AuthService(self.identities, settings.auth, self._jwt_secret())
         self.access = AccessService(self.identities, settings.default_collection)
+        self.limiter = open_rate_limiter(settings.ratelimit.url, settings.data_dir) if settings.ratelimit.enabled \
+            else None
         self.answers = AnswerService(
             self.retriever, self.generator, self.conversations,
             observe=lambda q, r, a, t: self.obs.query_done(q, QueryResult(r, a, t)),
+            privacy=settings.privacy,
         )
         ing = settings.ingest
         self.workers = WorkerPool(
@@ -111,10 +120,12 @@ class Ragd:
 
     # -- lifecycle -------------------------------------------------------------------------------------------
     def start(self) -> None:
-        """Start background workers; jobs left running by a previous process are queued again."""
-        n = self.store.requeue_running()
-        if n:
-            log.info("requeued %d interrupted ingestion jobs", n)
+        """Start background workers. A single server process requeues the jobs a previous process left running;
+        with several, a sibling may be running them, so they come back only when their lease expires."""
+        if self.settings.server.workers == 1:
+            n = self.store.requeue_running()
+            if n:
+                log.info("requeued %d interrupted ingestion jobs", n)
         self.workers.start()
 
     def close(self) -> None:
@@ -125,20 +136,47 @@ class Ragd:
         self.obs.close()
         getattr(self.generator, "close", lambda: None)()
         self.conversations.close()
+        self.audit.close()
         self.identities.close()
+        if self.limiter is not None:
+            self.limiter.close()
         self.store.close()
 
     def _indexed(self) -> None:
         with self._index_lock:
             self.index.sync(self.store)
 
-    def rate_limit(self, actor: Actor, *, upload_bytes: int = 0, count_request: bool = True) -> None:
-        """Count one request (and ``upload_bytes``) against the actor's limits; RateLimited when exceeded."""
-        return None
+    def bootstrap_admin(self) -> str | None:
+        """First start with authentication on and no user: create ``admin@localhost`` with a random password,
+        written to ``DATA_DIR/initial-admin-password``. Returns the password (``None`` if nothing was done)."""
+        if not (self.settings.auth.enabled and self.settings.auth.bootstrap_admin) or self.identities.count_users():
+            return None
+        password = secrets.token_urlsafe(18)
+        try:
+            user = self.auth.create_user("admin@localhost", password, "admin", LOCAL_TENANT)
+        except Conflict:
+            return None  # another server process got there first
+        path = self.settings.data_dir / "initial-admin-password"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(password + "\n")
+        self.audit_event("user.created", None, tenant_id=LOCAL_TENANT, target=user.id,
+                         details={"email": user.email, "role": "admin", "bootstrap": True})
+        return password
 
-    def limiter_hit(self, key: str, limit: int, window_s: float, cost: int = 1) -> Any:
-        """One hit on a named limit (login throttling); ``None`` when rate limiting is off."""
-        return None
+    def rate_limit(self, actor: Actor, *, upload_bytes: int = 0, count_request: bool = True) -> None:
+        """Count one request (``count_request``) and ``upload_bytes`` against the actor's limits (docs/ratelimits.md);
+        RateLimited (429) when exceeded."""
+        if self.limiter is None:
+            return
+        if count_request:
+            check_request(self.limiter, actor, self.settings)
+        if upload_bytes:
+            check_upload(self.limiter, actor, self.settings, upload_bytes)
+
+    def limiter_hit(self, key: str, limit: int, window_s: float, cost: int = 1) -> Decision | None:
+        """One hit on a named limit (sign-in throttling); ``None`` when rate limiting is off."""
+        return None if self.limiter is None else self.limiter.hit(key, limit, window_s, cost)
 
     def audit_event(self, action: str, actor: Actor | None, *, tenant_id: str | None = None,
                     target: str | None = None, details: dict[str, Any] | None = None) -> None:
@@ -216,6 +254,7 @@ class Ragd:
         try:
             retrieval = self.retriever.search(query, top_k=top_k, filters=filters, mode=mode)
             ans = self.generator.answer(query, retrieval) if answer else None
+            retrieval, ans = self.answers.protect(retrieval, ans)  # privacy.redact_answers (docs/privacy.md)
         except Exception as exc:
             self.obs.query_failed(exc)
             raise

@@ -96,7 +96,8 @@ def build_world(server: Server) -> World:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     base = tmp_path_factory.mktemp("auth")
-    server = Server(base / "data", {"RAGD_AUTH__ENABLED": "true"})  # TEMP
+    server = Server(base / "data", {"RAGD_AUTH__ENABLED": "true", "RAGD_RATELIMIT__PER_MINUTE": HIGH_LIMITS,
+                                    "RAGD_AUTH__LOGIN_ATTEMPTS_PER_MINUTE": "100000"})
     server.start()
     try:
         w = build_world(server)

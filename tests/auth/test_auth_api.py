@@ -187,3 +187,23 @@ def test_server_warns_loudly_when_auth_is_off(tmp_path, server_factory) -> None:
     s.stop()
     log = next(tmp_path.glob(f"server-{s.port}.log")).read_text()
     assert "authentication is OFF" in log
+
+
+def test_first_start_creates_an_admin_whose_password_is_in_a_private_file(tmp_path, server_factory) -> None:  # type: ignore[no-untyped-def]
+    s = server_factory(tmp_path / "fresh", RAGD_AUTH__ENABLED="true").start()
+    secret = s.data_dir / "initial-admin-password"
+    assert secret.stat().st_mode & 0o777 == 0o600
+    password = secret.read_text().strip()
+    with s.client() as c:
+        h = login(c, "admin@localhost", password)
+        assert c.get("/api/v1/admin/users", headers=h).json()["total"] == 1
+        bad = c.post("/api/v1/auth/password", json={"current_password": "nope", "new_password": PASSWORD},
+                     headers=h)
+        assert bad.status_code == 401
+        ok = c.post("/api/v1/auth/password", json={"current_password": password, "new_password": PASSWORD},
+                    headers=h)
+        assert ok.status_code == 204 and not secret.exists()
+        login(c, "admin@localhost", PASSWORD)
+    s.stop()
+    log = next(tmp_path.glob(f"server-{s.port}.log")).read_text()
+    assert password not in log and "initial-admin-password" in log

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 from tests.auth.conftest import World
+from tests.support import FIXTURES
 
 from ragd.auth.policy import ACTIONS
 
@@ -69,6 +70,20 @@ def _indexed_doc(world: World, _: str) -> dict[str, Any]:
         world.server.wait_done(world.http, [cached], headers=world.as_("admin_a"))
         world._indexed = cached  # type: ignore[attr-defined]
     return {"doc": cached}
+
+
+def _pdf_page(world: World, _: str) -> dict[str, Any]:
+    cached = getattr(world, "_pdf", None)
+    if cached is None:
+        pdf = next(p for p in sorted(FIXTURES.rglob("*.pdf")) if p.stat().st_size < 200_000)
+        r = world.http.post("/api/v1/documents/upload", files=[("file", (pdf.name, pdf.read_bytes()))],
+                            headers=world.as_("admin_a"))
+        assert r.status_code == 201, r.text
+        cached = r.json()["documents"][0]["id"]
+        docs = world.server.wait_done(world.http, [cached], headers=world.as_("admin_a"))
+        assert docs[cached]["status"] == "indexed", docs
+        world._pdf = cached  # type: ignore[attr-defined]
+    return {"doc": cached, "page": 1}
 
 
 def _conversation(world: World, _: str) -> dict[str, Any]:
@@ -175,6 +190,9 @@ CASES = [
     Case("POST", "/api/v1/auth/refresh", "public", prepare=_refresh),
     Case("POST", "/api/v1/auth/logout", "public", prepare=_refresh),
     Case("GET", "/api/v1/auth/me", "authenticated"),
+    Case("POST", "/api/v1/auth/password", "authenticated", kwargs={"json": {"current_password": "wrong",
+                                                                            "new_password": "irrelevant!"}},
+         special=lambda caller: 401),  # everyone authenticated reaches it; the wrong password is refused
     Case("GET", "/api/v1/keys", "keys:own"),
     Case("POST", "/api/v1/keys", "keys:own", kwargs={"json": {"name": "matrix"}}),
     Case("DELETE", "/api/v1/keys/{key}", "authenticated", prepare=_key_of_user_a, special=_keys_delete),
@@ -217,6 +235,11 @@ CASES = [
     Case("GET", "/api/v1/admin/stats", "admin"),
     Case("POST", "/api/v1/admin/eval", "admin", kwargs={"json": {"queries": [
         {"query": "refunds", "relevant": {"refunds.txt": 1}}]}}),
+    Case("GET", "/api/v1/admin/audit", "admin"),
+    Case("GET", "/api/v1/admin/audit/public-key", "admin"),
+    Case("POST", "/api/v1/admin/audit/verify", "ops"),
+    Case("GET", "/api/v1/documents/{doc}/pages/{page}", "documents:read", scoped=True, prepare=_pdf_page),
+    Case("GET", "/api/v1/documents/{doc}/pages/{page}/boxes", "documents:read", scoped=True, prepare=_pdf_page),
     Case("POST", "/api/v1/admin/rebuild-index", "ops"),
     Case("POST", "/api/v1/admin/backup", "ops"),
     Case("GET", "/api/v1/admin/backups", "ops"),

@@ -169,9 +169,8 @@ def test_sqlite_matches_the_exact_sliding_window(limit: int, window: float, step
             elif cost <= limit:
                 # retry_after is exactly when the oldest entries will have freed enough units
                 later = now[0] + decision.retry_after
-                assert sum(c for t, c in accepted if t > later - window) + cost <= limit
-                just_before = later - 1e-6
-                assert sum(c for t, c in accepted if t > just_before - window) + cost > limit
+                assert sum(c for t, c in accepted if t > later + 1e-6 - window) + cost <= limit
+                assert sum(c for t, c in accepted if t > later - 1e-6 - window) + cost > limit
             # never more than `limit` units in any window
             for t, _ in accepted:
                 assert sum(c for u, c in accepted if t <= u < t + window) <= limit

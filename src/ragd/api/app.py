@@ -17,6 +17,7 @@ from ragd.api.routes import (
     chat,
     collections,
     documents,
+    evaluation,
     feedback,
     openai_compat,
     ops,
@@ -43,6 +44,9 @@ def create_app(settings: Settings | None = None, ragd: Ragd | None = None) -> Fa
         instance = ragd or Ragd(settings)
         if not settings.auth.enabled:
             log.warning("authentication is OFF (RAGD_AUTH__ENABLED=false): every request acts as an administrator")
+        elif instance.bootstrap_admin() is not None:
+            log.warning("first start: created the administrator admin@localhost; its password is in %s (sign in "
+                        "and change it: POST /api/v1/auth/password)", settings.data_dir / "initial-admin-password")
         app.state.ragd = instance
         instance.start()
         try:
@@ -62,7 +66,7 @@ def create_app(settings: Settings | None = None, ragd: Ragd | None = None) -> Fa
         app.include_router(r)
     for r in (chat.router, feedback.router, openai_compat.router):  # answers: issue 6
         app.include_router(r)
-    for r in (auth.router, admin.router, collections.router):  # identities and access: issue 5
+    for r in (auth.router, admin.router, collections.router, evaluation.router):
         app.include_router(r)
     app.include_router(audit.router)  # the audit trail: issue 5
     app.include_router(pages_router)  # the web UI (issue 8): PDF pages for the citation viewer, then / and /assets

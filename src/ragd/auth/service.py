@@ -94,6 +94,13 @@ class AuthService:
                                     now=time.time())
         return self.user(user_id)
 
+    def change_password(self, user_id: str, current: str, new: str) -> None:
+        user = self.user(user_id)
+        if not cred.verify_password(user.password_hash, current):
+            raise InvalidCredentials("the current password is wrong")
+        self.check_password(new)
+        self.identities.update_user(user.id, password_hash=cred.hash_password(new), now=time.time())
+
     # -- sessions ------------------------------------------------------------------------------------------------
     def login(self, email: str, password: str) -> Session:
         user = self.identities.get_user_by_email(email.strip())

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
 from ragd.config import Settings
 from ragd.core import Ragd
@@ -40,8 +41,8 @@ def run_guarded(fn: Callable[[], None]) -> None:
     try:
         fn()
     except RagdError as exc:
-        console_err.print(f"[red]error[/red] [{exc.code}]: {exc.detail}", highlight=False)
+        console_err.print(f"[red]error[/red] {escape(f'[{exc.code}]')}: {escape(exc.detail)}", highlight=False)
         raise typer.Exit(1) from exc
     except ValidationError as exc:
-        console_err.print(f"[red]error[/red] [configuration_error]: {exc}", highlight=False)
+        console_err.print(f"[red]error[/red] {escape('[configuration_error]')}: {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from exc

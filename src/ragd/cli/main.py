@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from ragd.cli import crypto, documents, evaluate, ingest, ops, users
+from ragd.cli import audit, crypto, documents, evaluate, ingest, ops, users
 from ragd.cli.common import DataDirOpt, console_err, open_ragd, run_guarded, settings_for
+from ragd.config import export_for_workers
 from ragd.models import SearchFilters
 
 app = typer.Typer(help="ragd: cited answers from your own documents, offline.", no_args_is_help=True,
@@ -25,12 +27,15 @@ app.add_typer(ops.config_app, name="config")
 app.add_typer(crypto.app, name="crypto")
 app.add_typer(users.users_app, name="users")
 app.add_typer(users.keys_app, name="keys")
+app.add_typer(audit.app, name="audit")
+app.command("purge")(audit.purge)
 
 
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (RAGD_SERVER__HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (RAGD_SERVER__PORT).")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, max=64, help="Worker processes (RAGD_SERVER__WORKERS).")] = None,
     data_dir: DataDirOpt = None,
 ) -> None:
     """Start the HTTP server (API at /api/v1, OpenAPI docs at /docs)."""
@@ -51,7 +56,18 @@ def serve(
         elif not users.has_users(settings):
             console_err.print("[yellow]No user exists yet: create an administrator with "
                               "`ragd users create-admin --email you@example.org`[/]")
-        uvicorn.run(create_app(settings), host=h, port=p, log_level="info")
+        n = workers or settings.server.workers
+        if n == 1:
+            uvicorn.run(create_app(settings), host=h, port=p, log_level="info")
+            return
+        settings.server.workers = n
+        if not settings.metrics.multiproc_dir:
+            shared = settings.data_dir / "prometheus-multiproc"
+            shutil.rmtree(shared, ignore_errors=True)  # counters of processes from an earlier run
+            shared.mkdir(parents=True)
+            settings.metrics.multiproc_dir = str(shared)
+        export_for_workers(settings)
+        uvicorn.run("ragd.api.app:create_app", factory=True, host=h, port=p, workers=n, log_level="info")
 
     run_guarded(_run)
 

@@ -22,9 +22,11 @@ from ragd.embed.base import Embedder, TokenCounter
 from ragd.errors import DocumentError, DocumentNotFound, PayloadTooLarge
 from ragd.ingest.chunking import chunk_document
 from ragd.ingest.files import FileStore, sanitize_filename
-from ragd.ingest.loaders import load_document, sniff_type
+from ragd.ingest.loaders import check_page_limit, load_document, sniff_type
 from ragd.models import ChunkDraft, DocStatus, Document, ParsedDocument
+from ragd.privacy.apply import redact_document
 from ragd.retrieve.analysis import analyze_document, detect_language
+from ragd.security import CRYPTO_ERRORS, ArchiveLimits, check_zip, is_zip
 from ragd.store.base import Store
 
 log = logging.getLogger(__name__)
@@ -98,14 +100,25 @@ class IngestService:
 
     # -- submission ------------------------------------------------------------------------------------------
     def check(self, data: bytes, filename: str) -> str:
-        """Validate size and type before anything is stored; returns the sniffed MIME type."""
-        limit = int(self._settings.ingest.max_upload_mb * 1024 * 1024)
+        """Validate before anything is stored; returns the MIME type sniffed from the content (never the name's).
+
+        In order: size (413 ``payload_too_large``); for a zip-based file, its central directory (413
+        ``archive_too_large``, 422 ``archive_unsafe``); type (415 ``unsupported_media_type``); page count (422
+        ``too_many_pages``)."""
+        ing = self._settings.ingest
+        limit = int(ing.max_upload_mb * 1024 * 1024)
+        label = repr(sanitize_filename(filename))
         if len(data) > limit:
             raise PayloadTooLarge(
-                f"{sanitize_filename(filename)!r} is {len(data)} bytes; the limit is {limit} bytes "
-                "(setting RAGD_INGEST__MAX_UPLOAD_MB)."
+                f"{label} is {len(data)} bytes; the limit is {limit} bytes (setting RAGD_INGEST__MAX_UPLOAD_MB)."
             )
-        return sniff_type(data, filename)
+        if is_zip(data):
+            limits = ArchiveLimits(ing.max_archive_entries, int(ing.max_archive_uncompressed_mb * 1024 * 1024),
+                                   ing.max_archive_ratio)
+            check_zip(data, limits, label=label)
+        mime = sniff_type(data, filename)
+        check_page_limit(data, mime, ing.max_pages)
+        return mime
 
     def submit(
         self,
@@ -115,6 +128,8 @@ class IngestService:
         collection: str | None = None,
         metadata: dict[str, Any] | None = None,
         mime: str | None = None,
+        tenant_id: str = "default",
+        uploaded_by: str | None = None,
     ) -> Submission:
         """Store the original and queue it. Identical bytes in the same collection return the existing document;
         a new version of the same file name replaces the old one once it is indexed."""
@@ -122,10 +137,10 @@ class IngestService:
         name = sanitize_filename(filename)
         collection = collection or self._settings.default_collection
         digest = hashlib.sha256(data).hexdigest()
-        existing = self._store.find_document(collection, content_hash=digest)
+        existing = self._store.find_document(collection, content_hash=digest, tenant_id=tenant_id)
         if existing is not None:
             return Submission(existing, True)
-        previous = self._store.find_document(collection, filename=name)
+        previous = self._store.find_document(collection, filename=name, tenant_id=tenant_id)
         doc_id = "d_" + uuid.uuid4().hex[:20]
         self._files.put(doc_id, data)
         doc = Document(
@@ -137,6 +152,8 @@ class IngestService:
             size=len(data),
             metadata=dict(metadata or {}),
             replaces=previous.id if previous is not None else None,
+            tenant_id=tenant_id,
+            uploaded_by=uploaded_by,
         )
         return Submission(self._store.add_document(doc), False)
 
@@ -199,7 +216,7 @@ class IngestService:
     def _guard(self, doc_id: str, step: DocStatus, fn: Callable[[], _Prepared | None]) -> _Prepared | None:
         try:
             return fn()
-        except DocumentError as exc:
+        except (DocumentError, *CRYPTO_ERRORS) as exc:  # a missing key fails this document only, not the batch
             failed_step = getattr(exc, "step", step.value)
             self._store.set_status(
                 doc_id, DocStatus.FAILED, error=exc.detail, error_code=exc.code, failed_step=failed_step
@@ -219,6 +236,7 @@ class IngestService:
             parsed = load_document(data, doc.filename, mime=doc.mime, max_pages=self._settings.ingest.max_pages)
         except DocumentError as exc:
             raise _at(exc, "parsing") from None
+        parsed = redact_document(parsed, self.redact_ingest(doc), self._settings.privacy.kinds)
         self._store.save_text(doc_id, parsed.text)
         self._store.set_status(doc_id, DocStatus.CHUNKING, pages=parsed.pages, title=parsed.title)
         cs = self._settings.chunking
@@ -235,6 +253,11 @@ class IngestService:
             texts[c.content_hash] = text
         lexical = [" ".join(analyze_document(texts[c.content_hash], language)) for c in chunks]
         return _Prepared(doc, chunks, lexical, texts)
+
+    def redact_ingest(self, doc: Document) -> bool:
+        """Whether personal data is redacted from ``doc``'s text before it is stored and indexed (the global
+        ``privacy.redact_ingest``; the hook where a per-collection override belongs)."""
+        return self._settings.privacy.redact_ingest
 
     def fail(self, doc_id: str, reason: str, step: str = "processing") -> None:
         self._store.set_status(doc_id, DocStatus.FAILED, error=reason, error_code="internal_error", failed_step=step)

@@ -5,7 +5,9 @@ An archive (``.tar.gz`` or ``.zip``) holds:
 * ``ragd.sqlite3`` — a consistent snapshot taken with SQLite's online backup API (readers and writers go
   on);
 * ``files/<xx>/<document id>`` — the original of every document *in that snapshot* (files of documents
-  uploaded after the snapshot are left out, so archive and database agree);
+  uploaded after the snapshot are left out, so archive and database agree), copied as stored: files encrypted at
+  rest stay encrypted, and the manifest's ``encryption`` entry counts plain files and files per key id (the
+  keys a restore needs; docs/encryption.md);
 * ``index.json`` — the dense index's saved metadata (model, dimension, count, watermark) for reference: the
   index itself is derived and is rebuilt from the restored store;
 * ``manifest.json`` — written last: format, ragd version, store summary (schema version, model, counts) and
@@ -33,7 +35,8 @@ from typing import Any
 
 from ragd import __version__
 from ragd.config import Settings
-from ragd.errors import BadRequest, ConfigurationError, Conflict
+from ragd.errors import BadRequest, ConfigurationError, Conflict, DecryptionFailed
+from ragd.security.encryption import HEADER_LEN, describe
 from ragd.store.sqlite.connection import path_from_url
 from ragd.store.vectors import DenseIndex
 
@@ -117,10 +120,12 @@ def create_backup(settings: Settings, dest: Path) -> BackupResult:
         summary = _snapshot(db, tmp / DB_NAME)
         members: list[tuple[str, Path]] = [(DB_NAME, tmp / DB_NAME)]
         missing: list[str] = []
+        encryption: dict[str, Any] = {"plain": 0, "key_ids": {}}
         for doc_id in summary.pop("document_ids"):
             original = files_root / doc_id[-2:] / doc_id
             if original.is_file():
                 members.append((f"files/{doc_id[-2:]}/{doc_id}", original))
+                _count_format(original, encryption)
             else:
                 missing.append(doc_id)
         index_meta = settings.data_dir / "index" / "dense.json"
@@ -133,7 +138,7 @@ def create_backup(settings: Settings, dest: Path) -> BackupResult:
         manifest = {
             "format": FORMAT, "ragd_version": __version__, "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ",
                                                                                        time.gmtime()),
-            "store": summary, "missing_files": missing, "members": entries,
+            "store": summary, "missing_files": missing, "encryption": encryption, "members": entries,
         }
         part = tmp / f"{dest.name}.part"
         manifest_bytes = json.dumps(manifest, indent=2).encode()
@@ -142,6 +147,18 @@ def create_backup(settings: Settings, dest: Path) -> BackupResult:
     originals = sum(1 for name, _ in members if name.startswith("files/"))
     return BackupResult(dest, dest.stat().st_size, summary["documents"], summary["chunks"], originals,
                         missing, round((time.perf_counter() - t0) * 1000, 1))
+
+
+def _count_format(path: Path, counts: dict[str, Any]) -> None:
+    with open(path, "rb") as f:
+        try:
+            key_id = describe(f.read(HEADER_LEN)).key_id
+        except DecryptionFailed:
+            key_id = "unknown"
+    if key_id is None:
+        counts["plain"] += 1
+    else:
+        counts["key_ids"][key_id] = counts["key_ids"].get(key_id, 0) + 1
 
 
 def _write_archive(kind: str, part: Path, members: list[tuple[str, Path]], manifest: bytes) -> None:

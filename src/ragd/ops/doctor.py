@@ -7,7 +7,8 @@ Checks (each reports how many differences it found):
   and, once caught up from the change log, holds exactly the store's chunk seqs; every chunk has an embedding.
 * ``lexical_index`` — the FTS5 index holds exactly the store's chunk seqs (SQLite).
 * ``files`` — every document's original is stored; files with no document (older than an hour, so an upload
-  in flight is not one) are reported as orphans.
+  in flight is not one) are reported as orphans; every file is plain or encrypted under a configured key
+  (headers only are read; the detail counts plain files and files per key id).
 * ``jobs`` — no job has sat queued or running past ``health.stuck_job_minutes``; no unfinished document lacks
   a job to finish it.
 
@@ -29,6 +30,7 @@ import numpy as np
 
 from ragd.config import Settings
 from ragd.ops.sqlite_inspect import SqliteInspector, sqlite_path
+from ragd.security.encryption import CRYPTO_ERRORS, HEADER_LEN, FileCipher, describe
 from ragd.store import open_store
 from ragd.store.base import Store
 from ragd.store.vectors import DenseIndex
@@ -61,6 +63,7 @@ class Doctor:
         self.dim = int(dim) if dim else None
         self.index_dir = settings.data_dir / "index"
         self.files_dir = settings.data_dir / "files"
+        self.cipher = FileCipher.from_settings(settings.encryption)
 
     def close(self) -> None:
         if self.sql is not None:
@@ -139,14 +142,35 @@ class Doctor:
         orphans = sorted(
             k for k, p in files.items() if k not in docs and now - p.stat().st_mtime > ORPHAN_AGE_S
         )
-        detail = f"{len(docs)} documents, {len(files)} stored originals"
+        formats, unreadable = self._file_formats(files)
+        detail = f"{len(docs)} documents, {len(files)} stored originals ({formats})"
         if missing:
             detail += f"; {len(missing)} documents have no stored original (upload them again)"
         if orphans:
             detail += f"; {len(orphans)} orphan files"
+        if unreadable:
+            detail += f"; {len(unreadable)} files encrypted under a key not configured, or damaged"
         items = [f"missing original {d}" for d in missing[:20]] + [f"orphan {o}" for o in orphans[:20]]
-        return Finding("files", len(missing) + len(orphans), detail, items,
+        items += [f"unreadable {u}" for u in unreadable[:20]]
+        return Finding("files", len(missing) + len(orphans) + len(unreadable), detail, items,
                        repairable=bool(orphans) and not missing)
+
+    def _file_formats(self, files: dict[str, Path]) -> tuple[str, list[str]]:
+        """A summary (plain files, files per key id) and the files no configured key opens (by header)."""
+        counts: dict[str, int] = {}
+        unreadable: list[str] = []
+        for name, path in sorted(files.items()):
+            try:
+                with open(path, "rb") as f:
+                    fmt = describe(f.read(HEADER_LEN))
+            except (OSError, *CRYPTO_ERRORS):
+                unreadable.append(f"{name} (unreadable header)")
+                continue
+            label = "plain" if fmt.key_id is None else f"key {fmt.key_id}"
+            counts[label] = counts.get(label, 0) + 1
+            if fmt.key_id is not None and fmt.key_id not in self.cipher.known_key_ids:
+                unreadable.append(f"{name} (key id {fmt.key_id})")
+        return ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "none", unreadable
 
     def _document_ids(self) -> set[str]:
         if self.sql is not None:

@@ -15,6 +15,8 @@ Contract (pinned by the conformance suite):
   :class:`~ragd.errors.ConversationNotFound` (never another user's data); ``get_conversation`` returns ``None``.
 * ``add_feedback`` names exactly one of ``query_id``/``message_id``, which must belong to the user
   (:class:`~ragd.errors.QueryNotFound` otherwise); ``rating`` is 1 or -1 (``ValueError`` otherwise).
+* ``purge_before`` (retention) removes old conversations or logged questions of every user; feedback goes
+  with what it rates.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any, Literal, Protocol
 from ragd.errors import ConfigurationError
 
 Role = Literal["system", "user", "assistant"]
+PurgeScope = Literal["conversations", "queries", "all"]
 LOCAL_USER = "local"
 """The user id of every request while authentication is disabled."""
 
@@ -125,6 +128,13 @@ class ConversationStore(Protocol):
         self, *, limit: int = 100, offset: int = 0, user_ids: Sequence[str] | None = None
     ) -> tuple[list[Feedback], int]:
         """Feedback newest first, of the given users only when ``user_ids`` is not ``None`` (administrators)."""
+
+    # -- retention ---------------------------------------------------------------------------------------------
+    def purge_before(self, ts: float, *, scope: PurgeScope = "all") -> int:
+        """Retention (every user): delete what is older than ``ts`` and return how many records went.
+        ``"conversations"``: conversations whose last activity (``updated_at``) is before ``ts``, with their
+        messages and the feedback on those messages — counts conversations. ``"queries"``: logged questions
+        created before ``ts``, with the feedback on them — counts queries. ``"all"``: both, summed."""
 
 
 def _sqlite(url: str) -> ConversationStore:

@@ -14,10 +14,21 @@ yielding a fresh, migrated, empty store::
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from ragd.errors import ConversationNotFound, QueryNotFound
 from ragd.store.conversations import ConversationStore
+
+
+def _tick() -> float:
+    """Now, then wait until the clock has moved past it (so what is created next is strictly newer)."""
+    now = time.time()
+    while time.time() <= now:
+        time.sleep(0.001)
+    return time.time()
+
 
 CITATION = {"marker": 1, "document_id": "d1", "filename": "a.pdf", "page": 3, "text": "x", "start": 0, "end": 1}
 
@@ -98,6 +109,28 @@ class ConversationStoreConformance:
         with pytest.raises(ValueError):
             conversations.add_feedback("alice", 1, query_id=q.id, message_id="m")
         assert conversations.list_feedback() == ([], 0)
+
+    def test_purge_before(self, conversations: ConversationStore) -> None:
+        old = conversations.create_conversation("alice", "old")
+        m_old = conversations.add_message("alice", old.id, "assistant", "a")
+        q_old = conversations.record_query("bob", "q?", "a", True)
+        conversations.add_feedback("alice", 1, message_id=m_old.id)
+        conversations.add_feedback("bob", -1, query_id=q_old.id)
+        cutoff = _tick()
+        new = conversations.create_conversation("alice", "new")
+        conversations.add_message("alice", new.id, "user", "q")
+        q_new = conversations.record_query("bob", "q2?", None, False)
+        f_new = conversations.add_feedback("bob", 1, query_id=q_new.id)
+        assert conversations.purge_before(cutoff, scope="conversations") == 1
+        assert conversations.get_conversation("alice", old.id) is None
+        assert conversations.get_conversation("alice", new.id) is not None
+        assert conversations.get_query("bob", q_old.id) is not None
+        assert conversations.list_feedback()[1] == 2  # the feedback on the old message went with it
+        assert conversations.purge_before(cutoff, scope="queries") == 1
+        assert conversations.get_query("bob", q_old.id) is None and conversations.get_query("bob", q_new.id)
+        assert conversations.list_feedback() == ([f_new], 1)
+        assert conversations.purge_before(cutoff) == 0
+        assert conversations.purge_before(time.time() + 1) == 2  # "all": one conversation + one query
 
     def test_migrate_is_idempotent(self, conversations: ConversationStore) -> None:
         a = conversations.create_conversation("alice", "t")

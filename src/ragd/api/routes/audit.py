@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from ragd.api.deps import AdminActor, RagdDep
+from ragd.api.deps import AdminActor, OpsActor, RagdDep
 from ragd.audit.signing import key_id_of, public_key_b64, public_key_pem
 
 router = APIRouter(prefix="/api/v1/admin/audit", tags=["audit"])
@@ -69,10 +69,12 @@ def list_audit(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> AuditList:
     """The caller's tenant's entries (and those about every tenant), newest first."""
-    page, total = ragd.audit.list(actor.tenant_id, action=action, actor=actor_filter, since=since, until=until,
-                                  limit=limit, offset=offset)
-    return AuditList(entries=[AuditEntryOut.model_validate(e.to_dict()) for e in page], total=total, limit=limit,
-                     offset=offset)
+    page, total = ragd.audit.list(
+        actor.tenant_id, action=action, actor=actor_filter, since=since, until=until, limit=limit, offset=offset
+    )
+    return AuditList(
+        entries=[AuditEntryOut.model_validate(e.to_dict()) for e in page], total=total, limit=limit, offset=offset
+    )
 
 
 @router.get("/public-key", response_model=PublicKeyOut)
@@ -83,7 +85,7 @@ def public_key(ragd: RagdDep, actor: AdminActor) -> PublicKeyOut:
 
 
 @router.post("/verify", response_model=VerifyOut)
-def verify(ragd: RagdDep, actor: AdminActor) -> VerifyOut:
+def verify(ragd: RagdDep, actor: OpsActor) -> VerifyOut:
     """Check the whole chain: every entry's hash, its link to the previous one and its signature, and the signed
     head. ``ok`` false names the first bad entry and why."""
     return VerifyOut.model_validate(ragd.audit.verify().to_dict())

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ragd.api.deps import CurrentActor, RagdDep, require
-from ragd.auth.actor import LOCAL_ACTOR, Actor
+from ragd.auth.actor import LOCAL_ACTOR, LOCAL_TENANT, Actor
 from ragd.auth.service import Session, key_out, user_out
 from ragd.errors import InvalidCredentials, RateLimited
 
@@ -45,16 +45,17 @@ def session_out(s: Session) -> dict[str, Any]:
 def login(ragd: RagdDep, body: LoginRequest, request: Request) -> dict[str, Any]:
     """Exchange an e-mail and password for a short-lived bearer access token and a refresh token."""
     email = body.username.strip().lower()
-    limit = ragd.settings.auth.login_attempts_per_minute
-    decision = ragd.limiter_hit(f"login:{email}", limit, 60.0, cost=0)
+    # Every attempt counts against the account's sign-in budget: guessing a password stays slow.
+    decision = ragd.limiter_hit(f"login:{email}", ragd.settings.auth.login_attempts_per_minute, 60.0)
     if decision is not None and not decision.allowed:
-        raise RateLimited("too many failed sign-ins for this account; wait a minute",
+        raise RateLimited("too many sign-in attempts for this account; wait a minute",
                           retry_after=decision.retry_after)
     try:
         session = ragd.auth.login(body.username, body.password)
     except InvalidCredentials:
-        ragd.limiter_hit(f"login:{email}", limit, 60.0)
-        ragd.audit_event("auth.login_failed", None, tenant_id=None, target=email,
+        # The attempt goes to the account's tenant (its admins see it), an unknown account's to the operators'.
+        known = ragd.identities.get_user_by_email(email)
+        ragd.audit_event("auth.login_failed", None, tenant_id=known.tenant_id if known else LOCAL_TENANT, target=email,
                          details={"client": request.client.host if request.client else None})
         raise
     actor = Actor(session.user.id, session.user.email, session.user.role,  # type: ignore[arg-type]
@@ -88,6 +89,25 @@ def me(ragd: RagdDep, actor: CurrentActor) -> dict[str, Any]:
         user["role"] = actor.role  # an API key acts with its own role
     return {"auth_enabled": enabled, "user": user, "key_id": actor.key_id,
             "scopes": sorted(actor.scopes) if actor.scopes is not None else None}
+
+
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    current_password: str = Field(..., min_length=1, max_length=1024)
+    new_password: str = Field(..., min_length=1, max_length=1024)
+
+
+@router.post("/auth/password", status_code=204)
+def change_password(ragd: RagdDep, actor: CurrentActor, body: PasswordChange) -> Response:
+    """Change your own password (signed in with a token, not an API key). Other sessions stay valid until their
+    access token expires; their refresh tokens keep working (sign out there to end them)."""
+    if actor is LOCAL_ACTOR or actor.key_id is not None:
+        raise InvalidCredentials("sign in with your password to change it")
+    ragd.auth.change_password(actor.user_id, body.current_password, body.new_password)
+    ragd.audit_event("auth.password_changed", actor, target=actor.user_id)
+    if actor.email == "admin@localhost":
+        (ragd.settings.data_dir / "initial-admin-password").unlink(missing_ok=True)
+    return Response(status_code=204)
 
 
 KeysActor = Annotated[Actor, Depends(require("keys:own"))]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import quote
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
@@ -101,10 +102,13 @@ def download(ragd: RagdDep, actor: ReaderActor, doc_id: str) -> Response:
     data = ragd.ingest.original(doc_id)
     if data is None:
         raise NotFound(f"the original of {doc_id!r} is not stored")
-    quoted = doc.filename.replace('"', "")
-    return Response(
-        data, media_type=doc.mime, headers={"Content-Disposition": f'attachment; filename="{quoted}"'}
-    )
+    return Response(data, media_type=doc.mime, headers={"Content-Disposition": content_disposition(doc.filename)})
+
+
+def content_disposition(filename: str) -> str:
+    """``attachment`` with an ASCII fallback name and the real one in RFC 5987 form (any script survives)."""
+    ascii_name = "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in filename) or "download"
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 @router.post("/{doc_id}/reindex", response_model=DocumentOut, status_code=status.HTTP_202_ACCEPTED)

@@ -123,7 +123,7 @@ def page_image(
 ) -> Response:
     """Page ``page`` (from 1) of a PDF document rendered to PNG; cached by the client (a document's bytes never
     change under its id)."""
-    doc = ragd.get_document(doc_id)
+    doc = ragd.readable_document(actor, doc_id)
     data = _pdf_bytes(ragd, doc)
     etag = '"' + hashlib.sha256(f"{doc.content_hash}:{page}:{scale:.3f}".encode()).hexdigest()[:32] + '"'
     headers = {"ETag": etag, "Cache-Control": "private, max-age=86400"}
@@ -312,7 +312,7 @@ def page_boxes(
     """Rectangles (fractions of the page, top-left origin) covering the passage on the page; ``boxes`` is empty
     when the passage is not on this page. The passage is the chunk, narrowed to ``start``..``end`` when given (a
     citation may quote one sentence of its chunk)."""
-    doc = ragd.get_document(doc_id)
+    doc = ragd.readable_document(actor, doc_id)
     data = _pdf_bytes(ragd, doc)
     doc_text = a = b = None
     needle = text or ""

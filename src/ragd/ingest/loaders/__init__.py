@@ -33,6 +33,7 @@ __all__ = [
     "TEXT",
     "TSV",
     "Loader",
+    "check_page_limit",
     "load_document",
     "sniff_type",
 ]
@@ -49,6 +50,20 @@ LOADERS: dict[str, Loader] = {
 
 # Types whose page count can be read cheaply before the text is extracted (to refuse early).
 PAGE_COUNTERS: dict[str, Callable[[bytes], int]] = {PDF: count_pdf_pages}
+
+
+def check_page_limit(data: bytes, mime: str, max_pages: int) -> None:
+    """Raise ``TooManyPages`` if ``data`` (of type ``mime``) has more than ``max_pages`` pages, counted without
+    extracting text (at upload). A document whose pages cannot be counted passes: its loader says why later."""
+    counter = PAGE_COUNTERS.get(mime)
+    if counter is None or not data:
+        return
+    try:
+        pages = counter(data)
+    except Exception:  # encrypted, corrupt…: reported with a reason when the document is parsed
+        return
+    if pages > max_pages:
+        raise TooManyPages(f"the document has {pages} pages; the limit is {max_pages} (RAGD_INGEST__MAX_PAGES)")
 
 
 def load_document(

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ragd.errors import ConversationNotFound, QueryNotFound
-from ragd.store.conversations import Conversation, Feedback, Message, QueryRecord, Role
+from ragd.store.conversations import Conversation, Feedback, Message, PurgeScope, QueryRecord, Role
 from ragd.store.sqlite import schema
 from ragd.store.sqlite.connection import Database, path_from_url
 
@@ -195,3 +195,20 @@ class SqliteConversationStore:
             rows = c.execute(f"{_FEEDBACK} {where} ORDER BY id DESC LIMIT ? OFFSET ?",
                              [*args, limit, offset]).fetchall()
         return [_feedback(r) for r in rows], int(total)
+
+    # -- retention ---------------------------------------------------------------------------------------------
+    def purge_before(self, ts: float, *, scope: PurgeScope = "all") -> int:
+        if scope not in ("conversations", "queries", "all"):
+            raise ValueError(f"unknown purge scope {scope!r}")
+        n = 0
+        with self._db.write() as c:
+            if scope in ("conversations", "all"):
+                c.execute(
+                    "DELETE FROM feedback WHERE message_id IN (SELECT m.id FROM messages AS m JOIN conversations "
+                    "AS c ON c.id = m.conversation_id WHERE c.updated_at < ?)", (ts,),
+                )
+                n += c.execute("DELETE FROM conversations WHERE updated_at < ?", (ts,)).rowcount  # messages cascade
+            if scope in ("queries", "all"):
+                c.execute("DELETE FROM feedback WHERE query_id IN (SELECT id FROM queries WHERE created_at < ?)", (ts,))
+                n += c.execute("DELETE FROM queries WHERE created_at < ?", (ts,)).rowcount
+        return n

@@ -242,10 +242,66 @@ def _m003_identities(conn: sqlite3.Connection) -> None:
         conn.execute(sql)
 
 
+def _m004_audit(conn: sqlite3.Connection) -> None:
+    """The hash-chained audit log (:mod:`ragd.audit.sqlite`): entries can be neither updated nor deleted, except
+    an oldest-first prefix by retention, which must cover them with a purge guard row inside its transaction."""
+    statements = [
+        """CREATE TABLE audit_log (
+            seq INTEGER PRIMARY KEY,
+            ts REAL NOT NULL,
+            tenant_id TEXT NOT NULL,
+            actor_id TEXT,
+            actor_email TEXT,
+            actor_role TEXT,
+            actor_key_id TEXT,
+            action TEXT NOT NULL,
+            target TEXT,
+            details TEXT NOT NULL DEFAULT '{}',
+            decision TEXT,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL UNIQUE,
+            signature TEXT NOT NULL,
+            key_id TEXT NOT NULL
+        )""",
+        "CREATE INDEX audit_log_tenant ON audit_log (tenant_id, seq)",
+        "CREATE INDEX audit_log_action ON audit_log (action, seq)",
+        "CREATE INDEX audit_log_ts ON audit_log (ts)",
+        """CREATE TABLE audit_head (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            seq INTEGER NOT NULL,
+            hash TEXT NOT NULL,
+            signature TEXT NOT NULL,
+            key_id TEXT NOT NULL
+        )""",
+        "CREATE TABLE audit_purge_guard (id INTEGER PRIMARY KEY CHECK (id = 1), before_seq INTEGER NOT NULL)",
+        """CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN
+            SELECT RAISE(ABORT, 'audit entries are immutable');
+        END""",
+        """CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        WHEN NOT EXISTS (SELECT 1 FROM audit_purge_guard WHERE old.seq < before_seq) BEGIN
+            SELECT RAISE(ABORT, 'audit entries can only be removed by retention (ragd purge)');
+        END""",
+        """CREATE TRIGGER audit_log_append_only BEFORE INSERT ON audit_log
+        WHEN EXISTS (SELECT 1 FROM audit_purge_guard)
+          OR new.seq <> COALESCE((SELECT seq FROM audit_head WHERE id = 1), 0) + 1 BEGIN
+            SELECT RAISE(ABORT, 'audit entries are appended at the end of the chain only');
+        END""",
+        """CREATE TRIGGER audit_head_no_delete BEFORE DELETE ON audit_head BEGIN
+            SELECT RAISE(ABORT, 'the audit chain head cannot be deleted');
+        END""",
+        """CREATE TRIGGER audit_purge_guard_keeps_newest BEFORE INSERT ON audit_purge_guard
+        WHEN new.before_seq > (SELECT MAX(seq) FROM audit_log) BEGIN
+            SELECT RAISE(ABORT, 'retention always keeps the newest audit entry');
+        END""",
+    ]
+    for sql in statements:
+        conn.execute(sql)
+
+
 Migration = Callable[[sqlite3.Connection], None]
 
 #: Applied in order; ``PRAGMA user_version`` = how many have run. Append only.
-MIGRATIONS: list[Migration] = [_m001_initial, _m002_conversations, _m003_identities]
+MIGRATIONS: list[Migration] = [_m001_initial, _m002_conversations, _m003_identities, _m004_audit]
 
 
 def schema_version(conn: sqlite3.Connection) -> int:
