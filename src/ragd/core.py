@@ -187,6 +187,16 @@ class Ragd:
         tenant = tenant_id or (actor.tenant_id if actor is not None else None)
         audit.append(action, tenant_id=tenant, actor=actor, target=target, details=details)
 
+    def record_decision(self, actor: Actor, question: str, retrieval: Retrieval, answer: Answer,
+                        query_id: str | None = None, **options: Any) -> None:
+        """The signed audit decision record of one answered question (docs/audit.md)."""
+        r = self.settings.retrieval
+        settings = {"llm_backend": self.settings.llm.backend, "mode": options.get("mode") or r.mode,
+                    "top_k": options.get("top_k") or r.top_k, "rrf_k": r.rrf_k, "bm25_weight": r.bm25_weight,
+                    "dense_weight": r.dense_weight, "embedding_model": self.embedder.name}
+        self.audit.record_decision(actor, question, retrieval.hits, answer.text, answer.model or self.answers.model,
+                                   settings, target=query_id)
+
     def delete_collection_documents(self, tenant_id: str, collection: str) -> int:
         """Delete every document of one collection. Returns how many."""
         n = 0

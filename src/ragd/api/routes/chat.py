@@ -100,6 +100,8 @@ def chat(ragd: RagdDep, actor: QueryActor, body: ChatRequest) -> ChatResponse | 
     messages = [ChatMessage(m.role, m.content) for m in body.messages]
     filters = ragd.access.filters(actor, to_search_filters(body.filters))
     turn = ragd.answers.chat(actor.user_id, messages, body.conversation_id, top_k=body.top_k, filters=filters)
+    turn.after = lambda t, a: ragd.record_decision(actor, t.query, t.retrieval, a, t.ids.get("message_id"),
+                                                   top_k=body.top_k)
     if body.stream:
         return turn_response(turn, {"X-Conversation-Id": turn.conversation_id or ""})
     ans = turn.result()

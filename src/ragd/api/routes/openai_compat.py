@@ -84,6 +84,8 @@ def chat_completions(
 ) -> Any:
     turn = ragd.answers.complete(actor.user_id, _messages(body), top_k=body.top_k,
                                  filters=ragd.access.filters(actor))
+    turn.after = lambda t, a: ragd.record_decision(actor, t.query, t.retrieval, a, t.ids.get("query_id"),
+                                                   top_k=body.top_k)
     created = int(time.time())
     if not body.stream:
         ans = turn.result()

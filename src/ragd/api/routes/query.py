@@ -59,12 +59,18 @@ def query(ragd: RagdDep, actor: QueryActor, body: QueryRequest) -> QueryResponse
     user = actor.user_id
     filters = ragd.access.filters(actor, to_search_filters(body.filters))
     if body.stream and body.answer:
-        return turn_response(ragd.answers.ask(user, body.query, top_k=body.top_k, filters=filters, mode=body.mode))
+        turn = ragd.answers.ask(user, body.query, top_k=body.top_k, filters=filters, mode=body.mode)
+        turn.after = lambda t, a: ragd.record_decision(actor, body.query, t.retrieval, a, t.ids.get("query_id"),
+                                                       top_k=body.top_k, mode=body.mode)
+        return turn_response(turn)
     res = ragd.query(body.query, top_k=body.top_k, filters=filters, mode=body.mode, answer=body.answer)
     ans = res.answer
+    query_id = ragd.answers.record_query(user, body.query, ans) if ans else None
+    if ans is not None:
+        ragd.record_decision(actor, body.query, res.retrieval, ans, query_id, top_k=body.top_k, mode=body.mode)
     return QueryResponse(
         query=body.query,
-        query_id=ragd.answers.record_query(user, body.query, ans) if ans else None,
+        query_id=query_id,
         answer=ans.text if ans else None,
         found=bool(ans and ans.found),
         citations=[CitationOut.of(c) for c in ans.citations] if ans else [],
