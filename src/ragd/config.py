@@ -328,6 +328,10 @@ class AuditSettings(_Section):
         None, gt=0, description="Delete audit entries older than this (the chain stays verifiable: the purge "
         "records the last removed entry's hash)."
     )
+    retention_interval_minutes: float = Field(
+        60.0, gt=0, description="How often the server applies the retention ages above (when any is set); "
+        "`ragd purge` applies them at once."
+    )
 
     @field_validator("signing_key", mode="before")
     @classmethod

@@ -14,6 +14,7 @@ from typing import Any
 from threadpoolctl import threadpool_limits
 
 from ragd.audit import load_signer, open_audit_log
+from ragd.audit.retention import run_retention
 from ragd.auth.access import AccessService
 from ragd.auth.actor import LOCAL_TENANT, Actor
 from ragd.auth.credentials import load_or_create_secret
@@ -64,6 +65,7 @@ class Ragd:
         self.model_changed = self._check_model(allow_model_change)
         self.index = DenseIndex(settings.data_dir / "index", self.embedder.name, self.embedder.dim)
         self._index_lock = threading.Lock()
+        self._stopping = threading.Event()
         if not self.index.load():
             self.index.rebuild(self.store)
             self.index.save()
@@ -127,8 +129,22 @@ class Ragd:
             if n:
                 log.info("requeued %d interrupted ingestion jobs", n)
         self.workers.start()
+        a = self.settings.audit
+        if any(days is not None for days in (a.conversation_days, a.query_log_days, a.audit_days)):
+            self._retention = threading.Thread(target=self._retention_loop, name="ragd-retention", daemon=True)
+            self._retention.start()
+
+    def _retention_loop(self) -> None:
+        """Apply the retention ages now and then every ``audit.retention_interval_minutes`` until closed."""
+        while not self._stopping.is_set():
+            try:
+                run_retention(self.settings.audit, self.conversations, self.audit, actor=None)
+            except Exception:
+                log.exception("retention run failed; retrying at the next interval")
+            self._stopping.wait(self.settings.audit.retention_interval_minutes * 60)
 
     def close(self) -> None:
+        self._stopping.set()
         self.workers.stop()
         with self._index_lock:
             self.index.sync(self.store)

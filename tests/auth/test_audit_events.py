@@ -51,3 +51,17 @@ def test_security_events_are_audited_per_tenant(world: World) -> None:
     res = ragd_cli(world.server.data_dir, "audit", "verify")
     assert res.returncode == 0, res.stdout + res.stderr
     assert world.http.post("/api/v1/admin/audit/verify", headers=world.as_("admin_a")).json()["ok"] is True
+
+
+def test_the_server_applies_retention_on_its_own(server_factory) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    s = server_factory(RAGD_AUDIT__CONVERSATION_DAYS="0.00002", RAGD_AUDIT__RETENTION_INTERVAL_MINUTES="0.01").start()
+    with s.client() as c:
+        conv = c.post("/api/v1/chat", json={"messages": [{"role": "user", "content": "hello"}]}).json()
+        deadline = time.monotonic() + 60
+        while c.get(f"/api/v1/conversations/{conv['conversation_id']}").status_code == 200:
+            assert time.monotonic() < deadline, "the conversation outlived its retention age"
+            time.sleep(0.5)
+        runs = c.get("/api/v1/admin/audit", params={"action": "retention.purged"}).json()["entries"]
+        assert any(e["details"]["conversations"] >= 1 for e in runs), runs
