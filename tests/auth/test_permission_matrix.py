@@ -182,6 +182,12 @@ def _grants_kwargs(world: World, caller: str) -> dict[str, Any]:
     return out
 
 
+def _privacy_kwargs(world: World, caller: str) -> dict[str, Any]:
+    out = _collection_of_user_a(world, caller)
+    out["kwargs"] = {"json": {"redact_answers": True}}
+    return out
+
+
 CASES = [
     Case("GET", "/api/v1/health", "public"),
     Case("GET", "/api/v1/ready", "public"),
@@ -218,6 +224,8 @@ CASES = [
     Case("POST", "/api/v1/collections", "collections:manage", prepare=_fresh_collection),
     Case("GET", "/api/v1/collections/{coll}", "documents:read", scoped=True, prepare=_collection_of_user_a),
     Case("PUT", "/api/v1/collections/{coll}/grants", "authenticated", prepare=_grants_kwargs,
+         special=_collection_change),
+    Case("PUT", "/api/v1/collections/{coll}/privacy", "authenticated", prepare=_privacy_kwargs,
          special=_collection_change),
     Case("DELETE", "/api/v1/collections/{coll}", "authenticated", prepare=_collection_of_user_a,
          special=_collection_change),

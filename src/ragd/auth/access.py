@@ -162,6 +162,14 @@ class AccessService:
         self.identities.update_collection(coll.tenant_id, coll.name, tenant_access=tenant_access, grants=resolved)
         return self.get(actor, name)
 
+    def set_privacy(self, actor: Actor, name: str, *, redact_ingest: bool | None,
+                    redact_answers: bool | None) -> Collection:
+        """Per-collection PII redaction (owner or admin); ``None`` follows the global ``privacy`` settings."""
+        coll = self._managed(actor, name)
+        self.identities.set_collection_privacy(coll.tenant_id, coll.name, redact_ingest=redact_ingest,
+                                               redact_answers=redact_answers)
+        return self.get(actor, name)
+
     def delete(self, actor: Actor, name: str) -> Collection:
         coll = self._managed(actor, name)
         self.identities.delete_collection(coll.tenant_id, coll.name)
@@ -174,4 +182,5 @@ def collection_out(coll: Collection, access: str | None, documents: int | None =
         "grants": [{"principal_type": g.principal_type, "principal": g.principal, "access": g.access}
                    for g in coll.grants],
         "access": access, "documents": documents, "created_at": coll.created_at,
+        "redact_ingest": coll.redact_ingest, "redact_answers": coll.redact_answers,
     }

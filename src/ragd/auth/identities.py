@@ -153,6 +153,13 @@ class IdentityStore(Protocol):
         grants: list[Grant] | None = None,
     ) -> None: ...
 
+    def set_collection_privacy(self, tenant_id: str, name: str, *, redact_ingest: bool | None,
+                               redact_answers: bool | None) -> None:
+        """Per-collection PII redaction overrides (``None``: follow the global ``privacy`` settings)."""
+
+    def collection_privacy(self, tenant_id: str, names: list[str]) -> dict[str, tuple[bool | None, bool | None]]:
+        """``name -> (redact_ingest, redact_answers)`` for the given collections of a tenant."""
+
     def delete_collection(self, tenant_id: str, name: str) -> None: ...
 
     def collection_access(self, tenant_id: str, user_id: str) -> dict[str, Access]:

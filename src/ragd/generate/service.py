@@ -14,9 +14,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from ragd.config import PrivacySettings
 from ragd.errors import ConversationNotFound, ValidationFailed
 from ragd.generate.base import Answer, ChatMessage, Generator, GenEvent, final_answer
 from ragd.models import SearchFilters
+from ragd.privacy.apply import redact_answer, redact_events, redact_retrieval
 from ragd.retrieve.service import Mode, Retrieval, Retriever
 from ragd.store.conversations import ConversationStore
 
@@ -39,6 +41,8 @@ class Turn:
     """Filled when the answer is recorded: ``query_id`` or ``message_id`` (and ``conversation_id``)."""
     answer: Answer | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
+    after: Callable[[Turn, Answer], None] | None = None
+    """Called once the answer is recorded (the API hangs the audit decision record here)."""
 
     def events(self) -> Iterator[GenEvent]:
         """Tokens, then the final (recorded) answer. Closing this iterator early stops the generation."""
@@ -62,6 +66,8 @@ class Turn:
         t["total"] = (time.perf_counter() - self._started) * 1000
         self.timings_ms = {k: round(v, 3) for k, v in t.items()}
         self.ids.update(self._finish(ans))
+        if self.after is not None:
+            self.after(self, ans)
 
 
 def citation_dicts(ans: Answer) -> list[dict[str, Any]]:
@@ -75,11 +81,26 @@ class AnswerService:
         generator: Generator,
         conversations: ConversationStore,
         observe: Observer | None = None,
+        privacy: PrivacySettings | None = None,
     ) -> None:
         self._retriever = retriever
         self._generator = generator
         self._conversations = conversations
         self._observe = observe
+        self._privacy = privacy or PrivacySettings()
+
+    def redact_answers(self, retrieval: Retrieval) -> bool:
+        """Whether answers drawn from ``retrieval`` are redacted (the global ``privacy.redact_answers``; the hook
+        where a per-collection override belongs)."""
+        return self._privacy.redact_answers
+
+    def protect(self, retrieval: Retrieval, ans: Answer | None) -> tuple[Retrieval, Answer | None]:
+        """A non-streamed result as users may see it: answer, citation snippets and passages redacted if on."""
+        on, kinds = self.redact_answers(retrieval), self._privacy.kinds
+        return redact_retrieval(retrieval, on, kinds), None if ans is None else redact_answer(ans, on, kinds)
+
+    def _protect(self, events: Iterator[GenEvent], retrieval: Retrieval) -> Iterator[GenEvent]:
+        return redact_events(events, self.redact_answers(retrieval), self._privacy.kinds)
 
     @property
     def model(self) -> str:
@@ -108,7 +129,7 @@ class AnswerService:
             self._observed(query, retrieval, ans, turn.timings_ms)
             return {"query_id": self.record_query(user_id, query, ans)}
 
-        turn = Turn(query, retrieval, self._generator.stream(query, retrieval), finish, t0)
+        turn = Turn(query, retrieval, self._protect(self._generator.stream(query, retrieval), retrieval), finish, t0)
         return turn
 
     def complete(
@@ -125,7 +146,8 @@ class AnswerService:
             self._observed(query, retrieval, ans, turn.timings_ms)
             return {"query_id": self.record_query(user_id, question.content, ans)}
 
-        turn = Turn(query, retrieval, self._generator.stream(question.content, retrieval, history), finish, t0)
+        events = self._protect(self._generator.stream(question.content, retrieval, history), retrieval)
+        turn = Turn(query, retrieval, events, finish, t0)
         return turn
 
     def chat(
@@ -163,7 +185,7 @@ class AnswerService:
             )
             return {"message_id": msg.id, "conversation_id": conv.id}
 
-        events = self._generator.stream(question.content, retrieval, history)
+        events = self._protect(self._generator.stream(question.content, retrieval, history), retrieval)
         turn = Turn(query, retrieval, events, finish, t0, conversation_id=conv.id)
         return turn
 

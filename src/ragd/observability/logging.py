@@ -4,7 +4,9 @@ Every record — ragd's own and those of libraries through the standard ``loggin
 through the same processors: context variables (``request_id``, ``route``, ``user_id`` bound per request and
 carried into the ingestion jobs a request queued), level, logger name, an ISO timestamp, and :func:`redact`,
 which masks the values of secret-looking keys (password, token, api_key, authorization, cookie…) and, inside
-any string, bearer tokens, passwords in URLs and e-mail addresses.
+any string, bearer tokens, passwords in URLs and e-mail addresses. Before it, :func:`redact_pii` replaces the
+personal data :mod:`ragd.privacy` detects (e-mail, phone, IBAN, card, NIR, SSN, IP) in every string value of every
+event — message and fields, nested ones included — by typed placeholders, always (docs/privacy.md).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any, TextIO
 import structlog
 
 from ragd.config import LoggingSettings
+from ragd.privacy.pii import redact as redact_text
 
 MASK = "***"
 SECRET_KEY = re.compile(
@@ -43,7 +46,7 @@ def _scrub(value: Any, depth: int = 0) -> Any:
     if isinstance(value, dict):
         return {k: MASK if isinstance(k, str) and SECRET_KEY.search(k) and v not in (None, "")
                 else _scrub(v, depth + 1) for k, v in value.items()}
-    if isinstance(value, list | tuple):
+    if type(value) in (list, tuple):  # not a named tuple: its constructor takes fields, not an iterable
         return type(value)(_scrub(v, depth + 1) for v in value)
     if type(value).__name__ == "SecretStr":
         return MASK
@@ -60,6 +63,32 @@ def redact(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> 
             event_dict[key] = MASK
         else:
             event_dict[key] = _scrub(value)
+    return event_dict
+
+
+_SKIP_PII = frozenset(("level", "logger", "timestamp", "_record", "_from_structlog", "exc_info", "stack_info"))
+
+
+def _pii(value: Any, depth: int = 0) -> Any:
+    if isinstance(value, str):
+        return redact_text(value)
+    if value is None or isinstance(value, bool | float) or (isinstance(value, int) and -10**6 < value < 10**6):
+        return value  # too short to hold any kind
+    if depth <= 8 and isinstance(value, dict):
+        return {k: _pii(v, depth + 1) for k, v in value.items()}
+    if depth <= 8 and type(value) in (list, tuple):
+        return type(value)(_pii(v, depth + 1) for v in value)
+    # anything else (a big int, an exception, a model object) is rendered through str(): check that text
+    text = str(value)
+    clean = redact_text(text)
+    return value if clean == text else clean
+
+
+def redact_pii(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """structlog processor: personal data in any string value (message and fields) becomes ``[EMAIL]``, ``[IBAN]``…"""
+    for key in list(event_dict):
+        if key not in _SKIP_PII:
+            event_dict[key] = _pii(event_dict[key])
     return event_dict
 
 
@@ -80,6 +109,7 @@ def configure_logging(settings: LoggingSettings | None = None, stream: TextIO | 
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        redact_pii,
         redact,
     ]
     structlog.configure(
@@ -94,6 +124,7 @@ def configure_logging(settings: LoggingSettings | None = None, stream: TextIO | 
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
+            redact_pii,
             redact,
             _renderer(settings.format, stream),
         ],

@@ -73,6 +73,23 @@ def share(ragd: RagdDep, actor: CurrentActor, name: str, body: GrantsIn) -> dict
     return _out(ragd, actor, coll)
 
 
+class PrivacyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    redact_ingest: bool | None = Field(None, description="Redact PII from documents ingested from now on (and "
+                                       "re-indexed ones). null: follow RAGD_PRIVACY__REDACT_INGEST.")
+    redact_answers: bool | None = Field(None, description="Redact PII in answers, citations and passages drawn "
+                                        "from this collection. null: follow RAGD_PRIVACY__REDACT_ANSWERS.")
+
+
+@router.put("/{name}/privacy")
+def set_privacy(ragd: RagdDep, actor: CurrentActor, name: str, body: PrivacyIn) -> dict[str, Any]:
+    """Per-collection PII redaction (owner or admin; docs/privacy.md)."""
+    coll = ragd.access.set_privacy(actor, name, redact_ingest=body.redact_ingest,
+                                   redact_answers=body.redact_answers)
+    ragd.audit_event("collection.privacy_changed", actor, target=name, details=body.model_dump())
+    return _out(ragd, actor, coll)
+
+
 @router.delete("/{name}", status_code=204)
 def delete_collection(ragd: RagdDep, actor: CurrentActor, name: str) -> Response:
     """Delete the collection and every document in it (owner or admin)."""

@@ -274,6 +274,19 @@ class SqliteIdentityStore:
             if grants is not None:
                 self._write_grants(c, tenant_id, name, grants)
 
+    def set_collection_privacy(self, tenant_id: str, name: str, *, redact_ingest: bool | None,
+                               redact_answers: bool | None) -> None:
+        with self._db.write() as c:
+            c.execute("UPDATE collections SET redact_ingest = ?, redact_answers = ? WHERE tenant_id = ? AND name = ?",
+                      (None if redact_ingest is None else int(redact_ingest),
+                       None if redact_answers is None else int(redact_answers), tenant_id, name))
+
+    def collection_privacy(self, tenant_id: str, names: list[str]) -> dict[str, tuple[bool | None, bool | None]]:
+        rows = self._db.conn().execute(
+            "SELECT name, redact_ingest, redact_answers FROM collections WHERE tenant_id = ? "
+            "AND name IN (SELECT value FROM json_each(?))", (tenant_id, json.dumps(names))).fetchall()
+        return {r[0]: (_opt_bool(r[1]), _opt_bool(r[2])) for r in rows}
+
     def delete_collection(self, tenant_id: str, name: str) -> None:
         with self._db.write() as c:
             c.execute("DELETE FROM collections WHERE tenant_id = ? AND name = ?", (tenant_id, name))
