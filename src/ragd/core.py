@@ -71,13 +71,14 @@ class Ragd:
             self.index.save()
         self.index.sync(self.store)
         self.files = FileStore(settings.data_dir / "files", FileCipher.from_settings(settings.encryption))
-        self.ingest = IngestService(self.store, self.embedder, self.files, settings, on_indexed=self._indexed)
+        self.identities = open_identity_store(settings.store_url)
+        self.ingest = IngestService(self.store, self.embedder, self.files, settings, on_indexed=self._indexed,
+                                    collection_privacy=self.identities.collection_privacy)
         self.retriever = Retriever(self.store, self.embedder, self.index, settings.retrieval)
         self.generator = create_generator(settings, self.embedder)  # settings.llm.backend
         self.conversations = open_conversation_store(settings.store_url)
         # the audit trail (docs/audit.md): self.audit.append(...) / self.audit.record_decision(...)
         self.audit = open_audit_log(settings.store_url, load_signer(settings))
-        self.identities = open_identity_store(settings.store_url)
         self.auth = AuthService(self.identities, settings.auth, self._jwt_secret())
         self.access = AccessService(self.identities, settings.default_collection)
         self.limiter = open_rate_limiter(settings.ratelimit.url, settings.data_dir) if settings.ratelimit.enabled \
@@ -85,7 +86,7 @@ class Ragd:
         self.answers = AnswerService(
             self.retriever, self.generator, self.conversations,
             observe=lambda q, r, a, t: self.obs.query_done(q, QueryResult(r, a, t)),
-            privacy=settings.privacy,
+            privacy=settings.privacy, collection_privacy=self.identities.collection_privacy,
         )
         ing = settings.ingest
         self.workers = WorkerPool(

@@ -109,6 +109,7 @@ class Chunk:
     content_hash: str
     mime: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
+    tenant_id: str = "default"
 
 
 @dataclass(slots=True)

@@ -24,7 +24,7 @@ from ragd.ingest.chunking import chunk_document
 from ragd.ingest.files import FileStore, sanitize_filename
 from ragd.ingest.loaders import check_page_limit, load_document, sniff_type
 from ragd.models import ChunkDraft, DocStatus, Document, ParsedDocument
-from ragd.privacy.apply import redact_document
+from ragd.privacy.apply import CollectionPrivacy, redact_document
 from ragd.retrieve.analysis import analyze_document, detect_language
 from ragd.security import CRYPTO_ERRORS, ArchiveLimits, check_zip, is_zip
 from ragd.store.base import Store
@@ -91,8 +91,10 @@ class IngestService:
         files: FileStore,
         settings: Settings,
         on_indexed: Callable[[], None] | None = None,
+        collection_privacy: CollectionPrivacy | None = None,
     ) -> None:
         self._store = store
+        self._collection_privacy = collection_privacy
         self._embedder = embedder
         self._files = files
         self._settings = settings
@@ -255,8 +257,12 @@ class IngestService:
         return _Prepared(doc, chunks, lexical, texts)
 
     def redact_ingest(self, doc: Document) -> bool:
-        """Whether personal data is redacted from ``doc``'s text before it is stored and indexed (the global
-        ``privacy.redact_ingest``; the hook where a per-collection override belongs)."""
+        """Whether personal data is redacted from ``doc``'s text before it is stored and indexed: its collection's
+        setting (``PUT /api/v1/collections/{name}/privacy``), else the global ``privacy.redact_ingest``."""
+        if self._collection_privacy is not None:
+            own = self._collection_privacy(doc.tenant_id, [doc.collection]).get(doc.collection, (None, None))[0]
+            if own is not None:
+                return own
         return self._settings.privacy.redact_ingest
 
     def fail(self, doc_id: str, reason: str, step: str = "processing") -> None:

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 
 from ragd.generate.base import Answer, GenEvent, Token
 from ragd.models import Block, ParsedDocument
 from ragd.privacy.pii import PLACEHOLDERS, PiiMatch, apply_redaction, find_pii, redact
 from ragd.privacy.stream import StreamRedactor
 from ragd.retrieve.service import Retrieval
+
+CollectionPrivacy = Callable[[str, list[str]], dict[str, tuple[bool | None, bool | None]]]
+"""``(tenant_id, collection names) -> {name: (redact_ingest, redact_answers)}``: per-collection overrides, ``None``
+meaning "follow the global setting" (:meth:`ragd.auth.identities.IdentityStore.collection_privacy`)."""
 
 
 class _OffsetMap:

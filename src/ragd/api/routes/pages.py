@@ -30,7 +30,7 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 from fastapi import APIRouter, Query, Request, Response
 
-from ragd.api.deps import CurrentActor, RagdDep
+from ragd.api.deps import RagdDep, ReaderActor
 from ragd.errors import BadRequest, NotFound, UnsupportedMediaType
 from ragd.ingest.loaders.pdf import _LOCK as PDFIUM_LOCK  # PDFium is not thread-safe: share the loader's lock
 from ragd.ingest.loaders.pdf import _open
@@ -115,7 +115,7 @@ def render_png(data: bytes, doc_id: str, page: int, scale: float) -> bytes:
 )
 def page_image(
     ragd: RagdDep,
-    actor: CurrentActor,
+    actor: ReaderActor,
     request: Request,
     doc_id: str,
     page: int,
@@ -298,7 +298,7 @@ def passage_boxes(
 @router.get("/{doc_id}/pages/{page}/boxes")
 def page_boxes(
     ragd: RagdDep,
-    actor: CurrentActor,
+    actor: ReaderActor,
     doc_id: str,
     page: int,
     chunk_id: Annotated[str | None, Query(max_length=200, description="Highlight this chunk's passage.")] = None,

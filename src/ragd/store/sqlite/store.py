@@ -31,7 +31,7 @@ _DOC_COLUMNS = (
 )
 _CHUNK_SELECT = (
     'SELECT c.seq, c.id, c.document_id, d.collection, d.filename, c.ordinal, c.text, c.start, c."end", '
-    "c.page_start, c.page_end, c.heading_path, c.content_hash, d.mime, d.metadata "
+    "c.page_start, c.page_end, c.heading_path, c.content_hash, d.mime, d.metadata, d.tenant_id "
     "FROM chunks AS c JOIN documents AS d ON d.id = c.document_id"
 )
 _NEWEST_FIRST = "ORDER BY created_at DESC, rowid DESC"
@@ -78,6 +78,7 @@ def _chunk(row: Sequence[Any]) -> Chunk:
         content_hash=row[12],
         mime=row[13],
         metadata=json.loads(row[14]),
+        tenant_id=row[15],
     )
 
 
