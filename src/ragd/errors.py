@@ -13,6 +13,8 @@ machine-readable ``code``; the API renders every one of them as the same problem
     ├── Forbidden (403)             forbidden — authenticated, but not allowed
     ├── NotFound (404)              not_found
     │   ├── CollectionNotFound      collection_not_found
+    │   ├── PageNotFound            page_not_found
+    │   ├── ChunkNotFound           chunk_not_found
     │   ├── UserNotFound            user_not_found
     │   ├── ApiKeyNotFound          api_key_not_found
     │   ├── DocumentNotFound        document_not_found
@@ -24,6 +26,7 @@ machine-readable ``code``; the API renders every one of them as the same problem
     │   └── ArchiveTooLarge         archive_too_large — a zip-based upload (DOCX) would expand too far
     ├── RateLimited (429)           rate_limited — carries ``retry_after`` (seconds), sent as Retry-After
     ├── UnsupportedMediaType (415)  unsupported_media_type
+    │   └── DocumentNotPdf          document_not_pdf — page images exist only for PDFs
     ├── ValidationFailed (422)      validation_error
     │   └── ArchiveUnsafe           archive_unsafe — a zip-based upload with unsafe entry names or kinds
     ├── DocumentError (422)         document_error — raised while parsing; the document ends ``failed``
@@ -222,3 +225,15 @@ class DecryptionFailed(RagdError):
     """A stored file does not authenticate under its key: it was altered, truncated or moved between documents."""
 
     status, code, title = 500, "decryption_failed", "Stored file could not be decrypted"
+
+
+class PageNotFound(NotFound):
+    code, title = "page_not_found", "Page not found"
+
+
+class ChunkNotFound(NotFound):
+    code, title = "chunk_not_found", "Chunk not found"
+
+
+class DocumentNotPdf(UnsupportedMediaType):
+    code, title = "document_not_pdf", "Document is not a PDF"

@@ -31,9 +31,8 @@ import pypdfium2.raw as pdfium_c
 from fastapi import APIRouter, Query, Request, Response
 
 from ragd.api.deps import RagdDep, ReaderActor
-from ragd.errors import BadRequest, NotFound, UnsupportedMediaType
-from ragd.ingest.loaders.pdf import _LOCK as PDFIUM_LOCK  # PDFium is not thread-safe: share the loader's lock
-from ragd.ingest.loaders.pdf import _open
+from ragd.errors import BadRequest, ChunkNotFound, DocumentNotPdf, NotFound, PageNotFound
+from ragd.ingest.loaders.pdf import PDFIUM_LOCK, open_pdf  # PDFium is not thread-safe: share the loader's lock
 from ragd.models import Document
 
 router = APIRouter(prefix="/api/v1/documents", tags=["documents"])
@@ -41,18 +40,6 @@ router = APIRouter(prefix="/api/v1/documents", tags=["documents"])
 PDF_MIME = "application/pdf"
 MAX_PIXELS = 12_000_000
 _MIN_RUN = 8  # fallback matching: shorter common runs are coincidences
-
-
-class DocumentNotPdf(UnsupportedMediaType):
-    code, title = "document_not_pdf", "Document is not a PDF"
-
-
-class PageNotFound(NotFound):
-    code, title = "page_not_found", "Page not found"
-
-
-class ChunkNotFound(NotFound):
-    code, title = "chunk_not_found", "Chunk not found"
 
 
 def _pdf_bytes(ragd: Any, doc: Document) -> bytes:
@@ -90,7 +77,7 @@ def encode_png(rgb: Any) -> bytes:
 def render_png(data: bytes, doc_id: str, page: int, scale: float) -> bytes:
     """PNG of page ``page`` (from 1), at most :data:`MAX_PIXELS` large; ``PageNotFound`` when there is none."""
     with PDFIUM_LOCK:
-        pdf = _open(data)
+        pdf = open_pdf(data)
         try:
             p = _page(pdf, doc_id, page)
             try:
@@ -261,7 +248,7 @@ def passage_boxes(
     otherwise ``text`` is searched on the page (every occurrence when ``every``).
     """
     with PDFIUM_LOCK:
-        pdf = _open(data)
+        pdf = open_pdf(data)
         try:
             n = len(pdf)
             p = _page(pdf, doc_id, page)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter
@@ -52,4 +53,14 @@ def stats(ragd: RagdDep, actor: AdminActor) -> dict[str, Any]:
         "consistent": chunks == len(ragd.index),
         "queue_depth": ragd.store.queue_depth(),
         "embedding_dim": ragd.embedder.dim,
+        "index_bytes": _size(ragd.settings.data_dir / "index"),
+        "store_bytes": sum(_size(p) for p in ragd.settings.data_dir.glob("ragd.sqlite3*")),
+        "files_bytes": _size(ragd.settings.data_dir / "files"),
     }
+
+
+def _size(path: Path) -> int:
+    """Bytes under ``path`` (a file or a directory; 0 if absent)."""
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else 0

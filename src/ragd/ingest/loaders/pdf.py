@@ -17,7 +17,7 @@ from ._build import DocBuilder, clean_controls
 from .detect import PDF
 
 # PDFium is not thread-safe: one document operation at a time in this process.
-_LOCK = threading.RLock()
+PDFIUM_LOCK = threading.RLock()
 # Below this share of letters and digits among non-space characters a text layer is unreadable garbage.
 _MIN_READABLE = 0.5
 _REPEATS = re.compile(r"(\S)(?:\s?\1){2,}")
@@ -30,7 +30,7 @@ class _Line:
     height: float
 
 
-def _open(data: bytes) -> pdfium.PdfDocument:
+def open_pdf(data: bytes) -> pdfium.PdfDocument:
     if not data.strip():
         raise DocumentEmpty("the PDF file is empty (0 bytes)")
     try:
@@ -52,8 +52,8 @@ def _open(data: bytes) -> pdfium.PdfDocument:
 
 def count_pdf_pages(data: bytes) -> int:
     """The number of pages, opening the document only (no text extraction)."""
-    with _LOCK:
-        doc = _open(data)
+    with PDFIUM_LOCK:
+        doc = open_pdf(data)
         try:
             return len(doc)
         finally:
@@ -156,8 +156,8 @@ def _metadata_title(doc: pdfium.PdfDocument) -> str | None:
 
 def load_pdf(data: bytes, filename: str, *, max_pages: int | None = None) -> ParsedDocument:
     """Text of every page as paragraph blocks carrying their page number."""
-    with _LOCK:
-        doc = _open(data)
+    with PDFIUM_LOCK:
+        doc = open_pdf(data)
         try:
             return _extract(doc, max_pages)
         finally:
