@@ -10,12 +10,34 @@ over the budget is cut again at words.
 
 from __future__ import annotations
 
+import threading
+import weakref
 from dataclasses import dataclass
 
 from ragd.embed.base import TokenCounter
 from ragd.ingest._chunk_text import TokenMap, split_words
 
 _SAMPLE = 16  # chunks whose summed count is checked against a real count
+_PROVEN = 256  # sampled sums found exact after which a tokenizer counts as additive for good
+_verified: weakref.WeakKeyDictionary[TokenCounter, int] = weakref.WeakKeyDictionary()
+_verified_lock = threading.Lock()
+
+
+def _is_proven(counter: TokenCounter) -> bool:
+    """Whether ``counter`` has matched enough sampled sums: additivity belongs to the tokenizer, not to a document,
+    so once proven, documents skip the sampling pass (a second tokenizer pass over short documents)."""
+    try:
+        return _verified.get(counter, 0) >= _PROVEN
+    except TypeError:  # not weak-referenceable: always sample
+        return False
+
+
+def _record(counter: TokenCounter, matched: int) -> None:
+    try:
+        with _verified_lock:
+            _verified[counter] = _verified.get(counter, 0) + matched
+    except TypeError:
+        pass
 
 
 @dataclass(slots=True)
@@ -37,12 +59,14 @@ def final_counts(outs: list[Out], counter: TokenCounter) -> list[int]:
     unknown = [i for i, o in enumerate(outs) if o.check or o.est < 0]
     rest = [i for i, o in enumerate(outs) if not (o.check or o.est < 0)]
     step = max(1, len(rest) // _SAMPLE)
-    sample = rest[::step][:_SAMPLE]
+    sample = [] if _is_proven(counter) else rest[::step][:_SAMPLE]
     probe = unknown + sample
     counts = [o.est for o in outs]
     for i, n in zip(probe, counter.count_tokens([outs[i].text for i in probe]), strict=True):
         counts[i] = n
-    if any(counts[i] != outs[i].est for i in sample):
+    if all(counts[i] == outs[i].est for i in sample):
+        _record(counter, len(sample))
+    else:
         sampled = set(sample)
         others = [i for i in rest if i not in sampled]
         for i, n in zip(others, counter.count_tokens([outs[i].text for i in others]), strict=True):

@@ -205,8 +205,7 @@ class IngestService:
     def _embed_and_commit(self, ready: list[_Prepared], result: dict[str, DocStatus]) -> None:
         if not ready:
             return
-        for p in ready:
-            self._store.set_status(p.doc.id, DocStatus.EMBEDDING)
+        self._store.set_status_many([p.doc.id for p in ready], DocStatus.EMBEDDING)
         self._embed_missing({h: t for p in ready for h, t in p.texts.items()})
         for p in ready:
             self._store.commit_chunks(p.doc.id, p.chunks, p.lexical, self._embedder.name)

@@ -89,6 +89,9 @@ class Store(Protocol):
     ) -> None:
         """Move a document along its lifecycle. ``pages``/``title`` are stored when given."""
 
+    def set_status_many(self, doc_ids: Sequence[str], status: DocStatus) -> None:
+        """Move several documents to ``status`` in one write (error fields cleared); unknown ids are ignored."""
+
     def save_text(self, doc_id: str, text: str) -> None:
         """Store the document's extracted text (chunk offsets point into it)."""
 

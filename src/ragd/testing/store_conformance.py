@@ -236,6 +236,16 @@ class StoreConformance:
         assert total == 1 and docs[0].id == "d3"
         assert store.list_documents(offset=10) == ([], 5)
 
+    def test_status_of_many_documents_at_once(self, store: Store) -> None:
+        for d in ("m1", "m2", "m3"):
+            store.add_document(make_doc(d))
+        store.set_status("m1", DocStatus.FAILED, error="x", error_code="y", failed_step="parsing")
+        store.set_status_many(["m1", "m2", "nope"], DocStatus.EMBEDDING)
+        got = {d: store.get_document(d) for d in ("m1", "m2", "m3")}
+        assert got["m1"].status == got["m2"].status == DocStatus.EMBEDDING and got["m1"].error is None
+        assert got["m3"].status == DocStatus.PENDING
+        store.set_status_many([], DocStatus.INDEXED)  # nothing to do
+
     def test_status_transitions_and_error_fields(self, store: Store) -> None:
         store.add_document(make_doc("d1"))
         store.set_status("d1", DocStatus.PARSING)

@@ -245,6 +245,14 @@ class SqliteStore(JobsMixin):
             if cursor.rowcount == 0:
                 raise DocumentNotFound(f"no document {doc_id!r}")
 
+    def set_status_many(self, doc_ids: Sequence[str], status: DocStatus) -> None:
+        with self._db.write() as conn:
+            conn.execute(
+                "UPDATE documents SET status = ?, error = NULL, error_code = NULL, failed_step = NULL, updated_at = ? "
+                "WHERE id IN (SELECT value FROM json_each(?))",
+                (DocStatus(status).value, time.time(), json.dumps(list(doc_ids))),
+            )
+
     def save_text(self, doc_id: str, text: str) -> None:
         with self._db.write() as conn:
             try:
