@@ -38,6 +38,7 @@ def current_actor(
     else:
         actor = ragd.auth.authenticate(bearer.credentials if bearer else None, api_key)
     request.state.actor = actor
+    request.state.user_id = actor.user_id  # the access log line names who asked
     ragd.rate_limit(actor)
     return actor
 
