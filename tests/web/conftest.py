@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -71,9 +72,13 @@ class Session:
 
 
 def shot(page: object, name: str) -> None:
-    """Save a screenshot into docs/ui/ (the documentation shows these)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))  # type: ignore[attr-defined]
+    """Take a screenshot. It goes into docs/ui/ (the documentation shows these) when missing there or when
+    RAGD_UPDATE_SCREENSHOTS=1; otherwise into a scratch directory, so a test run leaves the tree clean."""
+    target = SCREENSHOTS / f"{name}.png"
+    if target.exists() and os.environ.get("RAGD_UPDATE_SCREENSHOTS") != "1":
+        target = Path(tempfile.gettempdir()) / "ragd-ui-screenshots" / f"{name}.png"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(target))  # type: ignore[attr-defined]
 
 
 def ragd_cli(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> None:
