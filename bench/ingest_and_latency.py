@@ -43,51 +43,60 @@ def pct(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, round(q * (len(xs) - 1)))]
 
 
-def bench_ingest(n: int, tmp: Path) -> dict[str, float]:
+def bench_ingest(n: int, tmp: Path, rounds: int = 3) -> dict[str, float]:
+    """Model alone vs the whole pipeline, alternated ``rounds`` times (model, pipeline, model, ...): each pipeline
+    run is compared with the mean of the model runs just before and after it, so load drifting on a shared machine
+    hits both sides; the median of the per-round ratios is reported."""
     from ragd.config import Settings
     from ragd.core import Ragd
-
-    texts = passages(n)
-    settings = Settings(data_dir=tmp / "ingest")
-    r = Ragd(settings)
-    # the model alone, on exactly the chunk texts the pipeline will embed
     from ragd.ingest.chunking import chunk_document
     from ragd.ingest.loaders import load_document
 
-    chunk_texts = []
-    for i, t in enumerate(texts):
-        parsed = load_document(t.encode(), f"p{i}.txt")
-        chunk_texts += [
-            c.text
-            for c in chunk_document(
-                parsed,
-                r.embedder,
-                max_tokens=settings.chunking.max_tokens,
-                overlap_tokens=settings.chunking.overlap_tokens,
-            )
-        ]
+    texts = passages(n)
+    probe = Ragd(Settings(data_dir=tmp / "probe"))
+    cs = probe.settings.chunking
+    chunk_texts = [  # the model alone gets exactly the chunk texts the pipeline will embed
+        c.text
+        for i, t in enumerate(texts)
+        for c in chunk_document(load_document(t.encode(), f"p{i}.txt"), probe.embedder,
+                                max_tokens=cs.max_tokens, overlap_tokens=cs.overlap_tokens)
+    ]
+
     def model_run() -> float:
         t0 = time.perf_counter()
-        r.embedder.embed(chunk_texts)
+        probe.embedder.embed(chunk_texts)
         return time.perf_counter() - t0
 
-    # the model alone before and after the pipeline (the machine's load drifts; the mean of the two is the peer)
-    before = model_run()
-    # the pipeline: one document per passage, submitted then drained by a worker, embedding cache cold
-    t0 = time.perf_counter()
-    for i, t in enumerate(texts):
-        r.submit(t.encode(), f"p{i}.txt")
-    r.workers.drain()
-    pipe_s = time.perf_counter() - t0
-    model_s = (before + model_run()) / 2
-    chunks = r.store.count_chunks()
-    r.close()
+    def pipeline_run(k: int) -> tuple[float, int]:
+        # one document per passage, submitted then drained by a worker, embedding cache cold (a fresh store)
+        r = Ragd(Settings(data_dir=tmp / f"ingest-{k}"))
+        t0 = time.perf_counter()
+        for i, t in enumerate(texts):
+            r.submit(t.encode(), f"p{i}.txt")
+        r.workers.drain()
+        seconds = time.perf_counter() - t0
+        chunks = r.store.count_chunks()
+        r.close()
+        return seconds, chunks
+
+    model_times = [model_run()]
+    pipe_times: list[float] = []
+    chunks = 0
+    for k in range(rounds):
+        seconds, chunks = pipeline_run(k)
+        pipe_times.append(seconds)
+        model_times.append(model_run())
+    probe.close()
+    ratios = [(chunks / p) / (len(chunk_texts) / ((model_times[k] + model_times[k + 1]) / 2))
+              for k, p in enumerate(pipe_times)]
     return {
         "passages": len(texts),
         "chunks": chunks,
-        "model_chunks_per_s": round(len(chunk_texts) / model_s, 2),
-        "pipeline_chunks_per_s": round(chunks / pipe_s, 2),
-        "ratio": round((chunks / pipe_s) / (len(chunk_texts) / model_s), 3),
+        "rounds": rounds,
+        "model_chunks_per_s": round(len(chunk_texts) / statistics.median(model_times), 2),
+        "pipeline_chunks_per_s": round(chunks / statistics.median(pipe_times), 2),
+        "ratios": [round(x, 3) for x in ratios],
+        "ratio": round(statistics.median(ratios), 3),
     }
 
 
@@ -154,9 +163,10 @@ def main() -> None:
     ap.add_argument("--chunks", type=int, default=10_000)
     ap.add_argument("--out", type=Path)
     ap.add_argument("--skip-api", action="store_true", help="Only the ingestion comparison.")
+    ap.add_argument("--rounds", type=int, default=3, help="Alternated model/pipeline rounds (median ratio).")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
-        res = {"ingest": bench_ingest(args.passages, Path(d))}
+        res = {"ingest": bench_ingest(args.passages, Path(d), args.rounds)}
         if not args.skip_api:
             res["api"] = bench_api(args.chunks, Path(d))
     print(json.dumps(res, indent=2))
