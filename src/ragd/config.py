@@ -74,17 +74,34 @@ class IngestSettings(_Section):
 class RetrievalSettings(_Section):
     top_k: int = Field(5, ge=1, le=100, description="Default number of results.")
     candidates: int = Field(100, ge=10, le=2000, description="Candidates taken from each retriever.")
-    rrf_k: int = Field(20, ge=1, description="Reciprocal-rank-fusion constant (chosen on the dev sets).")
+    fusion: Literal["rrf", "minmax", "zscore"] = Field(
+        "minmax", description="How hybrid mode merges the BM25 and dense rankings: minmax or zscore (weighted sum "
+        "of each ranking's scores normalised per query by min-max or z-score; a passage one retriever did not "
+        "return gets that retriever's lowest) or rrf (weighted reciprocal rank, rrf_k). Chosen on the dev sets "
+        "(docs/benchmarks.md): minmax beats rrf there, most on mini-wiki."
+    )
+    rrf_k: int = Field(20, ge=1, description="Reciprocal-rank-fusion constant, for fusion = rrf.")
     bm25_weight: float = Field(1.0, ge=0.0, description="Weight of the BM25 ranking in hybrid fusion.")
     dense_weight: float = Field(
-        1.25, ge=0.0, description="Weight of the dense ranking in hybrid fusion (chosen on the dev sets)."
+        1.75, ge=0.0, description="Weight of the dense ranking in hybrid fusion (chosen on the dev sets; with "
+        "minmax/zscore only its ratio to bm25_weight matters)."
+    )
+    feedback_passages: int = Field(
+        3, ge=0, le=50, description="Hybrid mode, pseudo-relevance feedback: the mean embedding of this many best "
+        "passages of a first fused pass is added to the query vector (Rocchio), then the dense search and the "
+        "fusion run again (about +0.015 nDCG@10 on cranfield, docs/benchmarks.md). 0 = off. Skipped when the "
+        "query's dense weight is 0."
+    )
+    feedback_weight: float = Field(
+        1.0, ge=0.0, le=10.0, description="Weight of the feedback passages' mean embedding against the query's own "
+        "(unit) vector."
     )
     dense_weight_by_language: dict[str, float] = Field(
-        default_factory=lambda: {"english": 1.0, "french": 0.0},
+        default_factory=lambda: {"english": 1.0, "french": 0.3},
         description="Factor on the dense weight by the query's detected language (english, french). The default "
-        "embedding model is English-only: on French questions its ranking only drags BM25 down (piaf-fr nDCG@10 "
-        "0.812 with 0, 0.780 with 0.15; docs/benchmarks.md), so French questions use BM25 alone. Raise it with a "
-        "multilingual model.",
+        "embedding model is English-only: on French questions its ranking is much weaker than BM25 (piaf-fr "
+        "nDCG@10 0.51 vs 0.81), so it only nudges BM25's order there (0.3: 0.817; 0: 0.812; 1: 0.739; "
+        "docs/benchmarks.md). Raise it with a multilingual model.",
     )
     mode: Literal["hybrid", "bm25", "dense"] = Field("hybrid", description="Default retrieval mode.")
     dedup_threshold: float = Field(
@@ -93,6 +110,20 @@ class RetrievalSettings(_Section):
     ann_threshold: int = Field(
         300_000, ge=1000, description="Chunks above which the dense index should move to an ANN structure."
     )
+
+
+class RerankSettings(_Section):
+    """An optional reranking stage after fusion (docs/benchmarks.md, src/ragd/retrieve/rerank.py)."""
+
+    backend: Literal["none", "tei", "cohere"] = Field(
+        "none", description="none (default: no reranking), tei (Text Embeddings Inference POST /rerank) or cohere "
+        "(the Cohere-style POST /v1/rerank that Cohere, Jina, Voyage, Mixedbread and vLLM serve)."
+    )
+    url: str = Field("", description="Base URL of the rerank server, e.g. http://127.0.0.1:8080.")
+    model: str = Field("", description="cohere: the model name sent with each request.")
+    api_key: SecretStr | None = Field(None, description="Bearer token for the rerank server. Empty: none.")
+    candidates: int = Field(30, ge=2, le=200, description="Fused candidates re-scored per question.")
+    timeout: float = Field(5.0, gt=0, le=120, description="Seconds to wait; on failure the fused order is kept.")
 
 
 class AnswerSettings(_Section):
@@ -387,6 +418,7 @@ class Settings(BaseSettings):
     chunking: ChunkingSettings = ChunkingSettings()
     ingest: IngestSettings = IngestSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
+    rerank: RerankSettings = RerankSettings()
     answer: AnswerSettings = AnswerSettings()
     llm: LLMSettings = LLMSettings()
     server: ServerSettings = ServerSettings()

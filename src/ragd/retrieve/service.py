@@ -1,4 +1,6 @@
-"""Hybrid retrieval: BM25 (store) + dense (derived index), fused, near-duplicates collapsed."""
+"""Hybrid retrieval: BM25 (store) + dense (derived index), fused (normalised scores or reciprocal ranks, with an
+optional second dense pass after pseudo-relevance feedback), near-duplicates collapsed. Defaults and their
+measurements: docs/benchmarks.md."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from ragd.config import RetrievalSettings
 from ragd.embed.base import Embedder
 from ragd.models import ScoredChunk, SearchFilters
 from ragd.retrieve.analysis import analyze_query, detect_language
-from ragd.retrieve.fusion import rrf
+from ragd.retrieve.fusion import rocchio, rrf, score_fusion
 from ragd.store.base import Store
 from ragd.store.vectors import DenseIndex
 
@@ -73,33 +75,66 @@ class Retriever:
         t: dict[str, float] = {}
         t0 = time.perf_counter()
         terms = analyze_query(query)
-        lexical: list[int] = []
+        lexical_hits: list[tuple[int, float]] = []
         if mode in ("hybrid", "bm25") and terms:
-            lexical = [seq for seq, _ in self._store.search_lexical(terms, filters, depth)]
+            lexical_hits = self._store.search_lexical(terms, filters, depth)
         t1 = time.perf_counter()
         t["lexical"] = (t1 - t0) * 1000
         qv: np.ndarray | None = None
-        dense: list[int] = []
+        dense_hits: list[tuple[int, float]] = []
+        allowed: np.ndarray | None = None
         if mode in ("hybrid", "dense"):
             qv = self._embedder.embed_query(query)
             t2 = time.perf_counter()
             t["embed_query"] = (t2 - t1) * 1000
             self._index.sync(self._store)
             allowed = self._allowed_seqs(filters) if filters else None
-            dense = [seq for seq, _ in self._index.search(qv, depth, allowed)]
+            dense_hits = self._index.search(qv, depth, allowed)
             t["dense"] = (time.perf_counter() - t2) * 1000
         t3 = time.perf_counter()
+        dense_weight = 1.0
         if mode == "hybrid":
-            language = detect_language(query)
-            dense_weight = s.dense_weight * s.dense_weight_by_language.get(language, 1.0)
-            pairs = [(r, w) for r, w in ((lexical, s.bm25_weight), (dense, dense_weight)) if r]
-        else:
-            pairs = [(lexical or dense, 1.0)]
-        fused = rrf([p for p, _ in pairs], k=s.rrf_k, weights=[w for _, w in pairs]) if pairs else []
+            dense_weight = s.dense_weight * s.dense_weight_by_language.get(detect_language(query), 1.0)
+        fused = self._fuse(mode, dense_weight, lexical_hits, dense_hits)
+        if mode == "hybrid" and qv is not None and dense_weight > 0 and s.feedback_passages > 0 and fused:
+            t4 = time.perf_counter()
+            dense_hits = self._feedback_search(qv, fused[: s.feedback_passages], depth, allowed)
+            fused = self._fuse(mode, dense_weight, lexical_hits, dense_hits)
+            t["feedback"] = (time.perf_counter() - t4) * 1000
+        lexical = [seq for seq, _ in lexical_hits]
+        dense = [seq for seq, _ in dense_hits]
         hits = self._materialise(fused, lexical, dense, qv, top_k)
         t["fuse"] = (time.perf_counter() - t3) * 1000
         t["retrieval"] = (time.perf_counter() - t0) * 1000
         return Retrieval(hits=hits, query_vector=qv, terms=terms, timings_ms=t)
+
+    def _feedback_search(
+        self, qv: np.ndarray, best: list[tuple[int, float]], depth: int, allowed: np.ndarray | None
+    ) -> list[tuple[int, float]]:
+        """The dense search again, with the query vector moved towards the first pass's best passages
+        (:func:`~ragd.retrieve.fusion.rocchio`); the same filter applies."""
+        chunks = self._store.get_chunks([seq for seq, _ in best])
+        vecs = self._store.get_embeddings(self._embedder.name, list({c.content_hash for c in chunks}))
+        feedback = [vecs[c.content_hash] for c in chunks if c.content_hash in vecs]
+        moved = rocchio(qv, feedback, self._settings.feedback_weight)
+        return self._index.search(moved, depth, allowed)
+
+    def _fuse(
+        self, mode: Mode, dense_weight: float, lexical: list[tuple[int, float]], dense: list[tuple[int, float]]
+    ) -> list[tuple[int, float]]:
+        """One ranking of chunk seqs. A single-retriever mode keeps that retriever's order (RRF scores); hybrid
+        weighs each ranking (``dense_weight``: the setting times the factor of the query's language) and merges
+        them with ``settings.fusion``: reciprocal rank or a weighted sum of per-query normalised scores."""
+        s = self._settings
+        if mode != "hybrid":
+            only = [seq for seq, _ in (lexical or dense)]
+            return rrf([only], k=s.rrf_k) if only else []
+        pairs = [(run, w) for run, w in ((lexical, s.bm25_weight), (dense, dense_weight)) if run]
+        if not pairs:
+            return []
+        if s.fusion == "rrf":
+            return rrf([[seq for seq, _ in run] for run, _ in pairs], k=s.rrf_k, weights=[w for _, w in pairs])
+        return score_fusion([run for run, _ in pairs], weights=[w for _, w in pairs], method=s.fusion)
 
     def _materialise(
         self,

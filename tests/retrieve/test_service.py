@@ -1,0 +1,87 @@
+"""Hybrid fusion wired into a real instance (SQLite store, FTS5, the packaged embedding model)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ragd.config import RetrievalSettings, Settings
+from ragd.core import Ragd
+from ragd.models import SearchFilters
+
+DOCS = {
+    "tides.md": "# Tides\n\nOcean tides rise and fall twice a day, pulled by the gravity of the moon and the sun.",
+    "bread.md": "# Bread\n\nSourdough bread rises slowly: wild yeast ferments the dough overnight before baking.",
+    "engines.md": "# Engines\n\nA jet engine compresses air, burns fuel in it and pushes the hot gas out of a nozzle.",
+    "marees.md": "# Marées\n\nLa marée monte et descend deux fois par jour, tirée par la lune et le soleil.",
+    "moon.md": "# Moon\n\nThe moon orbits the earth every twenty-seven days; its gravity pulls the oceans.",
+}
+
+
+@pytest.fixture(scope="module")
+def ragd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ragd]:
+    data: Path = tmp_path_factory.mktemp("data")
+    r = Ragd(Settings(data_dir=data, ingest={"workers": 0}))
+    for name, text in DOCS.items():
+        r.submit(text.encode(), name, mime="text/markdown")
+    r.workers.drain()
+    try:
+        yield r
+    finally:
+        r.close()
+
+
+def files(r: Ragd, query: str, mode: str = "hybrid", **settings: object) -> list[str]:
+    r.retriever._settings = RetrievalSettings(**settings)  # type: ignore[arg-type]
+    return [h.chunk.filename for h in r.retriever.search(query, top_k=5, mode=mode).hits]  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("fusion", ["rrf", "minmax", "zscore"])
+def test_every_fusion_finds_the_passage_both_retrievers_agree_on(ragd: Ragd, fusion: str) -> None:
+    hits = files(ragd, "why do ocean tides rise twice a day", fusion=fusion)
+    assert hits[0] == "tides.md"
+    assert sorted(hits) == sorted(DOCS)  # the union of both rankings, each chunk once
+
+
+@pytest.mark.parametrize("fusion", ["rrf", "minmax", "zscore"])
+def test_dense_weight_zero_keeps_the_bm25_order(ragd: Ragd, fusion: str) -> None:
+    query = "gravity of the moon"
+    bm25 = files(ragd, query, mode="bm25")
+    hybrid = files(ragd, query, fusion=fusion, dense_weight=0.0)
+    assert hybrid[: len(bm25)] == bm25
+    # a language whose dense factor is 0 uses BM25 alone
+    french = "pourquoi la marée monte deux fois par jour"
+    no_dense = {"english": 1.0, "french": 0.0}
+    bm25 = files(ragd, french, mode="bm25")
+    assert files(ragd, french, fusion=fusion, dense_weight_by_language=no_dense)[: len(bm25)] == bm25
+
+
+def test_minmax_scores_are_the_weighted_sum(ragd: Ragd) -> None:
+    ragd.retriever._settings = RetrievalSettings(fusion="minmax", bm25_weight=1.0, dense_weight=2.0)
+    hits = ragd.retriever.search("sourdough bread yeast dough", top_k=5, mode="hybrid").hits
+    assert hits[0].chunk.filename == "bread.md"
+    assert hits[0].bm25_rank == 1 and hits[0].dense_rank == 1
+    assert hits[0].score == pytest.approx(3.0)  # best of both: 1·1 + 2·1
+    assert all(0.0 <= h.score <= 3.0 for h in hits)
+
+
+def test_dense_feedback_runs_a_second_pass_within_the_filter(ragd: Ragd) -> None:
+    ragd.retriever._settings = RetrievalSettings(
+        fusion="minmax", feedback_passages=2, feedback_weight=1.0, dense_weight_by_language={"french": 0.0}
+    )
+    res = ragd.retriever.search("why do ocean tides rise twice a day", top_k=5, mode="hybrid")
+    assert "feedback" in res.timings_ms
+    assert res.hits[0].chunk.filename == "tides.md"
+    assert sorted(h.chunk.filename for h in res.hits) == sorted(DOCS)
+    moon = next(h.chunk.document_id for h in res.hits if h.chunk.filename == "moon.md")
+    tides = next(h.chunk.document_id for h in res.hits if h.chunk.filename == "tides.md")
+    only = SearchFilters(document_ids=[moon, tides])
+    filtered = ragd.retriever.search("why do ocean tides rise twice a day", top_k=5, mode="hybrid", filters=only)
+    assert "feedback" in filtered.timings_ms
+    assert {h.chunk.filename for h in filtered.hits} == {"moon.md", "tides.md"}
+    # no feedback where the dense ranking has no weight (here: French questions) or in single modes
+    french = ragd.retriever.search("pourquoi la marée monte deux fois par jour", top_k=5, mode="hybrid")
+    assert "feedback" not in french.timings_ms
+    assert "feedback" not in ragd.retriever.search("ocean tides", top_k=5, mode="dense").timings_ms
