@@ -32,6 +32,7 @@ from ragd.ingest.pipeline import IngestService
 from ragd.jobs.worker import WorkerPool
 from ragd.models import DocStatus, Document, SearchFilters
 from ragd.observability.instrument import Instrumentation
+from ragd.retrieve.rerank import create_reranker
 from ragd.retrieve.service import Mode, Retrieval, Retriever
 from ragd.security.encryption import FileCipher
 from ragd.store import open_store
@@ -74,7 +75,9 @@ class Ragd:
         self.identities = open_identity_store(settings.store_url)
         self.ingest = IngestService(self.store, self.embedder, self.files, settings, on_indexed=self._indexed,
                                     collection_privacy=self.identities.collection_privacy)
-        self.retriever = Retriever(self.store, self.embedder, self.index, settings.retrieval)
+        self.reranker = create_reranker(settings.rerank)  # None unless RAGD_RERANK__BACKEND is set
+        self.retriever = Retriever(self.store, self.embedder, self.index, settings.retrieval, self.reranker,
+                                   settings.rerank.candidates)
         self.generator = create_generator(settings, self.embedder)  # settings.llm.backend
         self.conversations = open_conversation_store(settings.store_url)
         # the audit trail (docs/audit.md): self.audit.append(...) / self.audit.record_decision(...)
@@ -155,6 +158,8 @@ class Ragd:
         self.conversations.close()
         self.audit.close()
         self.identities.close()
+        if self.reranker is not None:
+            self.reranker.close()
         if self.limiter is not None:
             self.limiter.close()
         self.store.close()

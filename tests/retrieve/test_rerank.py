@@ -117,3 +117,30 @@ def test_off_by_default_and_configuration_errors() -> None:
     with pytest.raises(ConfigurationError):
         create_reranker(RerankSettings(backend="tei"))
     assert rerank_order([0.1, 0.5, 0.5]) == [1, 2, 0]
+
+
+def test_the_retriever_reorders_by_the_reranker_and_survives_its_failure(fake, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from ragd.config import Settings
+    from ragd.core import Ragd
+
+    wanted = "shipping.md"
+
+    def prefer_shipping(path: str, body: dict[str, Any]) -> tuple[int, Any]:
+        return 200, [{"index": i, "score": 9.0 if "Parcels" in t else 0.0} for i, t in enumerate(body["texts"])]
+
+    server = fake(prefer_shipping)
+    r = Ragd(Settings(data_dir=tmp_path / "d", ingest={"workers": 0},
+                      rerank={"backend": "tei", "url": server.url, "timeout": 2}))
+    try:
+        for name, text in {"policy.md": "# Refunds\n\nRefunds are paid within 14 days of the refund request.",
+                           wanted: "# Shipping\n\nParcels arrive in 3 days; refunds for lost parcels too.",
+                           "misc.md": "# Misc\n\nThe office is closed on Sundays."}.items():
+            r.submit(text.encode(), name)
+        r.workers.drain()
+        res = r.retriever.search("refund request", top_k=2)
+        assert res.hits[0].chunk.filename == wanted and len(res.hits) == 2 and "rerank" in res.timings_ms
+        server.reply = lambda p, b: (500, {"error": "down"})
+        res = r.retriever.search("refund request", top_k=2)
+        assert res.timings_ms.get("rerank_failed") == 1.0 and res.hits[0].chunk.filename == "policy.md"
+    finally:
+        r.close()

@@ -17,6 +17,16 @@ from ragd.models import SearchFilters
 
 app = typer.Typer(help="ragd: cited answers from your own documents, offline.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
+
+
+@app.callback()
+def _logging() -> None:
+    """Every command logs to stderr (stdout carries only results, e.g. ``--json``)."""
+    from ragd.observability.logging import configure_logging
+
+    configure_logging()
+
+
 app.add_typer(documents.app, name="documents")
 app.command("ingest")(ingest.ingest)
 app.command("eval")(evaluate.evaluate)

@@ -4,6 +4,7 @@ measurements: docs/benchmarks.md."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -17,8 +18,11 @@ from ragd.embed.base import Embedder
 from ragd.models import ScoredChunk, SearchFilters
 from ragd.retrieve.analysis import analyze_query, detect_language
 from ragd.retrieve.fusion import rocchio, rrf, score_fusion
+from ragd.retrieve.rerank import Reranker, RerankUnavailable, rerank_order
 from ragd.store.base import Store
 from ragd.store.vectors import DenseIndex
+
+log = logging.getLogger(__name__)
 
 Mode = Literal["hybrid", "bm25", "dense"]
 
@@ -33,8 +37,11 @@ class Retrieval:
 
 class Retriever:
     def __init__(
-        self, store: Store, embedder: Embedder, index: DenseIndex, settings: RetrievalSettings
+        self, store: Store, embedder: Embedder, index: DenseIndex, settings: RetrievalSettings,
+        reranker: Reranker | None = None, rerank_candidates: int = 30,
     ) -> None:
+        self._reranker = reranker
+        self._rerank_candidates = rerank_candidates
         self._store = store
         self._embedder = embedder
         self._index = index
@@ -103,8 +110,12 @@ class Retriever:
             t["feedback"] = (time.perf_counter() - t4) * 1000
         lexical = [seq for seq, _ in lexical_hits]
         dense = [seq for seq, _ in dense_hits]
-        hits = self._materialise(fused, lexical, dense, qv, top_k)
+        pool = max(top_k, self._rerank_candidates) if self._reranker is not None else top_k
+        hits = self._materialise(fused, lexical, dense, qv, pool)
         t["fuse"] = (time.perf_counter() - t3) * 1000
+        if self._reranker is not None and len(hits) > 1:
+            hits = self._rerank(query, hits, t)
+        hits = hits[:top_k]
         t["retrieval"] = (time.perf_counter() - t0) * 1000
         return Retrieval(hits=hits, query_vector=qv, terms=terms, timings_ms=t)
 
@@ -135,6 +146,21 @@ class Retriever:
         if s.fusion == "rrf":
             return rrf([[seq for seq, _ in run] for run, _ in pairs], k=s.rrf_k, weights=[w for _, w in pairs])
         return score_fusion([run for run, _ in pairs], weights=[w for _, w in pairs], method=s.fusion)
+
+    def _rerank(self, query: str, hits: list[ScoredChunk], t: dict[str, float]) -> list[ScoredChunk]:
+        """Re-order the fused candidates by the reranker's scores; on any failure keep the fused order (the
+        timings then carry ``rerank_failed``)."""
+        assert self._reranker is not None
+        t0 = time.perf_counter()
+        try:
+            scores = self._reranker.scores(query, [h.chunk.text for h in hits])
+        except RerankUnavailable as exc:
+            log.warning("reranker unavailable, keeping the fused order: %s", exc)
+            t["rerank_failed"] = 1.0
+            return hits
+        finally:
+            t["rerank"] = (time.perf_counter() - t0) * 1000
+        return [hits[i] for i in rerank_order(scores)]
 
     def _materialise(
         self,
