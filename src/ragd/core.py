@@ -17,7 +17,7 @@ from ragd.audit import load_signer, open_audit_log
 from ragd.audit.retention import run_retention
 from ragd.auth.access import AccessService
 from ragd.auth.actor import LOCAL_TENANT, Actor
-from ragd.auth.credentials import load_or_create_secret
+from ragd.auth.credentials import jwt_secret
 from ragd.auth.identities import open_identity_store
 from ragd.auth.ratelimit import Decision, check_request, check_upload, open_rate_limiter
 from ragd.auth.service import AuthService
@@ -82,7 +82,9 @@ class Ragd:
         self.conversations = open_conversation_store(settings.store_url)
         # the audit trail (docs/audit.md): self.audit.append(...) / self.audit.record_decision(...)
         self.audit = open_audit_log(settings.store_url, load_signer(settings))
-        self.auth = AuthService(self.identities, settings.auth, self._jwt_secret())
+        secret = settings.auth.jwt_secret
+        self.auth = AuthService(self.identities, settings.auth,
+                                jwt_secret(secret.get_secret_value() if secret else None, settings.data_dir))
         self.access = AccessService(self.identities, settings.default_collection)
         self.limiter = open_rate_limiter(settings.ratelimit.url, settings.data_dir) if settings.ratelimit.enabled \
             else None
@@ -99,12 +101,6 @@ class Ragd:
         )
         self.obs = Instrumentation(settings, self)  # metrics, logs, spans: decorates the services above
         self.startup_ms = (time.perf_counter() - t0) * 1000
-
-    def _jwt_secret(self) -> str:
-        secret = self.settings.auth.jwt_secret
-        if secret is not None:
-            return secret.get_secret_value()
-        return load_or_create_secret(self.settings.data_dir / "keys" / "jwt.key")
 
     def _check_model(self, allow_change: bool) -> bool:
         name, dim = self.store.get_meta("embedding_model"), self.store.get_meta("embedding_dim")
@@ -203,11 +199,8 @@ class Ragd:
     def audit_event(self, action: str, actor: Actor | None, *, tenant_id: str | None = None,
                     target: str | None = None, details: dict[str, Any] | None = None) -> None:
         """Append a security event to the audit log (tenant: the actor's unless given)."""
-        audit = getattr(self, "audit", None)
-        if audit is None:
-            return
         tenant = tenant_id or (actor.tenant_id if actor is not None else None)
-        audit.append(action, tenant_id=tenant, actor=actor, target=target, details=details)
+        self.audit.append(action, tenant_id=tenant, actor=actor, target=target, details=details)
 
     def record_decision(self, actor: Actor, question: str, retrieval: Retrieval, answer: Answer,
                         query_id: str | None = None, **options: Any) -> None:

@@ -12,6 +12,7 @@ access: the shared space of a tenant. Other collections are created private to t
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from dataclasses import dataclass
@@ -33,9 +34,7 @@ class Scope:
     """``None``: every collection of the tenant (admins)."""
 
     def filters(self, base: SearchFilters | None = None) -> SearchFilters:
-        f = base or SearchFilters()
-        return SearchFilters(collections=f.collections, document_ids=f.document_ids, mimes=f.mimes,
-                             metadata=f.metadata, tenant_id=self.tenant_id, readable=self.readable)
+        return dataclasses.replace(base or SearchFilters(), tenant_id=self.tenant_id, readable=self.readable)
 
 
 class AccessService:

@@ -107,6 +107,12 @@ class TokenSigner:
             raise Unauthorized("the access token is not valid") from exc
 
 
+def jwt_secret(configured: str | None, data_dir: Path) -> str:
+    """The key signing access tokens: ``auth.jwt_secret`` if set, else the one generated into
+    ``DATA_DIR/keys/jwt.key`` (shared by the server and the CLI)."""
+    return configured if configured else load_or_create_secret(data_dir / "keys" / "jwt.key")
+
+
 def load_or_create_secret(path: Path, nbytes: int = 48) -> str:
     """A random secret kept in ``path`` (mode 0600), created on first use."""
     if path.exists():

@@ -63,9 +63,6 @@ def serve(
                 "[bold red]WARNING: authentication is OFF (RAGD_AUTH__ENABLED=false): anyone who can reach "
                 f"http://{h}:{p} acts as an administrator. Use this only for a single user on this machine.[/]"
             )
-        elif not users.has_users(settings):
-            console_err.print("[yellow]No user exists yet: create an administrator with "
-                              "`ragd users create-admin --email you@example.org`[/]")
         n = workers or settings.server.workers
         if n == 1:
             uvicorn.run(create_app(settings), host=h, port=p, log_level="info")

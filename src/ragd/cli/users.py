@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ragd.auth.actor import LOCAL_TENANT, Actor
-from ragd.auth.credentials import load_or_create_secret
+from ragd.auth.credentials import jwt_secret
 from ragd.auth.identities import IdentityStore, open_identity_store
 from ragd.auth.service import AuthService, key_out, user_out
 from ragd.cli.common import DataDirOpt, console_err, run_guarded, settings_for
@@ -60,19 +60,10 @@ def _open(data_dir: Any) -> Iterator[_Ctx]:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     identities = open_identity_store(settings.store_url)
     identities.migrate()
-    secret = (settings.auth.jwt_secret.get_secret_value() if settings.auth.jwt_secret
-              else load_or_create_secret(settings.data_dir / "keys" / "jwt.key"))
+    configured = settings.auth.jwt_secret
+    secret = jwt_secret(configured.get_secret_value() if configured else None, settings.data_dir)
     try:
         yield _Ctx(settings, identities, AuthService(identities, settings.auth, secret))
-    finally:
-        identities.close()
-
-
-def has_users(settings: Settings) -> bool:
-    identities = open_identity_store(settings.store_url)
-    try:
-        identities.migrate()
-        return identities.count_users() > 0
     finally:
         identities.close()
 
