@@ -1,6 +1,7 @@
 """Embedder speed: start-up, passages/s (length-sorted vs unsorted batches) and single-query latency.
 
     python bench/embedder_speed.py [--n 2000] [--batch 32] [--threads 0] [--st-python /tmp/st-venv/bin/python]
+    python bench/embedder_speed.py --batch-tokens 0 1024 [--rounds 5]   # token-budget batching vs fixed batches
 
 Data: the first ``--n`` passages of ../shared/evaldata/mini-wiki/corpus.jsonl (field "text"). With
 ``--st-python``, the same passages are also embedded by sentence-transformers (the peer) in that interpreter,
@@ -46,14 +47,37 @@ def load_passages(n: int) -> list[str]:
         return [json.loads(line)["text"] for line, _ in zip(f, range(n), strict=False)]
 
 
+def compare_budgets(texts: list[str], batch: int, budgets: list[int], rounds: int) -> None:
+    """Length-sorted passages/s per token budget, the budgets alternated ``rounds`` times (medians reported)."""
+    embs = {b: OnnxEmbedder(EmbeddingSettings(batch_size=batch, batch_tokens=b or 262_144)) for b in budgets}
+    for emb in embs.values():
+        emb.warm_up()
+    times: dict[int, list[float]] = {b: [] for b in budgets}
+    for _ in range(rounds):
+        for b, emb in embs.items():
+            t = time.perf_counter()
+            emb.embed(texts)
+            times[b].append(time.perf_counter() - t)
+    for b, ts in times.items():
+        label = f"{b} tokens per batch" if b else f"fixed batches of {batch}"
+        print(f"{label}: {len(texts) / statistics.median(ts):.1f} passages/s (rounds: "
+              f"{', '.join(f'{t:.2f}' for t in ts)} s)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--st-python", default="", help="interpreter with sentence-transformers (the peer)")
+    ap.add_argument("--batch-tokens", type=int, nargs="+", default=None,
+                    help="compare these token budgets per batch (0 = fixed batches of --batch), alternated rounds")
+    ap.add_argument("--rounds", type=int, default=5)
     args = ap.parse_args()
     texts = load_passages(args.n)
+    if args.batch_tokens:
+        compare_budgets(texts, args.batch, args.batch_tokens, args.rounds)
+        return
 
     t0 = time.perf_counter()
     settings = EmbeddingSettings(batch_size=args.batch, threads=args.threads)

@@ -8,6 +8,7 @@ import os
 import secrets
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +29,7 @@ from ragd.generate import create_generator
 from ragd.generate.base import Answer
 from ragd.generate.service import AnswerService
 from ragd.ingest.files import FileStore
-from ragd.ingest.pipeline import IngestService
+from ragd.ingest.pipeline import IngestService, Submission, Upload
 from ragd.jobs.worker import WorkerPool
 from ragd.models import DocStatus, Document, SearchFilters
 from ragd.observability.instrument import Instrumentation
@@ -129,6 +130,8 @@ class Ragd:
             if n:
                 log.info("requeued %d interrupted ingestion jobs", n)
         self.workers.start()
+        # the model's first full batch is slow (runtime allocations): pay it now, off the request path
+        threading.Thread(target=self.embedder.warm_up, name="ragd-warm-up", daemon=True).start()
         a = self.settings.audit
         if any(days is not None for days in (a.conversation_days, a.query_log_days, a.audit_days)):
             self._retention = threading.Thread(target=self._retention_loop, name="ragd-retention", daemon=True)
@@ -229,6 +232,13 @@ class Ragd:
         if not sub.duplicate:
             self.workers.notify()
         return sub.document, sub.duplicate
+
+    def submit_many(self, uploads: Sequence[Upload], **kw: Any) -> list[Submission]:
+        """Several files stored and queued with one durable write (:meth:`IngestService.submit_many`)."""
+        subs = self.ingest.submit_many(uploads, **kw)
+        if any(not s.duplicate for s in subs):
+            self.workers.notify()
+        return subs
 
     def get_document(self, doc_id: str) -> Document:
         doc = self.store.get_document(doc_id)

@@ -52,6 +52,16 @@ class ParsedDocument:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class ParsedRecord:
+    """What parsing a document leaves in the store (:meth:`ragd.store.base.Store.record_parsed`)."""
+
+    doc_id: str
+    text: str
+    pages: int | None = None
+    title: str | None = None
+
+
 @dataclass(slots=True)
 class ChunkDraft:
     """A chunk before it is stored: offsets into the document's extracted text, pages from 1."""

@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ragd.cli.common import DataDirOpt, console_err, open_ragd, run_guarded
 from ragd.core import Ragd
-from ragd.errors import RagdError
+from ragd.ingest.bulk import ingest_files
 
 
 def collect(paths: list[Path]) -> list[Path]:
@@ -63,18 +63,24 @@ def ingest(
     def _run() -> None:
         with open_ragd(data_dir) as r:
             r.store.requeue_running()
-            ids: list[str] = []
             with _progress() as bar:
-                task = bar.add_task("queueing", total=len(files))
-                for f in files:
-                    try:
-                        doc, _dup = r.submit(f.read_bytes(), f.name, collection=collection)
-                        ids.append(doc.id)
-                    except (RagdError, OSError) as exc:
-                        detail = exc.detail if isinstance(exc, RagdError) else str(exc)
-                        problems.append(f"{f}: rejected: {detail}")
-                    bar.advance(task)
-            drain_with_progress(r, r.store.queue_depth())
+                queueing = bar.add_task("queueing", total=len(files))
+                indexing = bar.add_task("indexing", total=r.store.queue_depth())
+                done = 0
+
+                def queued(n: int) -> None:
+                    bar.advance(queueing, n)
+                    bar.update(indexing, total=done + r.store.queue_depth())
+
+                def processed(_doc: str, _status: str) -> None:
+                    nonlocal done
+                    done += 1
+                    bar.advance(indexing)
+
+                res = ingest_files(r, files, collection=collection, on_queued=queued, on_done=processed)
+                bar.update(indexing, total=done)
+            problems.extend(f"{f}: rejected: {why}" for f, why in res.rejected)
+            ids = res.ids
             counts: dict[str, int] = {}
             for doc_id in ids:
                 d = r.store.get_document(doc_id)

@@ -28,3 +28,7 @@ class Embedder(TokenCounter, Protocol):
 
     def embed_query(self, text: str) -> np.ndarray:
         """``[dim]`` float32, L2-normalised."""
+
+    def warm_up(self) -> None:
+        """Run the model once on a full-size batch, so that the first real batch does not pay for the runtime's
+        first-use allocations (about a second on this machine's ONNX Runtime)."""

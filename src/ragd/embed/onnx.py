@@ -3,8 +3,9 @@
 The ONNX graph is written in code from the model's safetensors (:mod:`ragd.embed.bert_graph`); the weights
 are handed to ONNX Runtime as in-memory external initializers, so start-up is a fraction of a second and
 nothing is cached on disk. Inputs are tokenised with the model's own ``tokenizer.json`` (truncated to
-``settings.max_tokens`` including ``[CLS]``/``[SEP]``), sorted longest first, batched by
-``settings.batch_size`` and padded to each batch's longest sequence.
+``settings.max_tokens`` including ``[CLS]``/``[SEP]``), sorted longest first, and batched so that a batch holds at
+most ``settings.batch_tokens`` tokens once padded to its longest sequence (and at most ``settings.batch_size``
+passages).
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ class OnnxEmbedder:
         model_dir = resolve_model_dir(settings)
         self.name = settings.model_name
         self._batch_size = settings.batch_size
+        self._batch_tokens = settings.batch_tokens
         try:
             cfg = BertConfig.from_dir(model_dir)
             weights = load_file(str(model_dir / "model.safetensors"))
@@ -109,10 +111,17 @@ class OnnxEmbedder:
         encodings = self._tok.encode_batch(list(texts), add_special_tokens=True)
         ids = [e.ids for e in encodings]
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]), reverse=True)
-        for start in range(0, len(order), self._batch_size):
-            batch = order[start : start + self._batch_size]
+        start = 0
+        while start < len(order):
+            rows = max(1, min(self._batch_size, self._batch_tokens // len(ids[order[start]])))
+            batch = order[start : start + rows]
             out[batch] = self._run([ids[i] for i in batch])
+            start += rows
         return out
+
+    def warm_up(self) -> None:
+        rows = max(1, min(self._batch_size, self._batch_tokens // self._max_len))
+        self._run([[self._pad_id + 1] * self._max_len] * rows)
 
     def embed_query(self, text: str) -> np.ndarray:
         ids = self._tok.encode(text, add_special_tokens=True).ids

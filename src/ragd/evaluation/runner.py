@@ -18,6 +18,7 @@ from ragd.config import Settings
 from ragd.core import Ragd
 from ragd.evaluation.beir import BeirDataset, load_beir
 from ragd.evaluation.metrics import answer_in_context, evaluate_run, exact_match, token_f1
+from ragd.ingest.pipeline import Upload
 from ragd.models import SearchFilters
 from ragd.retrieve.service import Mode
 
@@ -36,15 +37,23 @@ def ingest_dataset(ragd: Ragd, ds: BeirDataset, collection: str, progress: Progr
     """Load the corpus; returns ragd document id → corpus id."""
     ids: dict[str, str] = {}
     total = len(ds.corpus)
-    for n, doc in enumerate(ds.corpus.values(), start=1):
+    group: list[tuple[str, Upload]] = []
+
+    def flush() -> None:
+        subs = ragd.submit_many([u for _, u in group], collection=collection)
+        ids.update((s.document.id, cid) for (cid, _), s in zip(group, subs, strict=True))
+        group.clear()
+        if progress:
+            progress("queueing", len(ids), total)
+
+    for doc in ds.corpus.values():
         # the title as a Markdown heading: it enters every chunk's heading path (indexed and embedded with it)
         body = f"# {' '.join(doc.title.split())}\n\n{doc.text}" if doc.title.strip() else doc.text
-        d, _dup = ragd.submit(
-            body.encode(), f"{doc.id}.md", collection=collection, metadata={"corpus_id": doc.id}, mime="text/markdown"
-        )
-        ids[d.id] = doc.id
-        if progress and n % 200 == 0:
-            progress("queueing", n, total)
+        group.append((doc.id, Upload(body.encode(), f"{doc.id}.md", "text/markdown", {"corpus_id": doc.id})))
+        if len(group) >= 256:
+            flush()
+    if group:
+        flush()
     done = 0
 
     def _tick(_doc: str, _status: str) -> None:
@@ -139,6 +148,7 @@ def evaluate_dataset(
         s = base.model_copy(update={"data_dir": Path(tmp), "store": base.store.model_copy(update={"url": ""})})
         ragd = Ragd(s)
         try:
+            ragd.embedder.warm_up()  # as a server does at start (and the peers get one throw-away encode)
             t0 = time.perf_counter()
             ids = ingest_dataset(ragd, ds, "eval", progress)
             ingest_s = time.perf_counter() - t0

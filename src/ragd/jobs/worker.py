@@ -76,12 +76,7 @@ class WorkerPool:
 
     def run_one(self, worker_id: str = "inline", on_done: Callable[[str, str], None] | None = None) -> bool:
         """Claim up to ``batch`` jobs and process them together. False when the queue is empty."""
-        jobs = []
-        while len(jobs) < self._batch:
-            job = self._store.claim_job(worker_id, self._lease)
-            if job is None:
-                break
-            jobs.append(job)
+        jobs = self._store.claim_jobs(worker_id, self._batch, self._lease)
         if not jobs:
             return False
         try:
@@ -95,9 +90,9 @@ class WorkerPool:
                 else:
                     self._store.release_job(job.id)
             return True
-        for job in jobs:
-            self._store.finish_job(job.id, ok=True)
-            if on_done:
+        self._store.finish_jobs([job.id for job in jobs])
+        if on_done:
+            for job in jobs:
                 on_done(job.document_id, statuses.get(job.document_id, DocStatus.FAILED).value)
         return True
 

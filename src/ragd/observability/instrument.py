@@ -63,20 +63,20 @@ class Instrumentation:
     # -- decoration ------------------------------------------------------------------------------------------
     def _wrap(self) -> None:
         r, t = self._ragd, self.tracer
-        submit, process = r.ingest.submit, r.ingest.process_batch
+        submit_many, process = r.ingest.submit_many, r.ingest.process_batch
 
-        def submit_(data: bytes, filename: str, **kw: Any) -> Any:
-            sub = submit(data, filename, **kw)
-            if sub.duplicate:
-                self.metrics.cache_hit("upload")
-            else:
-                rid = structlog.contextvars.get_contextvars().get("request_id")
-                if rid:
+        def submit_many_(uploads: Any, **kw: Any) -> Any:
+            subs = submit_many(uploads, **kw)
+            rid = structlog.contextvars.get_contextvars().get("request_id")
+            for sub in subs:
+                if sub.duplicate:
+                    self.metrics.cache_hit("upload")
+                elif rid:
                     with self._lock:
                         self._origin[sub.document.id] = rid
                         while len(self._origin) > _REMEMBERED:
                             self._origin.popitem(last=False)
-            return sub
+            return subs
 
         def process_(doc_ids: list[str]) -> Any:
             with self._lock:
@@ -98,7 +98,7 @@ class Instrumentation:
                          request_id=origins.get(doc_id), batch=len(doc_ids), batch_ms=took)
             return statuses
 
-        r.ingest.submit = submit_  # type: ignore[method-assign]
+        r.ingest.submit_many = submit_many_  # type: ignore[method-assign]
         r.ingest.process_batch = process_  # type: ignore[method-assign]
         if t.enabled:
             r.retriever.search = t.wrap("search", r.retriever.search)  # type: ignore[method-assign]

@@ -109,9 +109,7 @@ def configure_logging(settings: LoggingSettings | None = None, stream: TextIO | 
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
-        redact_pii,
-        redact,
-    ]
+    ]  # secrets and personal data are redacted once, by the formatter below (after tracebacks are rendered)
     structlog.configure(
         processors=[structlog.stdlib.filter_by_level, *shared,
                     structlog.stdlib.ProcessorFormatter.wrap_for_formatter],

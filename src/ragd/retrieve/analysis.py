@@ -55,16 +55,33 @@ def fold(text: str) -> str:
 def words(text: str) -> list[str]:
     """Lowercased words, French elisions (l', d', qu'…) removed."""
     out = []
-    for match in _WORD.finditer(text.lower()):
-        w = _ELISION.sub("", match.group(0)).replace("’", "'")
+    for w in _WORD.findall(text.lower()):
+        if "'" in w or "’" in w:
+            w = _ELISION.sub("", w).replace("’", "'")
         if w:
             out.append(w)
     return out
 
 
+@lru_cache(maxsize=1 << 17)
+def _fold_word(word: str) -> str:
+    """:func:`fold` of one word, memoised: a corpus repeats a small vocabulary millions of times."""
+    return fold(word)
+
+
+_ALL_STOPWORDS = frozenset().union(*STOPWORDS.values())
+
+
 def _is_stop(word: str) -> bool:
-    f = fold(word)
-    return f in STOPWORDS["english"] or f in STOPWORDS["french"]
+    return _fold_word(word) in _ALL_STOPWORDS
+
+
+@lru_cache(maxsize=1 << 17)
+def _index_term(word: str, language: str) -> str:
+    """The indexed form of one word in ``language``: its stem, accent-folded; ``""`` for a stop word."""
+    if _is_stop(word):
+        return ""
+    return fold(_stemmer(language).stemWord(word))
 
 
 _FRENCH_LETTERS = frozenset("éèêëàâîïôûùüçœ")
@@ -76,7 +93,7 @@ def detect_language(text: str) -> str:
     en = fr = 0
     sample = text[:20_000]
     for w in words(sample):
-        f = fold(w)
+        f = _fold_word(w)
         en += f in STOPWORDS["english"]
         fr += f in STOPWORDS["french"]
     if fr == en:
@@ -86,8 +103,8 @@ def detect_language(text: str) -> str:
 
 def analyze_document(text: str, language: str) -> list[str]:
     """Index-side terms of ``text`` in ``language``."""
-    ws = [w for w in words(text) if not _is_stop(w)]
-    return [fold(s) for s in _stemmer(language).stemWords(ws)]
+    terms = [_index_term(w, language) for w in words(text)]
+    return [t for t in terms if t]
 
 
 def analyze_query(text: str, languages: Iterable[str] | None = None) -> list[str]:

@@ -26,7 +26,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from ragd.models import Chunk, ChunkDraft, DocStatus, Document, Job, SearchFilters
+from ragd.models import Chunk, ChunkDraft, DocStatus, Document, Job, ParsedRecord, SearchFilters
 
 
 @runtime_checkable
@@ -49,6 +49,9 @@ class Store(Protocol):
 
         Sets ``created_at``/``updated_at``. Returns the stored document.
         """
+
+    def add_documents(self, docs: Sequence[Document]) -> list[Document]:
+        """:meth:`add_document` with ``enqueue`` for each of ``docs``, all in one transaction (all or none)."""
 
     def get_document(self, doc_id: str) -> Document | None: ...
 
@@ -95,6 +98,10 @@ class Store(Protocol):
     def save_text(self, doc_id: str, text: str) -> None:
         """Store the document's extracted text (chunk offsets point into it)."""
 
+    def record_parsed(self, entries: Sequence[ParsedRecord]) -> None:
+        """In one transaction, for each entry: :meth:`save_text`, then the document moves to ``chunking`` with its
+        ``pages`` and ``title`` (when not ``None``). ``DocumentNotFound`` (and nothing written) if one is gone."""
+
     def get_text(self, doc_id: str) -> str | None: ...
 
     def commit_chunks(
@@ -107,6 +114,11 @@ class Store(Protocol):
         are removed, ``num_chunks`` set, and if the document ``replaces`` another one, that one and its chunks are
         deleted. Adds ``add``/``del`` rows to the change log.
         """
+
+    def commit_chunks_many(
+        self, items: Sequence[tuple[str, Sequence[ChunkDraft], Sequence[str]]], model: str
+    ) -> None:
+        """:meth:`commit_chunks` for several ``(doc_id, chunks, lexical)`` in one transaction (all or none)."""
 
     def delete_document(self, doc_id: str) -> bool:
         """Delete the document, its text, its chunks (change log ``del`` rows) and its jobs. False if absent."""
@@ -162,7 +174,13 @@ class Store(Protocol):
     def claim_job(self, worker_id: str, lease_seconds: float = 600.0) -> Job | None:
         """Atomically take the oldest queued job, or a running one whose lease expired. Increments attempts."""
 
+    def claim_jobs(self, worker_id: str, limit: int, lease_seconds: float = 600.0) -> list[Job]:
+        """Up to ``limit`` jobs taken at once, oldest first, as :meth:`claim_job` would take them one by one."""
+
     def finish_job(self, job_id: int, *, ok: bool, error: str | None = None) -> None: ...
+
+    def finish_jobs(self, job_ids: Sequence[int]) -> None:
+        """Mark several jobs done (``finish_job(id, ok=True)`` each) in one transaction."""
 
     def release_job(self, job_id: int) -> None:
         """Put a running job back in the queue (retry)."""

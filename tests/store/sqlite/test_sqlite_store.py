@@ -16,10 +16,11 @@ from ragd.store.sqlite.connection import path_from_url
 from ragd.store.sqlite.schema import MIGRATIONS
 from ragd.store.sqlite.store import fts_query
 from ragd.testing.store_conformance import StoreConformance, add_indexed, make_doc
+from ragd.testing.store_conformance_batch import BatchConformance
 from ragd.testing.store_conformance_jobs import JobQueueConformance
 
 
-class TestSqliteStore(StoreConformance, JobQueueConformance):
+class TestSqliteStore(StoreConformance, JobQueueConformance, BatchConformance):
     @pytest.fixture
     def store(self, tmp_path: Path) -> Iterator[SqliteStore]:
         store = SqliteStore(tmp_path / "ragd.sqlite3")

@@ -11,6 +11,7 @@ from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 from ragd.api.deps import RagdDep, ReaderActor, WriterActor
 from ragd.api.schemas import DocumentList, DocumentOut, UploadResponse
 from ragd.errors import BadRequest, NotFound, PayloadTooLarge
+from ragd.ingest.pipeline import Upload
 from ragd.models import DocStatus
 
 router = APIRouter(prefix="/api/v1/documents", tags=["documents"])
@@ -54,9 +55,10 @@ def upload(
         checked.append((data, name, ragd.ingest.check(data, name)))
     ragd.rate_limit(actor, upload_bytes=sum(len(d) for d, _, _ in checked), count_request=False)
     out = []
-    for data, name, mime in checked:
-        doc, dup = ragd.submit(data, name, collection=target, metadata=meta, mime=mime, tenant_id=actor.tenant_id,
-                               uploaded_by=actor.user_id)
+    subs = ragd.submit_many([Upload(data, name, mime) for data, name, mime in checked], collection=target,
+                            metadata=meta, tenant_id=actor.tenant_id, uploaded_by=actor.user_id)
+    for sub in subs:
+        doc, dup = sub.document, sub.duplicate
         ragd.audit_event("document.uploaded", actor, target=doc.id, details={
             "collection": target, "filename": doc.filename, "size": doc.size, "sha256": doc.content_hash,
             "duplicate": dup})

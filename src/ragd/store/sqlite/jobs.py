@@ -7,8 +7,10 @@ serialises writers, so two threads or processes can never take the same job. A r
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ragd.errors import DocumentNotFound
@@ -52,6 +54,29 @@ class JobsMixin:
         if row is None:
             return None
         return Job(id=row[0], document_id=row[1], kind=row[2], status=row[3], attempts=row[4], error=row[5])
+
+    def claim_jobs(self, worker_id: str, limit: int, lease_seconds: float = 600.0) -> list[Job]:
+        now = time.time()
+        with self._db.write() as conn:
+            rows = conn.execute(
+                "UPDATE jobs SET status = 'running', attempts = attempts + 1, worker_id = ?, "
+                "locked_until = ?, updated_at = ? WHERE id IN (SELECT id FROM ("
+                "  SELECT id FROM (SELECT id FROM jobs WHERE status = 'queued' ORDER BY id LIMIT ?)"
+                "  UNION ALL SELECT id FROM (SELECT id FROM jobs WHERE status = 'running' AND locked_until < ? "
+                "  ORDER BY id LIMIT ?)) ORDER BY id LIMIT ?) "
+                "RETURNING id, document_id, kind, status, attempts, error",
+                (worker_id, now + lease_seconds, now, limit, now, limit, limit),
+            ).fetchall()
+        jobs = [Job(id=r[0], document_id=r[1], kind=r[2], status=r[3], attempts=r[4], error=r[5]) for r in rows]
+        return sorted(jobs, key=lambda j: j.id)
+
+    def finish_jobs(self, job_ids: Sequence[int]) -> None:
+        with self._db.write() as conn:
+            conn.execute(
+                "UPDATE jobs SET status = 'done', error = NULL, worker_id = NULL, locked_until = NULL, "
+                "updated_at = ? WHERE id IN (SELECT value FROM json_each(?))",
+                (time.time(), json.dumps(list(job_ids))),
+            )
 
     def finish_job(self, job_id: int, *, ok: bool, error: str | None = None) -> None:
         with self._db.write() as conn:

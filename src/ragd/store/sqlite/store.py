@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ragd.errors import Conflict, DocumentNotFound
-from ragd.models import Chunk, ChunkDraft, DocStatus, Document, SearchFilters
+from ragd.models import Chunk, ChunkDraft, DocStatus, Document, ParsedRecord, SearchFilters
 from ragd.store.sqlite import filters as _filters
 from ragd.store.sqlite import schema
 from ragd.store.sqlite.connection import Database, path_from_url
@@ -132,40 +132,47 @@ class SqliteStore(JobsMixin):
 
     # -- documents -------------------------------------------------------------------------------------------
     def add_document(self, doc: Document, *, enqueue: bool = True) -> Document:
+        with self._db.write() as conn:
+            return self._insert_document(conn, doc, enqueue, time.time())
+
+    def add_documents(self, docs: Sequence[Document]) -> list[Document]:
         now = time.time()
+        with self._db.write() as conn:
+            return [self._insert_document(conn, doc, True, now) for doc in docs]
+
+    def _insert_document(self, conn: sqlite3.Connection, doc: Document, enqueue: bool, now: float) -> Document:
         stored = dataclasses.replace(
             doc, status=DocStatus.PENDING, metadata=dict(doc.metadata), created_at=now, updated_at=now
         )
-        with self._db.write() as conn:
-            try:
-                conn.execute(
-                    f"INSERT INTO documents ({_DOC_COLUMNS}) VALUES ({', '.join('?' * 19)})",
-                    (
-                        stored.id,
-                        stored.collection,
-                        stored.filename,
-                        stored.content_hash,
-                        stored.mime,
-                        stored.size,
-                        stored.status.value,
-                        stored.error,
-                        stored.error_code,
-                        stored.failed_step,
-                        stored.num_chunks,
-                        stored.pages,
-                        stored.title,
-                        json.dumps(stored.metadata),
-                        stored.replaces,
-                        now,
-                        now,
-                        stored.tenant_id,
-                        stored.uploaded_by,
-                    ),
-                )
-            except sqlite3.IntegrityError as exc:
-                raise Conflict(f"document {doc.id!r} already exists") from exc
-            if enqueue:
-                self._insert_job(conn, doc.id, "ingest", now)
+        try:
+            conn.execute(
+                f"INSERT INTO documents ({_DOC_COLUMNS}) VALUES ({', '.join('?' * 19)})",
+                (
+                    stored.id,
+                    stored.collection,
+                    stored.filename,
+                    stored.content_hash,
+                    stored.mime,
+                    stored.size,
+                    stored.status.value,
+                    stored.error,
+                    stored.error_code,
+                    stored.failed_step,
+                    stored.num_chunks,
+                    stored.pages,
+                    stored.title,
+                    json.dumps(stored.metadata),
+                    stored.replaces,
+                    now,
+                    now,
+                    stored.tenant_id,
+                    stored.uploaded_by,
+                ),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise Conflict(f"document {doc.id!r} already exists") from exc
+        if enqueue:
+            self._insert_job(conn, doc.id, "ingest", now)
         return stored
 
     def get_document(self, doc_id: str) -> Document | None:
@@ -264,6 +271,23 @@ class SqliteStore(JobsMixin):
             except sqlite3.IntegrityError as exc:
                 raise DocumentNotFound(f"no document {doc_id!r}") from exc
 
+    def record_parsed(self, entries: Sequence[ParsedRecord]) -> None:
+        now = time.time()
+        with self._db.write() as conn:
+            for e in entries:
+                cursor = conn.execute(
+                    "UPDATE documents SET status = ?, error = NULL, error_code = NULL, failed_step = NULL, "
+                    "pages = COALESCE(?, pages), title = COALESCE(?, title), updated_at = ? WHERE id = ?",
+                    (DocStatus.CHUNKING.value, e.pages, e.title, now, e.doc_id),
+                )
+                if cursor.rowcount == 0:
+                    raise DocumentNotFound(f"no document {e.doc_id!r}")
+                conn.execute(
+                    "INSERT INTO doc_text (doc_id, text) VALUES (?, ?) "
+                    "ON CONFLICT (doc_id) DO UPDATE SET text = excluded.text",
+                    (e.doc_id, e.text),
+                )
+
     def get_text(self, doc_id: str) -> str | None:
         row = self._db.conn().execute("SELECT text FROM doc_text WHERE doc_id = ?", (doc_id,)).fetchone()
         return None if row is None else row[0]
@@ -271,9 +295,33 @@ class SqliteStore(JobsMixin):
     def commit_chunks(
         self, doc_id: str, chunks: Sequence[ChunkDraft], lexical: Sequence[str], model: str
     ) -> None:
-        if len(chunks) != len(lexical):
-            raise ValueError(f"{len(chunks)} chunks but {len(lexical)} lexical texts")
-        hashes = sorted({c.content_hash for c in chunks})
+        self.commit_chunks_many([(doc_id, chunks, lexical)], model)
+
+    def commit_chunks_many(
+        self, items: Sequence[tuple[str, Sequence[ChunkDraft], Sequence[str]]], model: str
+    ) -> None:
+        for doc_id, chunks, lexical in items:
+            if len(chunks) != len(lexical):
+                raise ValueError(f"{len(chunks)} chunks but {len(lexical)} lexical texts of {doc_id!r}")
+        with self._db.write() as conn:
+            hashes = sorted({c.content_hash for _, chunks, _ in items for c in chunks})
+            cached = {
+                h
+                for (h,) in conn.execute(
+                    "SELECT content_hash FROM embeddings WHERE model = ? "
+                    "AND content_hash IN (SELECT value FROM json_each(?))",
+                    (model, json.dumps(hashes)),
+                )
+            }
+            missing = [h for h in hashes if h not in cached]
+            if missing:
+                raise ValueError(f"{len(missing)} chunk(s) have no cached embedding for model {model!r}")
+            for doc_id, chunks, lexical in items:
+                self._commit_chunks(conn, doc_id, chunks, lexical)
+
+    def _commit_chunks(
+        self, conn: sqlite3.Connection, doc_id: str, chunks: Sequence[ChunkDraft], lexical: Sequence[str]
+    ) -> None:
         rows = [
             (
                 f"{doc_id}:{c.ordinal}",
@@ -291,39 +339,27 @@ class SqliteStore(JobsMixin):
             )
             for c, lex in zip(chunks, lexical, strict=True)
         ]
-        with self._db.write() as conn:
-            row = conn.execute("SELECT replaces FROM documents WHERE id = ?", (doc_id,)).fetchone()
-            if row is None:
-                raise DocumentNotFound(f"no document {doc_id!r}")
-            replaces = row[0]
-            cached = {
-                h
-                for (h,) in conn.execute(
-                    "SELECT content_hash FROM embeddings WHERE model = ? "
-                    "AND content_hash IN (SELECT value FROM json_each(?))",
-                    (model, json.dumps(hashes)),
-                )
-            }
-            missing = [h for h in hashes if h not in cached]
-            if missing:
-                raise ValueError(f"{len(missing)} chunk(s) have no cached embedding for model {model!r}")
-            conn.execute("DELETE FROM chunks WHERE document_id = ?", (doc_id,))
-            try:
-                conn.executemany(
-                    'INSERT INTO chunks (id, document_id, ordinal, text, start, "end", page_start, '
-                    "page_end, heading_path, content_hash, token_count, lex) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    rows,
-                )
-            except sqlite3.IntegrityError as exc:
-                raise ValueError(f"duplicate chunk ordinals for document {doc_id!r}") from exc
-            conn.execute(
-                "UPDATE documents SET num_chunks = ?, status = ?, error = NULL, error_code = NULL, "
-                "failed_step = NULL, updated_at = ? WHERE id = ?",
-                (len(rows), DocStatus.INDEXED.value, time.time(), doc_id),
+        row = conn.execute("SELECT replaces FROM documents WHERE id = ?", (doc_id,)).fetchone()
+        if row is None:
+            raise DocumentNotFound(f"no document {doc_id!r}")
+        replaces = row[0]
+        conn.execute("DELETE FROM chunks WHERE document_id = ?", (doc_id,))
+        try:
+            conn.executemany(
+                'INSERT INTO chunks (id, document_id, ordinal, text, start, "end", page_start, '
+                "page_end, heading_path, content_hash, token_count, lex) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
             )
-            if replaces and replaces != doc_id:
-                self._delete_document(conn, replaces)
+        except sqlite3.IntegrityError as exc:
+            raise ValueError(f"duplicate chunk ordinals for document {doc_id!r}") from exc
+        conn.execute(
+            "UPDATE documents SET num_chunks = ?, status = ?, error = NULL, error_code = NULL, "
+            "failed_step = NULL, updated_at = ? WHERE id = ?",
+            (len(rows), DocStatus.INDEXED.value, time.time(), doc_id),
+        )
+        if replaces and replaces != doc_id:
+            self._delete_document(conn, replaces)
 
     @staticmethod
     def _delete_document(conn: sqlite3.Connection, doc_id: str) -> bool:
