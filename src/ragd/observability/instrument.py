@@ -105,6 +105,8 @@ class Instrumentation:
             r.generator.answer = t.wrap("generate", r.generator.answer)  # type: ignore[method-assign]
             r.embedder.embed = t.wrap("embed", r.embedder.embed)  # type: ignore[method-assign]
             r.embedder.embed_query = t.wrap("embed", r.embedder.embed_query)  # type: ignore[method-assign]
+            if r.reranker is not None:
+                r.reranker.scores = t.wrap("rerank", r.reranker.scores)  # type: ignore[method-assign]
             prepare = getattr(r.ingest, "_prepare", None)
             if prepare is not None:  # parsing + chunking of one document
                 r.ingest._prepare = t.wrap("parse", prepare)  # type: ignore[method-assign]

@@ -1,4 +1,4 @@
-"""Optional OpenTelemetry spans around the expensive steps (parse, embed, search, generate).
+"""Optional OpenTelemetry spans around the expensive steps (ingest, parse, embed, search, rerank, generate).
 
 Off by default (``RAGD_TRACING__ENABLED``). When on, spans go to the global tracer provider, which the
 OpenTelemetry SDK configures from the standard ``OTEL_*`` variables (``opentelemetry-instrument`` or the
