@@ -108,7 +108,7 @@ class OnnxEmbedder:
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
-        encodings = self._tok.encode_batch(list(texts), add_special_tokens=True)
+        encodings = self._tok.encode_batch_fast(list(texts), add_special_tokens=True)
         ids = [e.ids for e in encodings]
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]), reverse=True)
         start = 0
