@@ -2,6 +2,7 @@
 
     python bench/embedder_speed.py [--n 2000] [--batch 32] [--threads 0] [--st-python /tmp/st-venv/bin/python]
     python bench/embedder_speed.py --batch-tokens 0 1024 [--rounds 5]   # token-budget batching vs fixed batches
+    python bench/embedder_speed.py --groups 1024 256 128 [--rounds 4]   # the same passages in calls of N texts
 
 Data: the first ``--n`` passages of ../shared/evaldata/mini-wiki/corpus.jsonl (field "text"). With
 ``--st-python``, the same passages are also embedded by sentence-transformers (the peer) in that interpreter,
@@ -64,6 +65,21 @@ def compare_budgets(texts: list[str], batch: int, budgets: list[int], rounds: in
               f"{', '.join(f'{t:.2f}' for t in ts)} s)")
 
 
+def compare_groups(texts: list[str], groups: list[int], rounds: int) -> None:
+    """Seconds to embed ``texts`` in calls of ``g`` texts each (length sorting happens within a call), alternated."""
+    emb = OnnxEmbedder(EmbeddingSettings())
+    emb.warm_up()
+    times: dict[int, list[float]] = {g: [] for g in groups}
+    for _ in range(rounds):
+        for g in groups:
+            t = time.perf_counter()
+            for i in range(0, len(texts), g):
+                emb.embed(texts[i : i + g])
+            times[g].append(time.perf_counter() - t)
+    for g, ts in times.items():
+        print(f"calls of {g} texts: {statistics.median(ts):.2f} s (rounds: {', '.join(f'{t:.2f}' for t in ts)})")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=2000)
@@ -72,9 +88,14 @@ def main() -> None:
     ap.add_argument("--st-python", default="", help="interpreter with sentence-transformers (the peer)")
     ap.add_argument("--batch-tokens", type=int, nargs="+", default=None,
                     help="compare these token budgets per batch (0 = fixed batches of --batch), alternated rounds")
+    ap.add_argument("--groups", type=int, nargs="+", default=None,
+                    help="compare embedding the passages in calls of these many texts (default settings)")
     ap.add_argument("--rounds", type=int, default=5)
     args = ap.parse_args()
     texts = load_passages(args.n)
+    if args.groups:
+        compare_groups(texts, args.groups, args.rounds)
+        return
     if args.batch_tokens:
         compare_budgets(texts, args.batch, args.batch_tokens, args.rounds)
         return

@@ -18,6 +18,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 _PLACEHOLDERS = {"changeme", "change-me", "secret", "password", "please-change-me", "x" * 32}
 
 
+# The Hugging Face tokenizer's own thread pool competes with ONNX Runtime's threads for the same cores while
+# documents are chunked and embedded; tokenizing is a few percent of the model's work, so it runs in the calling
+# thread unless the operator sets TOKENIZERS_PARALLELISM. Set here because this module is the one that touches the
+# environment, and it is imported before any tokenizer is used.
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

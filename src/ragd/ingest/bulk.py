@@ -2,8 +2,10 @@
 
 A helper thread reads, checks and stores the files in groups (one durable write per group,
 :meth:`ragd.core.Ragd.submit_many`) while the calling thread indexes what is already queued. Storing waits mostly on
-the disk (fsync), indexing on the CPU, so the two share the machine well; and since the model's speed no longer
-depends on how many chunks a call holds (token-budget batches), indexing the first groups early costs nothing.
+the disk (fsync), indexing on the CPU; and since the model's speed barely depends on how many chunks a call holds
+(token-budget batches), indexing the first groups early costs little. On the 2-core test machine the overlap did
+not measurably change the total time; its gain is that documents become searchable while a folder is still being
+stored.
 """
 
 from __future__ import annotations
@@ -91,6 +93,4 @@ def ingest_files(
         helper.join()
     if errors:
         raise errors[0]
-    while r.workers.run_one(on_done=on_done):  # whatever the last group queued
-        pass
     return result

@@ -99,28 +99,34 @@ class FileStore:
         return self._path(key)
 
     def put_many(self, items: Sequence[tuple[str, bytes]]) -> None:
-        """Write several files atomically and durably, with one round of fsyncs for all of them.
+        """Write several files (sealed by the cipher) atomically and durably, with one round of fsyncs for all of
+        them; a file that already exists is left as it is."""
+        todo = [(path, key, data) for key, data in items if not (path := self._path(key)).exists()]
+        self._write_many([(path, self.cipher.seal(data, key)) for path, key, data in todo])
 
-        Each file goes to a temporary name in its final directory; then every file is fsynced (concurrently: the
-        file system commits them together, 0.17 ms per small file here instead of 1 ms one by one), renamed into
-        place, and each directory touched is fsynced once. A file that already exists is left as it is. When this
+    def _write(self, path: Path, data: bytes) -> None:
+        """One already-sealed file, atomically and durably (replacing the one there)."""
+        self._write_many([(path, data)])
+
+    @staticmethod
+    def _write_many(entries: Sequence[tuple[Path, bytes]]) -> None:
+        """Each file to a temporary name in its final directory; then every file fsynced (on a few threads, so the
+        file system commits them together), renamed into place, and each directory touched fsynced once. When this
         returns, every file survives a power cut; on an error no temporary file is left behind."""
-        todo = [(self._path(key), key, data) for key, data in items]
-        todo = [t for t in todo if not t[0].exists()]
-        if not todo:
+        if not entries:
             return
-        dirs = {path.parent for path, _, _ in todo}
+        dirs = {path.parent for path, _ in entries}
         for d in dirs:
             d.mkdir(parents=True, exist_ok=True)
         fds: list[int] = []
         written: list[tuple[Path, Path]] = []  # (temporary, final)
         try:
             try:
-                for path, key, data in todo:
+                for path, data in entries:
                     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX)
                     fds.append(fd)
                     written.append((Path(tmp), path))
-                    _write_all(fd, self.cipher.seal(data, key))
+                    _write_all(fd, data)
                 _each(fds, os.fsync)
             finally:
                 for fd in fds:
@@ -133,22 +139,6 @@ class FileStore:
                 tmp.unlink(missing_ok=True)
             raise
         _each(sorted(dirs), _fsync_dir)
-
-    def _write(self, path: Path, data: bytes) -> None:
-        """One already-sealed file, atomically and durably (temporary file, fsync, rename, fsync the directory)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX)
-        try:
-            try:
-                _write_all(fd, data)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        _fsync_dir(path.parent)
 
     def get(self, key: str) -> bytes | None:
         """The original bytes, or ``None`` if not stored. Raises ``EncryptionKeyMissing`` / ``DecryptionFailed``

@@ -60,10 +60,9 @@ def chunk_pages(
 
 _EMBED_GROUP = 1024
 """Chunks embedded per model call at most (memory bound). With token-budget batches (``EmbeddingSettings.
-batch_tokens``) the size of a call barely changes the model's speed: 1,024 mixed passages took 7.9 s in one call
-and 7.9 s in calls of 256. Parsing the next documents on a second thread while the model ran did not help on the
-2-core machine (the model keeps both cores busy; the pipeline's ratio fell from 0.89 to 0.85), so the steps run in
-turn."""
+batch_tokens``) the size of a call barely changes the model's speed (``bench/embedder_speed.py --groups``).
+Parsing the next documents on a second thread while the model ran did not help on the 2-core machine (the model
+keeps both cores busy and the parsing thread holds the GIL the model thread needs), so the steps run in turn."""
 
 
 @dataclass(slots=True)

@@ -41,19 +41,8 @@ class JobsMixin:
             return self._insert_job(conn, doc_id, kind, time.time())
 
     def claim_job(self, worker_id: str, lease_seconds: float = 600.0) -> Job | None:
-        now = time.time()
-        with self._db.write() as conn:
-            row = conn.execute(
-                "UPDATE jobs SET status = 'running', attempts = attempts + 1, worker_id = ?, "
-                "locked_until = ?, updated_at = ? WHERE id = (SELECT MIN(id) FROM ("
-                "  SELECT MIN(id) AS id FROM jobs WHERE status = 'queued'"
-                "  UNION ALL SELECT MIN(id) FROM jobs WHERE status = 'running' AND locked_until < ?"
-                ")) RETURNING id, document_id, kind, status, attempts, error",
-                (worker_id, now + lease_seconds, now, now),
-            ).fetchone()
-        if row is None:
-            return None
-        return Job(id=row[0], document_id=row[1], kind=row[2], status=row[3], attempts=row[4], error=row[5])
+        jobs = self.claim_jobs(worker_id, 1, lease_seconds)
+        return jobs[0] if jobs else None
 
     def claim_jobs(self, worker_id: str, limit: int, lease_seconds: float = 600.0) -> list[Job]:
         now = time.time()
