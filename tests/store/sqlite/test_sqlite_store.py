@@ -124,3 +124,24 @@ def test_concurrent_claims_from_processes(tmp_path: Path) -> None:
     assert len(claimed) == 60 and len(set(claimed)) == 60
     assert store.queue_depth() == 0
     store.close()
+
+
+def test_upload_lookups_use_an_index_not_a_walk_over_the_collection(tmp_path: Path) -> None:
+    """``find_document`` runs twice per uploaded file: each must be an index search on all its columns, not a walk
+    over the tenant's collection (which made storing a folder quadratic)."""
+    store = SqliteStore(tmp_path / "x.sqlite3")
+    store.migrate()
+    for i in range(20):
+        store.add_document(make_doc(f"d{i}", filename=f"f{i}.txt"))
+    seen: list[str] = []
+    conn = store._db.conn()
+    conn.set_trace_callback(seen.append)
+    assert store.find_document("default", content_hash="nope") is None
+    assert store.find_document("default", filename="f3.txt") is not None
+    conn.set_trace_callback(None)
+    plans = []
+    for sql in seen:
+        plans.append(" ".join(str(row[-1]) for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}")))
+    assert "content_hash=?" in plans[0], plans
+    assert "filename=?" in plans[1], plans
+    store.close()
