@@ -75,6 +75,8 @@ class ChunkDraft:
     heading_path: list[str]
     token_count: int
     content_hash: str
+    token_ids: list[int] | None = field(default=None, repr=False, compare=False)
+    """The model's token ids of ``text`` when the chunker computed them (never stored): the embedder reuses them."""
 
 
 @dataclass(slots=True)

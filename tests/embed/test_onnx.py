@@ -122,6 +122,20 @@ def test_token_counting_is_untruncated(embedder: OnnxEmbedder) -> None:
     assert [text[s:e] for s, e in offsets] == ["Password", "reset"]
 
 
+def test_given_token_ids_give_the_vectors_of_the_text(embedder: OnnxEmbedder) -> None:
+    """Ids from token_ids() (the chunker's) are framed and truncated exactly as the tokenizer would, so the
+    vectors are the text's own; an entry left None is tokenized, and a short list is refused."""
+    texts = ["How do I reset my password?", LONG, "Où est né Victor Hugo ?", "x"]
+    ids = embedder.token_ids(texts)
+    assert ids[1] and len(ids[1]) > 256 and all(isinstance(i, int) for i in ids[1])
+    framed = embedder._model_ids(texts, ids)
+    assert framed == embedder._model_ids(texts, None)
+    assert len(framed[1]) == 256
+    np.testing.assert_array_equal(embedder.embed(texts, [ids[0], None, ids[2], ids[3]]), embedder.embed(texts))
+    with pytest.raises(ValueError):
+        embedder.embed(texts, ids[:2])
+
+
 def test_concurrent_calls_give_the_same_vectors(embedder: OnnxEmbedder) -> None:
     texts = [*VARIED[:12], LONG]
     expected = embedder.embed(texts)

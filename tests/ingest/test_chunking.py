@@ -406,6 +406,9 @@ class NewlineCounter:
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         return [len(self._token.findall(t)) for t in texts]
 
+    def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        return [[len(tok) for tok in self._token.findall(t)] for t in texts]
+
     def token_offsets(self, text: str) -> list[tuple[int, int]]:
         return [m.span() for m in self._token.finditer(text)]
 
@@ -478,3 +481,45 @@ def test_random_documents_keep_every_invariant(counter: HFTokenCounter) -> None:
             covered[c.start : c.end] = b"\1" * (c.end - c.start)
         lost = [i for i, ch in enumerate(parsed.text) if not ch.isspace() and not covered[i]]
         assert all(b.kind == "table" for i in lost for b in parsed.blocks if b.start <= i < b.end)  # a header
+
+
+# -- a text that is one chunk --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("corpus", ["mini-wiki", "cisi", "piaf-fr"])
+def test_a_short_text_is_one_chunk_with_its_token_ids(
+    counter: HFTokenCounter, corpus: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The single-chunk shortcut makes exactly the chunks the packer makes (checked against the packer alone on
+    real passages, one to three paragraphs each), and hands over the text's token ids."""
+    from ragd.ingest import chunking
+
+    passages = _corpus(corpus, 150)
+    docs = []
+    for i in range(0, len(passages), 3):
+        doc = Doc()
+        for text in passages[i : i + 1 + i % 3]:
+            doc.para(text, page=2)
+        docs.append(doc.parsed())
+    fast = [chunk_document(p, counter, max_tokens=256, overlap_tokens=32) for p in docs]
+    monkeypatch.setattr(chunking, "_SINGLE_CHARS_PER_TOKEN", 0)
+    slow = [chunk_document(p, counter, max_tokens=256, overlap_tokens=32) for p in docs]
+    assert fast == slow  # token_ids are left out of the comparison
+    singles = [cs[0] for cs in fast if cs[0].token_ids is not None]
+    assert len(singles) > len(docs) // 3
+    for c in singles:
+        assert c.token_ids == counter.token_ids([c.text])[0]
+        assert c.page_start == c.page_end == 2
+    assert all(c.token_ids is None for cs in slow for c in cs)
+
+
+def test_headings_and_tables_are_never_taken_as_one_chunk(counter: HFTokenCounter) -> None:
+    doc = Doc()
+    doc.heading("Intro", 1)
+    doc.para("A short paragraph.")
+    with_heading = chunk_document(doc.parsed(), counter, max_tokens=256)
+    table = Doc()
+    table.add("table", _table(3), header_lines=2)
+    with_table = chunk_document(table.parsed(), counter, max_tokens=256)
+    assert all(c.token_ids is None for c in with_heading + with_table)
+    assert with_heading[0].heading_path == ["Intro"]

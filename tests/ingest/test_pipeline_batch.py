@@ -64,3 +64,28 @@ def test_a_document_deleted_mid_batch_is_dropped_and_the_others_indexed(r: Ragd)
         if s.document.id != victim:
             assert r.get_document(s.document.id).status is DocStatus.INDEXED
     assert r.store.count_chunks() == 3 and r.store.queue_depth() == 0
+
+
+def test_the_chunkers_token_ids_reach_the_model_and_give_the_texts_vectors(r: Ragd) -> None:
+    """A short text is tokenized once: the chunker's ids go to the model (not the text again), and the stored
+    vector is the text's own. A chunk embedded with its heading path is tokenized from its text."""
+    seen: list[list[list[int] | None] | None] = []
+    real = r.embedder.embed
+
+    def spy(texts, token_ids=None):  # type: ignore[no-untyped-def]
+        seen.append(None if token_ids is None else list(token_ids))
+        return real(texts, token_ids)
+
+    r.embedder.embed = spy  # type: ignore[method-assign]
+    text = "Refunds are paid within fourteen days of the request."
+    md = "# Refunds\n\nRefunds are paid within fourteen days.\n\n## Delays\n\nA bank may add three days."
+    plain, headed = r.submit_many([Upload(text.encode(), "policy.txt"), Upload(md.encode(), "policy.md")])
+    r.workers.drain()
+    assert r.get_document(plain.document.id).status is DocStatus.INDEXED
+    assert r.get_document(headed.document.id).status is DocStatus.INDEXED
+    (ids,) = seen
+    assert ids is not None and r.embedder.token_ids([text])[0] in ids
+    assert None in ids  # the markdown sections carry headings: their texts are tokenized by the model
+    (chunk,) = r.store.list_chunks(plain.document.id)
+    stored = r.store.get_embeddings(r.embedder.name, [chunk.content_hash])[chunk.content_hash]
+    assert float(stored @ real([text])[0]) > 0.99999

@@ -13,6 +13,9 @@ class TokenCounter(Protocol):
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Number of model tokens of each text, without special tokens and without truncation."""
 
+    def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        """The model's token ids of each text, without special tokens and without truncation."""
+
     def token_offsets(self, text: str) -> list[tuple[int, int]]:
         """Character ``(start, end)`` of each model token of ``text`` (no special tokens, no truncation)."""
 
@@ -23,8 +26,11 @@ class Embedder(TokenCounter, Protocol):
     """Model name recorded with the index (a change is detected, never mixed)."""
     dim: int
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """``[len(texts), dim]`` float32, L2-normalised. Batches internally, longest-first sorted."""
+    def embed(self, texts: Sequence[str], token_ids: Sequence[list[int] | None] | None = None) -> np.ndarray:
+        """``[len(texts), dim]`` float32, L2-normalised. Batches internally, longest-first sorted.
+
+        ``token_ids[i]``, when not ``None``, is ``token_ids([texts[i]])[0]`` already computed (by the chunker): the
+        model uses it instead of tokenizing ``texts[i]`` again."""
 
     def embed_query(self, text: str) -> np.ndarray:
         """``[dim]`` float32, L2-normalised."""

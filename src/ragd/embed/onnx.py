@@ -93,23 +93,37 @@ class OnnxEmbedder:
         self._tok.enable_truncation(max_length=self._max_len)
         self._counter = HFTokenCounter.from_file(model_dir / "tokenizer.json")
         self._pad_id = self._tok.token_to_id("[PAD]") or 0
+        self._frame = self._special_frame()
+
+    def _special_frame(self) -> tuple[list[int], list[int]] | None:
+        """The special tokens the model's template puts before and after a text (``[CLS]``, ``[SEP]``), found by
+        encoding a probe with and without them; ``None`` if the template is not a plain prefix and suffix (then
+        ids given to :meth:`embed` are ignored and texts tokenized)."""
+        bare = self._counter.token_ids(["ragd"])[0]
+        full = self._tok.encode("ragd", add_special_tokens=True).ids
+        for k in range(len(full) - len(bare) + 1):
+            if full[k : k + len(bare)] == bare:
+                return full[:k], full[k + len(bare) :]
+        return None
 
     # -- TokenCounter ----------------------------------------------------------------------------------------
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         return self._counter.count_tokens(texts)
 
+    def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        return self._counter.token_ids(texts)
+
     def token_offsets(self, text: str) -> list[tuple[int, int]]:
         return self._counter.token_offsets(text)
 
     # -- Embedder --------------------------------------------------------------------------------------------
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
+    def embed(self, texts: Sequence[str], token_ids: Sequence[list[int] | None] | None = None) -> np.ndarray:
         if isinstance(texts, str):
             raise TypeError("embed() takes a sequence of strings; use embed_query() for one text")
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
-        encodings = self._tok.encode_batch_fast(list(texts), add_special_tokens=True)
-        ids = [e.ids for e in encodings]
+        ids = self._model_ids(texts, token_ids)
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]), reverse=True)
         start = 0
         while start < len(order):
@@ -118,6 +132,26 @@ class OnnxEmbedder:
             out[batch] = self._run([ids[i] for i in batch])
             start += rows
         return out
+
+    def _model_ids(self, texts: Sequence[str], given: Sequence[list[int] | None] | None) -> list[list[int]]:
+        """Each text's model input: the given ids framed by the special tokens and truncated as the tokenizer
+        would, else the tokenizer's own encoding (one batched call for all the texts without ids)."""
+        if given is not None and len(given) != len(texts):
+            raise ValueError("token_ids must have one entry per text")
+        frame = self._frame if given is not None else None
+        ids: list[list[int] | None] = [None] * len(texts)
+        if frame is not None and given is not None:
+            head, tail = frame
+            room = self._max_len - len(head) - len(tail)
+            for i, g in enumerate(given):
+                if g is not None:
+                    ids[i] = [*head, *g[:room], *tail]
+        todo = [i for i, x in enumerate(ids) if x is None]
+        if todo:
+            for i, enc in zip(todo, self._tok.encode_batch_fast([texts[i] for i in todo], add_special_tokens=True),
+                              strict=True):
+                ids[i] = enc.ids
+        return ids  # type: ignore[return-value]  # every entry filled above
 
     def warm_up(self) -> None:
         rows = max(1, min(self._batch_size, self._batch_tokens // self._max_len))

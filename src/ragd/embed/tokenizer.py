@@ -32,5 +32,10 @@ class HFTokenCounter:
         encs = self._tok.encode_batch_fast(list(texts), add_special_tokens=False)  # ids only, no offsets
         return [len(e.ids) for e in encs]
 
+    def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        if not texts:
+            return []
+        return [e.ids for e in self._tok.encode_batch_fast(list(texts), add_special_tokens=False)]
+
     def token_offsets(self, text: str) -> list[tuple[int, int]]:
         return list(self._tok.encode(text, add_special_tokens=False).offsets)

@@ -21,7 +21,9 @@ Rules (what a test pins):
 
 Speed: every sentence (and table line) is counted in one batched tokenizer pass; chunks are packed from those
 counts. Only a sentence longer than the budget, or an overlap that must start inside a sentence, is tokenised
-again (one small ``token_offsets`` call). Final counts: see :mod:`ragd.ingest._chunk_count`.
+again (one small ``token_offsets`` call). Final counts: see :mod:`ragd.ingest._chunk_count`. A short text of
+prose only is first tokenized whole: when it fits the budget it is the one chunk the packer would make, and its
+token ids go with it to the embedder (``ChunkDraft.token_ids``), so that it is tokenized once, not twice.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ __all__ = ["chunk_document"]
 
 _MIN_OVERLAP = 4  # a shorter overlap is not worth it: the sentence starts the chunk alone
 _TAIL_CHARS_PER_TOKEN = 6  # first guess of the window tokenised for an overlap inside a sentence
+_SINGLE_CHARS_PER_TOKEN = 4  # a text longer than this many characters per budget token is not tried whole
 
 
 @dataclass(slots=True)
@@ -324,30 +327,70 @@ class _Packer:
         return self.out
 
 
-def _make_blocks(parsed: ParsedDocument, counter: TokenCounter) -> list[_Block]:
-    """Trimmed non-blank blocks with their sentences (table: lines) counted in one batched tokenizer pass."""
+def _trimmed_blocks(parsed: ParsedDocument) -> list[tuple[int, int, int]]:
+    """``(block index, start, end)`` of the non-blank blocks, trimmed."""
     text = parsed.text
     n_text = len(text)
-    found: list[tuple[int, int, int, list[tuple[int, int]]]] = []  # (block index, start, end, spans)
+    out: list[tuple[int, int, int]] = []
     for i, b in enumerate(parsed.blocks):
         s = lstrip_pos(text, max(b.start, 0), min(b.end, n_text))
         e = rstrip_pos(text, s, min(b.end, n_text))
         if e > s:
-            spans = line_spans(text, s, e) if b.kind == "table" else sentence_spans(text, s, e)
-            found.append((i, s, e, spans))
+            out.append((i, s, e))
+    return out
+
+
+def _page(page: int | None) -> int | None:
+    return page if page is not None and page >= 1 else None
+
+
+def _make_blocks(parsed: ParsedDocument, trimmed: list[tuple[int, int, int]], counter: TokenCounter) -> list[_Block]:
+    """The blocks with their sentences (table: lines) counted in one batched tokenizer pass."""
+    text = parsed.text
+    found = [
+        (i, s, e, line_spans(text, s, e) if parsed.blocks[i].kind == "table" else sentence_spans(text, s, e))
+        for i, s, e in trimmed
+    ]
     counts = iter(counter.count_tokens([text[a:z] for *_, spans in found for a, z in spans]))
     out: list[_Block] = []
     for j, (i, s, e, spans) in enumerate(found):
         b = parsed.blocks[i]
-        page = b.page if b.page is not None and b.page >= 1 else None
         cs = [next(counts) for _ in spans]
         out.append(
             _Block(
-                j, b.kind, s, e, page, list(b.heading_path), b.header_lines,
+                j, b.kind, s, e, _page(b.page), list(b.heading_path), b.header_lines,
                 [a for a, _ in spans], [z for _, z in spans], cs, [0, *accumulate(cs)],
             )
         )  # fmt: skip
     return out
+
+
+def _single_chunk(
+    parsed: ParsedDocument, trimmed: list[tuple[int, int, int]], counter: TokenCounter, max_tokens: int
+) -> ChunkDraft | None:
+    """The whole text as one chunk, when it plainly is one: prose only (no heading, no table) under one heading
+    path, in reading order, within the budget by one count of the whole text, as the packer would make it. The
+    count's token ids go with the chunk, so that the embedder does not tokenize it a second time. Tried only on
+    texts short enough to be likely to fit (a miss costs one tokenizer pass)."""
+    start, end = trimmed[0][1], trimmed[-1][2]
+    if end - start > max_tokens * _SINGLE_CHARS_PER_TOKEN:
+        return None
+    blocks = parsed.blocks
+    path = blocks[trimmed[0][0]].heading_path
+    reached = start
+    for i, s, e in trimmed:
+        b = blocks[i]
+        if b.kind in ("heading", "table") or b.heading_path != path or s < reached:
+            return None
+        reached = e
+    text = parsed.text[start:end]
+    (ids,) = counter.token_ids([text])
+    if len(ids) > max_tokens:
+        return None
+    pages = [p for i, _, _ in trimmed if (p := _page(blocks[i].page)) is not None]
+    chunk = _draft(0, Out(text, start, end, pages, list(path), False), len(ids))
+    chunk.token_ids = ids
+    return chunk
 
 
 def chunk_document(
@@ -361,9 +404,13 @@ def chunk_document(
     if max_tokens < 1:
         raise ValueError("max_tokens must be at least 1")
     overlap = max(0, min(overlap_tokens, max_tokens // 3))
-    blocks = _make_blocks(parsed, counter)
-    if not blocks:
+    trimmed = _trimmed_blocks(parsed)
+    if not trimmed:
         return []
+    single = _single_chunk(parsed, trimmed, counter, max_tokens)
+    if single is not None:
+        return [single]
+    blocks = _make_blocks(parsed, trimmed, counter)
     packer = _Packer(parsed.text, counter, max_tokens, overlap)
     for b in blocks:
         packer.add(b)

@@ -73,6 +73,8 @@ class _Prepared:
     texts: dict[str, str]
     """The text embedded for each chunk, by content hash."""
     parsed: ParsedRecord
+    ids: dict[str, list[int]]
+    """The model's token ids of those texts the chunker already tokenized, by content hash."""
 
 
 def _at(exc: DocumentError, step: str) -> DocumentError:
@@ -263,7 +265,8 @@ class IngestService:
         if not ready:
             return
         self._store.set_status_many([p.doc.id for p in ready], DocStatus.EMBEDDING)
-        self._embed_missing({h: t for p in ready for h, t in p.texts.items()})
+        self._embed_missing({h: t for p in ready for h, t in p.texts.items()},
+                            {h: ids for p in ready for h, ids in p.ids.items()})
         model = self._embedder.name
         try:
             self._store.commit_chunks_many([(p.doc.id, p.chunks, p.lexical) for p in ready], model)
@@ -316,15 +319,19 @@ class IngestService:
         if not chunks:
             raise _at(DocumentError("the document contains no text to index"), "chunking")
         language = detect_language(parsed.text)
-        texts = {}
+        texts: dict[str, str] = {}
+        ids: dict[str, list[int]] = {}
         for c in chunks:
             # a chunk is indexed and embedded with its headings (title fields): a passage deep in a section still
             # matches the words of the section's title; the cache key follows the text the model really sees
             text = with_context(c.text, c.heading_path)
             c.content_hash = hashlib.sha256(text.encode()).hexdigest()
             texts[c.content_hash] = text
+            if c.token_ids is not None and text is c.text:
+                ids[c.content_hash] = c.token_ids
         lexical = [" ".join(analyze_document(texts[c.content_hash], language)) for c in chunks]
-        return _Prepared(doc, chunks, lexical, texts, ParsedRecord(doc_id, parsed.text, parsed.pages, parsed.title))
+        record = ParsedRecord(doc_id, parsed.text, parsed.pages, parsed.title)
+        return _Prepared(doc, chunks, lexical, texts, record, ids)
 
     def redact_ingest(self, doc: Document) -> bool:
         """Whether personal data is redacted from ``doc``'s text before it is stored and indexed: its collection's
@@ -338,11 +345,11 @@ class IngestService:
     def fail(self, doc_id: str, reason: str, step: str = "processing") -> None:
         self._store.set_status(doc_id, DocStatus.FAILED, error=reason, error_code="internal_error", failed_step=step)
 
-    def _embed_missing(self, texts_by_hash: dict[str, str]) -> None:
+    def _embed_missing(self, texts_by_hash: dict[str, str], ids_by_hash: dict[str, list[int]]) -> None:
         model = self._embedder.name
         cached = self._store.get_embeddings(model, list(texts_by_hash))
         todo = [h for h in texts_by_hash if h not in cached]
         if not todo:
             return
-        vectors = self._embedder.embed([texts_by_hash[h] for h in todo])
+        vectors = self._embedder.embed([texts_by_hash[h] for h in todo], [ids_by_hash.get(h) for h in todo])
         self._store.put_embeddings(model, dict(zip(todo, vectors, strict=True)))
