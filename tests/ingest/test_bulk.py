@@ -52,3 +52,29 @@ def test_cli_ingest_reports_rejections_and_exits_1(tmp_path: Path) -> None:
     err = " ".join(out.stderr.split())  # the console wraps long lines
     assert f"{len(files)} files: 4 indexed" in err
     assert "tool.bin: rejected: an ELF executable is not a supported document type" in err
+
+
+def test_a_folder_loaded_by_the_operator_is_shared_as_an_upload_would_be(tmp_path: Path) -> None:
+    """`ragd ingest` creates the collection as the API does on a first upload: the default collection is open to
+    the tenant (a user finds its documents), a new named one is private to the operator (admins only)."""
+    from ragd.auth.actor import Actor
+
+    shared, private = tmp_path / "shared", tmp_path / "private"
+    for folder, word in ((shared, "lighthouse"), (private, "submarine")):
+        folder.mkdir()
+        (folder / f"{word}.txt").write_text(f"The {word} keeper writes the log every night.\n")
+    r = Ragd(Settings(data_dir=tmp_path / "data", ingest={"workers": 0}))
+    try:
+        bulk.ingest_files(r, [shared / "lighthouse.txt"])
+        bulk.ingest_files(r, [private / "submarine.txt"], collection="secret")
+        user = r.auth.create_user("reader@example.org", "a long enough password 1", "user")
+        reader = Actor(user_id=user.id, email=user.email, role="user", tenant_id=user.tenant_id)
+        found = {h.chunk.text.split()[1] for q in ("lighthouse keeper", "submarine keeper")
+                 for h in r.query(q, filters=r.access.filters(reader), answer=False).retrieval.hits}
+        assert found == {"lighthouse"}
+        coll = r.identities.get_collection("default", "default")
+        assert coll is not None and coll.tenant_access == "write"
+        secret = r.identities.get_collection("default", "secret")
+        assert secret is not None and secret.tenant_access is None
+    finally:
+        r.close()

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ragd.auth.actor import LOCAL_ACTOR, Actor
 from ragd.errors import RagdError
 from ragd.ingest.pipeline import Upload
 
@@ -42,9 +43,15 @@ def ingest_files(
     collection: str | None = None,
     on_queued: Callable[[int], None] | None = None,
     on_done: Callable[[str, str], None] | None = None,
+    actor: Actor = LOCAL_ACTOR,
 ) -> BulkResult:
     """Store ``files`` and index them; returns when every queued job has run. ``on_queued(n)`` after each group of
-    ``n`` files is stored (or rejected), ``on_done(doc_id, status)`` after each document is processed."""
+    ``n`` files is stored (or rejected), ``on_done(doc_id, status)`` after each document is processed.
+
+    The collection is created on first use as an upload through the API creates it (:meth:`ragd.auth.access.
+    AccessService.writable_collection`): the tenant's default collection open to the whole tenant, another name
+    private to ``actor`` (by default the local operator, an admin of the default tenant)."""
+    collection = r.access.writable_collection(actor, collection)
     result = BulkResult()
     queued = threading.Event()
     errors: list[BaseException] = []
@@ -56,7 +63,8 @@ def ingest_files(
         def flush() -> None:
             nonlocal group, size
             if group:
-                result.ids.extend(s.document.id for s in r.submit_many(group, collection=collection))
+                subs = r.submit_many(group, collection=collection, tenant_id=actor.tenant_id)
+                result.ids.extend(s.document.id for s in subs)
                 if on_queued:
                     on_queued(len(group))
             group, size = [], 0
