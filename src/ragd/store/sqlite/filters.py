@@ -140,3 +140,24 @@ def chunk_conditions(filters: SearchFilters | None, alias: str = "c") -> tuple[s
         )
         params.extend(doc_params)
     return " AND ".join(conditions), params
+
+
+def joined_conditions(filters: SearchFilters | None, chunk: str = "c", doc: str = "d") -> tuple[str, str, list[Any]]:
+    """``(join, condition, params)`` for a query that reaches chunks one by one (the lexical search: a few thousand
+    matching rows): document-level conditions tested on each chunk's document through a join on its primary key,
+    instead of :func:`chunk_conditions`' subquery, which lists every allowed document on every query (work that
+    grows with the collection, not with the matches). ``join`` is ``""`` when no document condition applies."""
+    if filters is None:
+        return "", "", []
+    conditions: list[str] = []
+    params: list[Any] = []
+    if filters.document_ids:
+        conditions.append(f"{chunk}.document_id IN (SELECT value FROM json_each(?))")
+        params.append(json.dumps(filters.document_ids))
+    doc_conditions, doc_params = document_conditions(filters, doc)
+    join = ""
+    if doc_conditions:
+        join = f"CROSS JOIN documents AS {doc} ON {doc}.id = {chunk}.document_id"
+        conditions.extend(doc_conditions)
+        params.extend(doc_params)
+    return join, " AND ".join(conditions), params

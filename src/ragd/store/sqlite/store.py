@@ -434,11 +434,12 @@ class SqliteStore(JobsMixin):
         query = fts_query(terms)
         if not query or limit <= 0:
             return []
-        condition, params = _filters.chunk_conditions(clean, "c")
+        join, condition, params = _filters.joined_conditions(clean, "c", "d")
         if condition:
+            # CROSS JOIN keeps this order: the FTS matches drive, each looks up its chunk and document by key
             sql = (
                 "SELECT chunks_fts.rowid, bm25(chunks_fts) AS r FROM chunks_fts "
-                "JOIN chunks AS c ON c.seq = chunks_fts.rowid "
+                f"CROSS JOIN chunks AS c ON c.seq = chunks_fts.rowid {join} "
                 f"WHERE chunks_fts MATCH ? AND {condition} ORDER BY r, chunks_fts.rowid LIMIT ?"
             )
         else:
