@@ -138,10 +138,9 @@ class OnnxEmbedder:
         would, else the tokenizer's own encoding (one batched call for all the texts without ids)."""
         if given is not None and len(given) != len(texts):
             raise ValueError("token_ids must have one entry per text")
-        frame = self._frame if given is not None else None
         ids: list[list[int] | None] = [None] * len(texts)
-        if frame is not None and given is not None:
-            head, tail = frame
+        if given is not None and self._frame is not None:
+            head, tail = self._frame
             room = self._max_len - len(head) - len(tail)
             for i, g in enumerate(given):
                 if g is not None:

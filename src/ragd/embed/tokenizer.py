@@ -27,15 +27,13 @@ class HFTokenCounter:
         return cls(load_tokenizer(path))
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        if not texts:
-            return []
-        encs = self._tok.encode_batch_fast(list(texts), add_special_tokens=False)  # ids only, no offsets
-        return [len(e.ids) for e in encs]
+        return [len(ids) for ids in self.token_ids(texts)]
 
     def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
         if not texts:
             return []
-        return [e.ids for e in self._tok.encode_batch_fast(list(texts), add_special_tokens=False)]
+        encs = self._tok.encode_batch_fast(list(texts), add_special_tokens=False)  # ids only, no offsets
+        return [e.ids for e in encs]
 
     def token_offsets(self, text: str) -> list[tuple[int, int]]:
         return list(self._tok.encode(text, add_special_tokens=False).offsets)

@@ -120,6 +120,13 @@ def document_conditions(filters: SearchFilters, alias: str = "d") -> tuple[list[
     return conditions, params
 
 
+def _document_ids(filters: SearchFilters, alias: str) -> tuple[list[str], list[Any]]:
+    """The condition on the chunks table (``alias``) for ``filters.document_ids``, if any."""
+    if not filters.document_ids:
+        return [], []
+    return [f"{alias}.document_id IN (SELECT value FROM json_each(?))"], [json.dumps(filters.document_ids)]
+
+
 def chunk_conditions(filters: SearchFilters | None, alias: str = "c") -> tuple[str, list[Any]]:
     """``(sql, params)``: a condition on the chunks table (``alias``) or ``("", [])`` when nothing narrows.
 
@@ -128,11 +135,7 @@ def chunk_conditions(filters: SearchFilters | None, alias: str = "c") -> tuple[s
     """
     if filters is None:
         return "", []
-    conditions: list[str] = []
-    params: list[Any] = []
-    if filters.document_ids:
-        conditions.append(f"{alias}.document_id IN (SELECT value FROM json_each(?))")
-        params.append(json.dumps(filters.document_ids))
+    conditions, params = _document_ids(filters, alias)
     doc_conditions, doc_params = document_conditions(filters, "d")
     if doc_conditions:
         conditions.append(
@@ -149,11 +152,7 @@ def joined_conditions(filters: SearchFilters | None, chunk: str = "c", doc: str 
     grows with the collection, not with the matches). ``join`` is ``""`` when no document condition applies."""
     if filters is None:
         return "", "", []
-    conditions: list[str] = []
-    params: list[Any] = []
-    if filters.document_ids:
-        conditions.append(f"{chunk}.document_id IN (SELECT value FROM json_each(?))")
-        params.append(json.dumps(filters.document_ids))
+    conditions, params = _document_ids(filters, chunk)
     doc_conditions, doc_params = document_conditions(filters, doc)
     join = ""
     if doc_conditions:
