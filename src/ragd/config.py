@@ -122,6 +122,11 @@ class RetrievalSettings(_Section):
     ann_threshold: int = Field(
         300_000, ge=1000, description="Chunks above which the dense index should move to an ANN structure."
     )
+    lexical_index: Literal["memory", "store"] = Field(
+        "memory", description="Where BM25 runs: memory (an in-process index derived from the store, rebuilt at "
+        "start; a filtered query costs no SQL; about 0.1 KB of memory per chunk, docs/benchmarks.md) or store (the "
+        "store's own full-text index: SQLite FTS5, nothing held in memory)."
+    )
 
 
 class RerankSettings(_Section):

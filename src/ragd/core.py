@@ -38,6 +38,7 @@ from ragd.retrieve.service import Mode, Retrieval, Retriever
 from ragd.security.encryption import FileCipher
 from ragd.store import open_store
 from ragd.store.conversations import open_conversation_store
+from ragd.store.lexical import LexicalIndex
 from ragd.store.vectors import DenseIndex
 
 log = logging.getLogger(__name__)
@@ -77,8 +78,11 @@ class Ragd:
         self.ingest = IngestService(self.store, self.embedder, self.files, settings, on_indexed=self._indexed,
                                     collection_privacy=self.identities.collection_privacy)
         self.reranker = create_reranker(settings.rerank)  # None unless RAGD_RERANK__BACKEND is set
+        # BM25 in memory (settings.retrieval.lexical_index): searches use it once build_lexical_index() has run
+        # (start() runs it in the background); until then the store's FTS5 answers, ranking alike
+        self.lexical = LexicalIndex() if settings.retrieval.lexical_index == "memory" else None
         self.retriever = Retriever(self.store, self.embedder, self.index, settings.retrieval, self.reranker,
-                                   settings.rerank.candidates)
+                                   settings.rerank.candidates, self.lexical)
         self.generator = create_generator(settings, self.embedder)  # settings.llm.backend
         self.conversations = open_conversation_store(settings.store_url)
         # the audit trail (docs/audit.md): self.audit.append(...) / self.audit.record_decision(...)
@@ -132,10 +136,26 @@ class Ragd:
         self.workers.start()
         # the model's first full batch is slow (runtime allocations): pay it now, off the request path
         threading.Thread(target=self.embedder.warm_up, name="ragd-warm-up", daemon=True).start()
+        if self.lexical is not None:  # load BM25 off the request path (readiness fails until it is built)
+            threading.Thread(target=self.build_lexical_index, name="ragd-lexical", daemon=True).start()
         a = self.settings.audit
         if any(days is not None for days in (a.conversation_days, a.query_log_days, a.audit_days)):
             self._retention = threading.Thread(target=self._retention_loop, name="ragd-retention", daemon=True)
             self._retention.start()
+
+    def build_lexical_index(self) -> None:
+        """Load the in-memory BM25 index from the store (nothing to do with ``lexical_index = store``)."""
+        if self.lexical is None:
+            return
+        t0 = time.perf_counter()
+        try:
+            self.lexical.sync(self.store)
+        except Exception:  # searches keep using the store's FTS5; readiness says the index is not built
+            if not self._stopping.is_set():
+                log.exception("building the in-memory BM25 index failed")
+            return
+        log.info("in-memory BM25 index built: %d chunks in %.0f ms", len(self.lexical),
+                 (time.perf_counter() - t0) * 1000)
 
     def _retention_loop(self) -> None:
         """Apply the retention ages now and then every ``audit.retention_interval_minutes`` until closed."""
@@ -269,10 +289,13 @@ class Ragd:
             offset += len(docs)
 
     def rebuild_index(self) -> int:
-        """Rebuild the derived dense index from the store. Returns the number of vectors."""
+        """Rebuild the derived indexes (dense, and BM25 when held in memory) from the store. Returns the number
+        of vectors."""
         with self._index_lock:
             self.index.rebuild(self.store)
             self.index.save()
+            if self.lexical is not None:
+                self.lexical.rebuild(self.store)
             return len(self.index)
 
     # -- questions -------------------------------------------------------------------------------------------

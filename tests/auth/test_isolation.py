@@ -8,6 +8,7 @@ reference model written here, and compares it with what the API returns.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -81,6 +82,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, h
     res = ragd_cli(s.data_dir, "users", "create-admin", "--email", "op@example.org", "--password", PASSWORD)
     assert res.returncode == 0, res.stderr
     http = s.client()
+    # searches must go through the in-memory BM25 index (built in the background at start), not the FTS5 fallback
+    for _ in range(200):
+        if http.get("/api/v1/ready").json()["checks"]["lexical_index"]["status"] == "ok":
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError("the in-memory BM25 index was not built")
     try:
         yield s, http, login(http, "op@example.org")
     finally:

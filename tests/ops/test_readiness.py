@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -17,7 +19,7 @@ def test_ready_then_not_ready(data_copy: Path) -> None:
     r = Ragd(settings)
     body = readiness(r)
     assert body["status"] == "ready", body
-    assert set(body["checks"]) == {"database", "index", "embedding_model", "llm", "disk", "memory"}
+    assert set(body["checks"]) == {"database", "index", "lexical_index", "embedding_model", "llm", "disk", "memory"}
     assert all(c["status"] == "ok" and c["detail"] for c in body["checks"].values())
 
     seq = int(r.index.seqs()[0])
@@ -36,3 +38,29 @@ def test_ready_then_not_ready(data_copy: Path) -> None:
         r.settings.health.min_free_disk_percent = 0.0
         assert client.get("/api/v1/ready").status_code == 200
         assert client.get("/api/v1/health").status_code == 200
+
+
+def test_not_ready_while_the_bm25_index_is_built(data_copy: Path) -> None:
+    r = Ragd(Settings(data_dir=data_copy, ingest={"workers": 0}, health={"max_memory_percent": 100}))
+    assert r.lexical is not None and not r.lexical.built
+    building = threading.Event()
+    release = threading.Event()
+    real_iter = r.store.iter_lexical
+
+    def slow_iter(batch: int = 10_000) -> Iterator[list[tuple[int, str]]]:
+        building.set()
+        release.wait(30)
+        yield from real_iter(batch)
+
+    r.store.iter_lexical = slow_iter  # type: ignore[method-assign]
+    builder = threading.Thread(target=r.lexical.sync, args=(r.store,))
+    builder.start()
+    assert building.wait(30)
+    body = readiness(r)
+    assert body["status"] == "not_ready"
+    assert body["checks"]["lexical_index"]["status"] == "fail" and "built" in body["checks"]["lexical_index"]["detail"]
+    release.set()
+    builder.join(30)
+    assert readiness(r)["status"] == "ready"
+    assert r.query("flight", answer=False).retrieval.hits  # searches go through the built index
+    r.close()

@@ -27,6 +27,7 @@ def ragd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ragd]:
     for name, text in DOCS.items():
         r.submit(text.encode(), name, mime="text/markdown")
     r.workers.drain()
+    r.build_lexical_index()  # as the server does at start
     try:
         yield r
     finally:
@@ -85,3 +86,41 @@ def test_dense_feedback_runs_a_second_pass_within_the_filter(ragd: Ragd) -> None
     french = ragd.retriever.search("pourquoi la marée monte deux fois par jour", top_k=5, mode="hybrid")
     assert "feedback" not in french.timings_ms
     assert "feedback" not in ragd.retriever.search("ocean tides", top_k=5, mode="dense").timings_ms
+
+
+@pytest.mark.parametrize("mode", ["bm25", "hybrid"])
+def test_the_in_memory_bm25_index_answers_as_the_store_does(ragd: Ragd, mode: str) -> None:
+    ragd.retriever._settings = RetrievalSettings()
+    assert ragd.lexical is not None and ragd.lexical.built  # the default: lexical_index = memory
+    questions = ["why do ocean tides rise twice a day", "pourquoi la marée monte", "jet engine fuel nozzle"]
+    moon = next(d.id for d in ragd.store.list_documents()[0] if d.filename == "moon.md")
+    for filters in (None, SearchFilters(document_ids=[moon]), SearchFilters(mimes=["text/markdown"])):
+        for question in questions:
+            memory = ragd.retriever.search(question, top_k=5, mode=mode, filters=filters)  # type: ignore[arg-type]
+            ragd.retriever._lexical = None  # RAGD_RETRIEVAL__LEXICAL_INDEX=store: FTS5
+            try:
+                store = ragd.retriever.search(question, top_k=5, mode=mode, filters=filters)  # type: ignore[arg-type]
+            finally:
+                ragd.retriever._lexical = ragd.lexical
+            assert [(h.chunk.id, h.bm25_rank) for h in memory.hits] == [(h.chunk.id, h.bm25_rank) for h in store.hits]
+            assert [h.score for h in memory.hits] == pytest.approx([h.score for h in store.hits], rel=1e-9)
+
+
+def test_a_new_document_is_searchable_at_once_and_a_deleted_one_is_gone(tmp_path: Path) -> None:
+    """Before the in-memory index is built the store answers; after, the index follows every change at once."""
+    r = Ragd(Settings(data_dir=tmp_path, ingest={"workers": 0}))
+    try:
+        r.submit(b"Glaciers carve valleys over thousands of years.", "ice.txt")
+        r.workers.drain()
+        assert [h.chunk.filename for h in r.retriever.search("glaciers", mode="bm25").hits] == ["ice.txt"]
+        assert r.lexical is not None and not r.lexical.built  # the store's FTS5 answered
+        r.build_lexical_index()
+        assert r.lexical.built
+        assert [h.chunk.filename for h in r.retriever.search("glaciers", mode="bm25").hits] == ["ice.txt"]
+        doc, _created = r.submit(b"Volcanoes erupt molten rock called lava.", "fire.txt")
+        r.workers.drain()
+        assert [h.chunk.filename for h in r.retriever.search("volcanoes lava", mode="bm25").hits] == ["fire.txt"]
+        assert r.store.delete_document(doc.id)
+        assert r.retriever.search("volcanoes lava", mode="bm25").hits == []
+    finally:
+        r.close()

@@ -135,6 +135,11 @@ def test_filtered_search_returns_k_when_k_are_allowed(tmp_path: Path, allowed_co
     assert [s for s, _ in hits] == brute_force(allowed, vectors[allowed - 1], q, 10)
     assert index.search(q, 10, np.array([], dtype=np.int64)) == []
     assert len(index.search(q, 10, allowed[:4])) == 4
+    mask = np.zeros(int(allowed.max()) + 1, dtype=bool)  # the same filter as a mask indexed by seq
+    mask[allowed] = True
+    assert index.search(q, 10, mask) == hits
+    assert index.search(q, 10, np.zeros(0, dtype=bool)) == []  # seqs past the mask's end are not allowed
+    assert len(index.search(q, 10, mask[: int(allowed[:4].max()) + 1])) >= 1
 
 
 def test_save_load_round_trip(store: SqliteStore, tmp_path: Path) -> None:

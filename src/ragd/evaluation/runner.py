@@ -152,6 +152,7 @@ def evaluate_dataset(
             t0 = time.perf_counter()
             ids = ingest_dataset(ragd, ds, "eval", progress)
             ingest_s = time.perf_counter() - t0
+            ragd.build_lexical_index()  # as a server does at start
             chunks = ragd.store.count_chunks()
             out = []
             for mode in modes:

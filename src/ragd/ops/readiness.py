@@ -1,8 +1,9 @@
 """Readiness: may this instance take traffic? Each check reports ``ok`` or ``fail``, a detail and its time.
 
 Checks: the database answers; the dense index agrees with the store (after catching up, the same number of
-vectors as chunks); the embedding model embeds; the LLM answers when one is configured (the default extractive
-generator needs none); enough free disk on the data directory; memory below the limit.
+vectors as chunks); the in-memory BM25 index is built (in the background at start-up); the embedding model
+embeds; the LLM answers when one is configured (the default extractive generator needs none); enough free disk on
+the data directory; memory below the limit.
 """
 
 from __future__ import annotations
@@ -41,6 +42,14 @@ def _index(r: Ragd) -> str:
                                    f"({before})")
             return f"{vectors} vectors = {chunks} chunks, model {r.index.model} (dim {r.index.dim})"
     return "the store is changing quickly; counts compared while catching up"
+
+
+def _lexical(r: Ragd) -> str:
+    if r.lexical is None:
+        return "BM25 in the store (settings.retrieval.lexical_index = store)"
+    if not r.lexical.try_sync(r.store) and not r.lexical.built:
+        raise RuntimeError("the in-memory BM25 index is being built from the store")
+    return f"{len(r.lexical)} chunks in the in-memory BM25 index"
 
 
 def _embedding(r: Ragd) -> str:
@@ -83,6 +92,7 @@ def _memory(r: Ragd) -> str:
 CHECKS: dict[str, Callable[[Ragd], str]] = {
     "database": _database,
     "index": _index,
+    "lexical_index": _lexical,
     "embedding_model": _embedding,
     "llm": _llm,
     "disk": _disk,

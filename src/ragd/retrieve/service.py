@@ -20,6 +20,7 @@ from ragd.retrieve.analysis import analyze_query, detect_language
 from ragd.retrieve.fusion import rocchio, rrf, score_fusion
 from ragd.retrieve.rerank import Reranker, RerankUnavailable, rerank_order
 from ragd.store.base import Store
+from ragd.store.lexical import LexicalIndex
 from ragd.store.vectors import DenseIndex
 
 log = logging.getLogger(__name__)
@@ -38,32 +39,50 @@ class Retrieval:
 class Retriever:
     def __init__(
         self, store: Store, embedder: Embedder, index: DenseIndex, settings: RetrievalSettings,
-        reranker: Reranker | None = None, rerank_candidates: int = 30,
+        reranker: Reranker | None = None, rerank_candidates: int = 30, lexical: LexicalIndex | None = None,
     ) -> None:
         self._reranker = reranker
         self._rerank_candidates = rerank_candidates
         self._store = store
         self._embedder = embedder
         self._index = index
+        self._lexical = lexical
         self._settings = settings
         self._allowed: OrderedDict[str, tuple[int, np.ndarray]] = OrderedDict()
         self._allowed_lock = threading.Lock()
 
-    def _allowed_seqs(self, filters: SearchFilters) -> np.ndarray:
-        """The seqs a filtered dense search may return, cached per filter until the store changes (every query of
-        a non-admin user carries an access filter; recomputing it costs a scan of the chunks)."""
-        key, version = repr(filters), self._store.last_change_id()
+    def _allowed_mask(self, filters: SearchFilters, version: int) -> np.ndarray:
+        """The chunks a filtered search may return, as a boolean mask indexed by seq, cached per filter until the
+        store changes (every query of a non-admin user carries an access filter; recomputing it costs a scan of
+        the chunks). ``version``: the store's last change id."""
+        key = repr(filters)
         with self._allowed_lock:
             hit = self._allowed.get(key)
             if hit is not None and hit[0] == version:
                 self._allowed.move_to_end(key)
                 return hit[1]
         seqs = self._store.allowed_seqs(filters)
+        mask = np.zeros(int(seqs.max()) + 1 if len(seqs) else 0, dtype=bool)
+        mask[seqs] = True
         with self._allowed_lock:
-            self._allowed[key] = (version, seqs)
+            self._allowed[key] = (version, mask)
             while len(self._allowed) > 256:
                 self._allowed.popitem(last=False)
-        return seqs
+        return mask
+
+    def _search_lexical(
+        self, terms: list[str], filters: SearchFilters | None, depth: int, version: int
+    ) -> list[tuple[int, float]]:
+        """BM25 in the in-memory index once it is built (caught up with the store first), else in the store's own
+        full-text index: the two rank alike (``ragd.testing.store_conformance_lexical``), so a query that comes
+        while the server is still building the index (or from a one-shot CLI process, which never builds it) is
+        answered the same way, only slower."""
+        if self._lexical is None or not self._lexical.built:
+            return self._store.search_lexical(terms, filters, depth)
+        allowed = self._allowed_mask(filters, version) if filters else None
+        if self._lexical.watermark < version:
+            self._lexical.sync(self._store)
+        return self._lexical.search(terms, depth, allowed)
 
     def search(
         self,
@@ -82,9 +101,10 @@ class Retriever:
         t: dict[str, float] = {}
         t0 = time.perf_counter()
         terms = analyze_query(query)
+        version = self._store.last_change_id()  # the derived indexes catch up to it; filter masks are cached by it
         lexical_hits: list[tuple[int, float]] = []
         if mode in ("hybrid", "bm25") and terms:
-            lexical_hits = self._store.search_lexical(terms, filters, depth)
+            lexical_hits = self._search_lexical(terms, filters, depth, version)
         t1 = time.perf_counter()
         t["lexical"] = (t1 - t0) * 1000
         qv: np.ndarray | None = None
@@ -94,8 +114,9 @@ class Retriever:
             qv = self._embedder.embed_query(query)
             t2 = time.perf_counter()
             t["embed_query"] = (t2 - t1) * 1000
-            self._index.sync(self._store)
-            allowed = self._allowed_seqs(filters) if filters else None
+            if self._index.watermark < version:
+                self._index.sync(self._store)
+            allowed = self._allowed_mask(filters, version) if filters else None
             dense_hits = self._index.search(qv, depth, allowed)
             t["dense"] = (time.perf_counter() - t2) * 1000
         t3 = time.perf_counter()
@@ -124,9 +145,8 @@ class Retriever:
     ) -> list[tuple[int, float]]:
         """The dense search again, with the query vector moved towards the first pass's best passages
         (:func:`~ragd.retrieve.fusion.rocchio`); the same filter applies."""
-        chunks = self._store.get_chunks([seq for seq, _ in best])
-        vecs = self._store.get_embeddings(self._embedder.name, list({c.content_hash for c in chunks}))
-        feedback = [vecs[c.content_hash] for c in chunks if c.content_hash in vecs]
+        vecs = self._index.vectors(seq for seq, _ in best)
+        feedback = [vecs[seq] for seq, _ in best if seq in vecs]
         moved = rocchio(qv, feedback, self._settings.feedback_weight)
         return self._index.search(moved, depth, allowed)
 
@@ -183,12 +203,12 @@ class Retriever:
             pos += window
             chunks = self._store.get_chunks([seq for seq, _ in batch])
             by_seq = {c.seq: c for c in chunks}
-            vecs = self._store.get_embeddings(self._embedder.name, list({c.content_hash for c in chunks}))
+            vecs = self._index.vectors(by_seq)
             for seq, score in batch:
                 chunk = by_seq.get(seq)
                 if chunk is None or chunk.content_hash in kept_hashes:
                     continue
-                vec = vecs.get(chunk.content_hash)
+                vec = vecs.get(seq)
                 if vec is not None and any(
                     float(vec @ k) >= self._settings.dedup_threshold for k in kept_vecs
                 ):

@@ -153,7 +153,7 @@ class Store(Protocol):
     def allowed_seqs(self, filters: SearchFilters) -> np.ndarray:
         """The int64 seqs of every chunk that passes ``filters`` (for masking a dense search)."""
 
-    # -- change log (feeds derived dense indexes) ------------------------------------------------------------
+    # -- change log (feeds the derived dense and lexical indexes) -------------------------------------------
     def changes_since(
         self, model: str, after: int, limit: int = 10_000
     ) -> list[tuple[int, int, str, np.ndarray | None]]:
@@ -167,6 +167,14 @@ class Store(Protocol):
 
     def iter_vectors(self, model: str, batch: int = 10_000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Every live chunk's vector for ``model`` as ``(seqs int64 [n], vectors float32 [n, dim])`` batches."""
+
+    def lexical_changes_since(self, after: int, limit: int = 10_000) -> list[tuple[int, int, str, str | None]]:
+        """Change-log rows with ``change_id > after``, ascending: ``(change_id, seq, op, lex)`` (feeds the
+        in-memory lexical index). ``lex`` is the chunk's analysed text on ``add`` rows whose chunk still exists,
+        else ``None``."""
+
+    def iter_lexical(self, batch: int = 10_000) -> Iterator[list[tuple[int, str]]]:
+        """Every live chunk's ``(seq, analysed text)``, in batches by ascending seq."""
 
     # -- jobs ------------------------------------------------------------------------------------------------
     def enqueue_job(self, doc_id: str, kind: str = "ingest") -> int: ...

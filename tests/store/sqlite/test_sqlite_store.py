@@ -18,9 +18,10 @@ from ragd.store.sqlite.store import fts_query
 from ragd.testing.store_conformance import StoreConformance, add_indexed, make_doc
 from ragd.testing.store_conformance_batch import BatchConformance
 from ragd.testing.store_conformance_jobs import JobQueueConformance
+from ragd.testing.store_conformance_lexical import LexicalFeedConformance
 
 
-class TestSqliteStore(StoreConformance, JobQueueConformance, BatchConformance):
+class TestSqliteStore(StoreConformance, JobQueueConformance, BatchConformance, LexicalFeedConformance):
     @pytest.fixture
     def store(self, tmp_path: Path) -> Iterator[SqliteStore]:
         store = SqliteStore(tmp_path / "ragd.sqlite3")

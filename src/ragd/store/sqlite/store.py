@@ -470,6 +470,26 @@ class SqliteStore(JobsMixin):
         )
         return [(cid, seq, op, None if blob is None else _vector(blob)) for cid, seq, op, blob in rows]
 
+    def lexical_changes_since(self, after: int, limit: int = 10_000) -> list[tuple[int, int, str, str | None]]:
+        rows = self._db.conn().execute(
+            "SELECT ch.change_id, ch.seq, ch.op, c.lex FROM changes AS ch "
+            "LEFT JOIN chunks AS c ON ch.op = 'add' AND c.seq = ch.seq "
+            "WHERE ch.change_id > ? ORDER BY ch.change_id LIMIT ?",
+            (int(after), int(limit)),
+        )
+        return [(cid, seq, op, lex) for cid, seq, op, lex in rows]
+
+    def iter_lexical(self, batch: int = 10_000) -> Iterator[list[tuple[int, str]]]:
+        after = 0
+        while True:
+            rows = self._db.conn().execute(
+                "SELECT seq, lex FROM chunks WHERE seq > ? ORDER BY seq LIMIT ?", (after, int(batch))
+            ).fetchall()
+            if not rows:
+                return
+            yield [(seq, lex) for seq, lex in rows]
+            after = int(rows[-1][0])
+
     def last_change_id(self) -> int:
         return self._db.conn().execute("SELECT COALESCE(MAX(change_id), 0) FROM changes").fetchone()[0]
 
