@@ -19,7 +19,10 @@ _bearer = HTTPBearer(auto_error=False, description="An access token from POST /a
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key (ragd_…).")
 
 
-def _ragd(request: Request) -> Ragd:
+# Dependencies that do no I/O are ``async def``: FastAPI runs a plain ``def`` dependency in its thread pool, and
+# each such hop costs a thread hand-off on every request. ``current_actor`` reads the identity store and the rate
+# limiter (SQLite or Redis), so it stays in the pool, off the event loop.
+async def _ragd(request: Request) -> Ragd:
     return request.app.state.ragd
 
 
@@ -49,7 +52,7 @@ CurrentActor = Annotated[Actor, Depends(current_actor)]
 def require(action: str) -> Callable[..., Actor]:
     """A dependency returning the caller if they may perform ``action`` (see :mod:`ragd.auth.policy`)."""
 
-    def _dep(actor: CurrentActor) -> Actor:
+    async def _dep(actor: CurrentActor) -> Actor:
         return authorize(actor, action)
 
     _dep.__name__ = f"require_{action.replace(':', '_')}"

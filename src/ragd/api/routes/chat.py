@@ -16,7 +16,7 @@ from ragd.generate.base import ChatMessage
 from ragd.store.conversations import Conversation, Message
 
 
-def current_user(actor: QueryActor) -> str:
+async def current_user(actor: QueryActor) -> str:
     """The acting user's id (``"local"`` while authentication is off): conversations and feedback are per user."""
     return actor.user_id
 
