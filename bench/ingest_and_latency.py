@@ -2,9 +2,11 @@
 
 1. Embedding model alone vs ragd's whole ingestion pipeline on the same passages (passages/s, and the ratio).
 2. Retrieval-only latency at the HTTP API (``"answer": false``) with ≥ 10,000 chunks indexed: p50 / p95.
-3. Server start-up: process spawn → ``/api/v1/health`` answers 200, with that index on disk.
+3. Server start-up: process spawn → ``/api/v1/health`` answers 200, then → ``/api/v1/ready`` answers 200 (the
+   in-memory BM25 index built), with that index on disk; and the BM25 index's build time and memory.
 
 Run: ``.venv/bin/python bench/ingest_and_latency.py [--passages 2000] [--chunks 10000] [--out bench/results/x.json]``
+(``--skip-ingest --data-dir DIR`` measures only the API, keeping its index in DIR for the next run)
 """
 
 from __future__ import annotations
@@ -19,8 +21,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
+
+if TYPE_CHECKING:
+    from ragd.store.base import Store
 
 REPO = Path(__file__).resolve().parents[1]
 EVALDATA = REPO.parent / "shared" / "evaldata"
@@ -111,13 +117,31 @@ def bench_ingest(n: int, tmp: Path, rounds: int = 3) -> dict[str, float]:
     }
 
 
-def bench_api(n_chunks: int, tmp: Path, queries: int = 200) -> dict[str, float]:
+def lexical_index_cost(store: Store) -> dict[str, float]:
+    """Build time and memory (Python allocations, tracemalloc) of the in-memory BM25 index over ``store``."""
+    import tracemalloc
+
+    from ragd.store.lexical import LexicalIndex
+
+    t0 = time.perf_counter()
+    LexicalIndex().sync(store)
+    took = time.perf_counter() - t0
+    tracemalloc.start()  # a second build, traced (tracing slows it down)
+    index = LexicalIndex()
+    index.sync(store)
+    size, _peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return {"chunks": len(index), "build_s": round(took, 2), "memory_mb": round(size / 2**20, 1),
+            "bytes_per_chunk": round(size / max(len(index), 1))}
+
+
+def bench_api(n_chunks: int, data: Path, queries: int = 200) -> dict[str, object]:
+    """Fill ``data`` up to ``n_chunks`` (a directory kept from an earlier run is reused as it is), then measure."""
     from ragd.auth.actor import LOCAL_ACTOR
     from ragd.config import Settings
     from ragd.core import Ragd
     from ragd.ingest.pipeline import Upload
 
-    data = tmp / "api"
     r = Ragd(Settings(data_dir=data))
     # the tenant's shared collection, created as a first upload creates it, so that the bench user reads it all
     collection = r.access.writable_collection(LOCAL_ACTOR, None)
@@ -130,8 +154,9 @@ def bench_api(n_chunks: int, tmp: Path, queries: int = 200) -> dict[str, float]:
         i += len(batch)
         r.workers.drain()
     chunks = r.store.count_chunks()
+    lexical = lexical_index_cost(r.store)
     # measured as a client of a real deployment sees it: authentication on, an API key, rate limits applied
-    user = r.auth.create_user("bench@localhost", secrets.token_urlsafe(24), "user")
+    user = r.auth.create_user(f"bench-{secrets.token_hex(4)}@localhost", secrets.token_urlsafe(24), "user")
     _key, api_key = r.auth.create_key(user, name="bench")
     r.close()
 
@@ -152,9 +177,13 @@ def bench_api(n_chunks: int, tmp: Path, queries: int = 200) -> dict[str, float]:
         except httpx.HTTPError:
             time.sleep(0.02)
     startup = time.perf_counter() - t0
+    while httpx.get(url + "/api/v1/ready", timeout=5).status_code != 200:  # BM25 index built, model answers
+        time.sleep(0.02)
+    ready = time.perf_counter() - t0
     lines = (EVALDATA / "cranfield" / "queries.jsonl").read_text().split("\n")
     qs = [json.loads(x)["text"] for x in lines if x.strip()]
     lat: list[float] = []
+    server: dict[str, list[float]] = {}
     try:
         with httpx.Client(base_url=url, headers={"X-API-Key": api_key}) as c:
             for k in range(20):  # warm-up
@@ -165,14 +194,19 @@ def bench_api(n_chunks: int, tmp: Path, queries: int = 200) -> dict[str, float]:
                 lat.append((time.perf_counter() - t) * 1000)
                 assert resp.status_code == 200, resp.text
                 assert len(resp.json()["results"]) == 5, "the bench user must find passages, not an empty index"
+                for step, ms in resp.json()["timings_ms"].items():
+                    server.setdefault(step, []).append(ms)
     finally:
         proc.terminate()
         proc.wait(30)
     return {
         "chunks": chunks,
         "startup_s": round(startup, 2),
+        "ready_s": round(ready, 2),
+        "lexical_index": lexical,
         "retrieval_p50_ms": round(statistics.median(lat), 2),
         "retrieval_p95_ms": round(pct(lat, 0.95), 2),
+        "server_p50_ms": {step: round(statistics.median(ms), 2) for step, ms in server.items()},
     }
 
 
@@ -184,11 +218,15 @@ def main() -> None:
     ap.add_argument("--skip-api", action="store_true", help="Only the ingestion comparison.")
     ap.add_argument("--skip-ingest", action="store_true", help="Only the API latency and start-up.")
     ap.add_argument("--rounds", type=int, default=3, help="Alternated model/pipeline rounds (median ratio).")
+    ap.add_argument("--data-dir", type=Path, help="Keep the API part's index here and reuse it on the next run.")
+    ap.add_argument("--queries", type=int, default=200, help="Timed API queries.")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
-        res = {} if args.skip_ingest else {"ingest": bench_ingest(args.passages, Path(d), args.rounds)}
+        res: dict[str, object] = {}
+        if not args.skip_ingest:
+            res["ingest"] = bench_ingest(args.passages, Path(d), args.rounds)
         if not args.skip_api:
-            res["api"] = bench_api(args.chunks, Path(d))
+            res["api"] = bench_api(args.chunks, args.data_dir or Path(d) / "api", args.queries)
     print(json.dumps(res, indent=2))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

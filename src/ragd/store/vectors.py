@@ -11,26 +11,24 @@ the row of each seq (-1 if absent) — a flat int64 array rather than a dict so 
 is translated to rows in one vectorised step. Seqs are never reused and grow by one per chunk ever stored, so
 ``_pos`` costs 8 bytes per chunk ever created. A delete moves the last row into the hole (swap-remove).
 
-Search is exact: one matrix-vector product (cosine = dot product of unit vectors; numpy's ``einsum`` loop, which
-beats single-threaded OpenBLAS ``sgemv`` here) and ``argpartition`` for the top k. A filter (``allowed``: seqs, or
-a boolean mask indexed by seq, as the retriever passes it) is applied before the top-k, so a selective filter never
-starves the result: a small allowed set gathers only its rows, a large one masks the full product.
+Search is exact: one matrix-vector product (cosine = dot product of unit vectors; numpy's ``einsum`` loop) and
+``argpartition`` for the top k. A filter (``allowed``: seqs, or a boolean mask indexed by seq, as the retriever
+passes it) is applied before the top-k, so a selective filter never starves the result: a small allowed set
+gathers only its rows, a large one masks the full product.
 
-Speed (``python bench/dense_index_speed.py --queries 100``, 384-d random unit vectors, k=10, medians, measured
-on the shared 2-core machine while it ran at a load average of ~6, so absolute times are about 4x those of a
-quiet machine — the GUIDE measured 9.4 ms p50 for 200k there; the ratio to a bare numpy product is the stable
-figure)::
+Speed (``python bench/dense_index_speed.py --queries 100``, 384-d random unit vectors, k=10, p50 / p95, on the
+shared 2-core machine at a load average of ~1, 2026-12-04; "numpy floor" is a bare ``matrix @ q`` with numpy's
+BLAS on both cores)::
 
-    vectors   bare numpy p50   unfiltered p50 / p95   10% allowed p50   1% allowed p50
-    100k         23.9 ms         23.6 ms / 32 ms          4.5 ms            0.3 ms
-    200k         37.1 ms         38.0 ms / 71 ms         13.6 ms            0.6 ms
-    400k         70.9 ms         74.8 ms / 230 ms        30.1 ms            1.3 ms
+    vectors   numpy floor       unfiltered        10% allowed       1% allowed
+    100k       9.3 / 10.1 ms     8.8 / 9.9 ms      5.9 / 7.1 ms     0.4 / 0.5 ms
+    200k      19.3 / 21.9 ms    18.3 / 19.8 ms    13.8 / 14.9 ms    1.1 / 1.5 ms
+    400k      36.1 / 39.5 ms    35.6 / 40.3 ms    25.7 / 30.1 ms    2.9 / 3.2 ms
 
-The index adds nothing measurable to the bare product (ratio 0.98-1.06); latency is linear in the number of
-vectors, about 47 µs per 1,000 vectors on a quiet machine (190 µs loaded), and memory is 1.5 KiB per vector.
-At ``settings.retrieval.ann_threshold`` = 300k an unfiltered query costs ~14 ms quiet (~55 ms loaded) of one
-or two cores: beyond that threshold an ANN structure (HNSW) should take over. Filtered searches stay cheap
-because a selective filter scores only its own rows.
+The index's single-threaded ``einsum`` matches BLAS on two cores; latency is linear in the number of vectors,
+about 90 µs per 1,000 vectors, and memory is 1.5 KiB per vector. At ``settings.retrieval.ann_threshold`` = 300k
+an unfiltered query costs ~27 ms of one core: beyond that threshold an ANN structure (HNSW) should take over.
+Filtered searches stay cheap because a selective filter scores only its own rows.
 
 Thread safety: a lock guards the arrays, so searches may run while another thread syncs; a second lock
 serialises sync/rebuild/save so the watermark only moves forward.
@@ -263,8 +261,9 @@ class DenseIndex:
         return np.unique(rows[rows >= 0])
 
     def _scores(self, rows: slice | np.ndarray, q: np.ndarray) -> np.ndarray:
-        # numpy's own einsum loop, not BLAS: single-threaded OpenBLAS sgemv is about half as fast here (300k x 384:
-        # 39 ms vs 20 ms), and a threaded one costs ~12 ms of thread hand-offs on a busy 2-core machine.
+        # numpy's own einsum loop, not BLAS: ragd limits BLAS to one thread (a threaded one costs more in
+        # hand-offs than it saves on a busy 2-core machine), and one-thread OpenBLAS sgemv is slower than einsum
+        # here; bench/dense_index_speed.py shows einsum on one core level with BLAS on two.
         return np.einsum("ij,j->i", self._vectors[rows], q)
 
     def _gathered_scores(self, rows: np.ndarray, q: np.ndarray) -> np.ndarray:
