@@ -124,8 +124,8 @@ class RetrievalSettings(_Section):
     )
     lexical_index: Literal["memory", "store"] = Field(
         "memory", description="Where BM25 runs: memory (an in-process index derived from the store, rebuilt at "
-        "start; a filtered query costs no SQL; about 1.4 KB of memory per chunk at 10k chunks, docs/benchmarks.md) or store (the "
-        "store's own full-text index: SQLite FTS5, nothing held in memory)."
+        "start; a filtered query costs no SQL; about 1.4 KB of memory per chunk at 10k chunks, docs/benchmarks.md) "
+        "or store (the store's own full-text index: SQLite FTS5, nothing held in memory)."
     )
 
 
