@@ -151,7 +151,7 @@ class Store(Protocol):
         """
 
     def allowed_seqs(self, filters: SearchFilters) -> np.ndarray:
-        """The int64 seqs of every chunk that passes ``filters`` (for masking a dense search)."""
+        """The int64 seqs of every chunk that passes ``filters`` (the in-memory indexes mask with them)."""
 
     # -- change log (feeds the derived dense and lexical indexes) -------------------------------------------
     def changes_since(
