@@ -184,8 +184,11 @@ class Ragd:
         self.store.close()
 
     def _indexed(self) -> None:
+        """After each ingested batch: catch the derived indexes up here, so the next query need not."""
         with self._index_lock:
             self.index.sync(self.store)
+        if self.lexical is not None and self.lexical.built:
+            self.lexical.sync(self.store)
 
     def bootstrap_admin(self) -> str | None:
         """First start with authentication on and no user: create ``admin@localhost`` with a random password,

@@ -35,8 +35,7 @@ def brute_force(seqs: np.ndarray, vectors: np.ndarray, q: np.ndarray, k: int) ->
 
 
 def contents(index: DenseIndex) -> dict[int, np.ndarray]:
-    seqs = index.seqs()
-    return {int(s): index._vectors[index._pos[s]].copy() for s in seqs}
+    return index.vectors(int(s) for s in index.seqs())
 
 
 def assert_same(a: DenseIndex, b: DenseIndex) -> None:

@@ -12,7 +12,7 @@ import dataclasses
 import json
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from ragd.errors import Conflict, DocumentNotFound
 from ragd.models import Chunk, ChunkDraft, DocStatus, Document, ParsedRecord, SearchFilters
 from ragd.store.sqlite import filters as _filters
 from ragd.store.sqlite import schema
+from ragd.store.sqlite.changes import ChangeLogMixin, from_blob, to_blob
 from ragd.store.sqlite.connection import Database, path_from_url
 from ragd.store.sqlite.jobs import JobsMixin
 
@@ -82,17 +83,6 @@ def _chunk(row: Sequence[Any]) -> Chunk:
     )
 
 
-def _blob(vector: np.ndarray) -> bytes:
-    array = np.asarray(vector)
-    if array.ndim != 1 or array.size == 0:
-        raise ValueError(f"an embedding must be a non-empty 1-d vector, got shape {array.shape}")
-    return array.astype("<f4").tobytes()
-
-
-def _vector(blob: bytes) -> np.ndarray:
-    return np.frombuffer(blob, dtype="<f4").astype(np.float32)
-
-
 def fts_query(terms: Sequence[str]) -> str:
     """``"a" OR "b"``: every term a quoted FTS5 string (``"`` doubled), so no query syntax can leak in. A repeated
     term stays repeated: FTS5's bm25() scores each phrase, so it weighs as often as the query says it."""
@@ -100,7 +90,7 @@ def fts_query(terms: Sequence[str]) -> str:
     return " OR ".join('"' + t.replace('"', '""') + '"' for t in cleaned if t)
 
 
-class SqliteStore(JobsMixin):
+class SqliteStore(ChangeLogMixin, JobsMixin):
     """``SqliteStore("sqlite:////abs/ragd.sqlite3")`` or ``SqliteStore(path)``; call :meth:`migrate` once."""
 
     def __init__(self, url_or_path: str | Path) -> None:
@@ -382,12 +372,12 @@ class SqliteStore(JobsMixin):
             "AND content_hash IN (SELECT value FROM json_each(?))",
             (model, json.dumps(list(dict.fromkeys(hashes)))),
         )
-        return {h: _vector(blob) for h, blob in rows}
+        return {h: from_blob(b) for h, b in rows}
 
     def put_embeddings(self, model: str, vectors: dict[str, np.ndarray]) -> None:
         if not vectors:
             return
-        rows = [(model, h, _blob(v)) for h, v in vectors.items()]
+        rows = [(model, h, to_blob(v)) for h, v in vectors.items()]
         with self._db.write() as conn:
             conn.executemany(
                 "INSERT OR IGNORE INTO embeddings (model, content_hash, vector) VALUES (?, ?, ?)", rows
@@ -456,59 +446,3 @@ class SqliteStore(JobsMixin):
         where = f"WHERE {condition}" if condition else ""
         rows = self._db.conn().execute(f"SELECT c.seq FROM chunks AS c {where}", params).fetchall()
         return np.array([r[0] for r in rows], dtype=np.int64)
-
-    # -- change log ------------------------------------------------------------------------------------------
-    def changes_since(
-        self, model: str, after: int, limit: int = 10_000
-    ) -> list[tuple[int, int, str, np.ndarray | None]]:
-        rows = self._db.conn().execute(
-            "SELECT ch.change_id, ch.seq, ch.op, e.vector FROM changes AS ch "
-            "LEFT JOIN chunks AS c ON ch.op = 'add' AND c.seq = ch.seq "
-            "LEFT JOIN embeddings AS e ON e.model = ? AND e.content_hash = c.content_hash "
-            "WHERE ch.change_id > ? ORDER BY ch.change_id LIMIT ?",
-            (model, int(after), int(limit)),
-        )
-        return [(cid, seq, op, None if blob is None else _vector(blob)) for cid, seq, op, blob in rows]
-
-    def lexical_changes_since(self, after: int, limit: int = 10_000) -> list[tuple[int, int, str, str | None]]:
-        rows = self._db.conn().execute(
-            "SELECT ch.change_id, ch.seq, ch.op, c.lex FROM changes AS ch "
-            "LEFT JOIN chunks AS c ON ch.op = 'add' AND c.seq = ch.seq "
-            "WHERE ch.change_id > ? ORDER BY ch.change_id LIMIT ?",
-            (int(after), int(limit)),
-        )
-        return [(cid, seq, op, lex) for cid, seq, op, lex in rows]
-
-    def iter_lexical(self, batch: int = 10_000) -> Iterator[list[tuple[int, str]]]:
-        after = 0
-        while True:
-            rows = self._db.conn().execute(
-                "SELECT seq, lex FROM chunks WHERE seq > ? ORDER BY seq LIMIT ?", (after, int(batch))
-            ).fetchall()
-            if not rows:
-                return
-            yield [(seq, lex) for seq, lex in rows]
-            after = int(rows[-1][0])
-
-    def last_change_id(self) -> int:
-        return self._db.conn().execute("SELECT COALESCE(MAX(change_id), 0) FROM changes").fetchone()[0]
-
-    def iter_vectors(self, model: str, batch: int = 10_000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        after = 0
-        while True:
-            rows = (
-                self._db.conn()
-                .execute(
-                    "SELECT c.seq, e.vector FROM chunks AS c "
-                    "JOIN embeddings AS e ON e.model = ? AND e.content_hash = c.content_hash "
-                    "WHERE c.seq > ? ORDER BY c.seq LIMIT ?",
-                    (model, after, int(batch)),
-                )
-                .fetchall()
-            )
-            if not rows:
-                return
-            seqs = np.array([r[0] for r in rows], dtype=np.int64)
-            matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").astype(np.float32)
-            yield seqs, matrix.reshape(len(rows), -1)
-            after = int(seqs[-1])
