@@ -90,7 +90,7 @@ class Ragd:
         secret = settings.auth.jwt_secret
         self.auth = AuthService(self.identities, settings.auth,
                                 jwt_secret(secret.get_secret_value() if secret else None, settings.data_dir))
-        self.access = AccessService(self.identities, settings.default_collection)
+        self.access = AccessService(self.identities, settings.default_collection, settings.privacy)
         self.limiter = open_rate_limiter(settings.ratelimit.url, settings.data_dir) if settings.ratelimit.enabled \
             else None
         self.answers = AnswerService(

@@ -53,6 +53,26 @@ def test_security_events_are_audited_per_tenant(world: World) -> None:
     assert world.http.post("/api/v1/admin/audit/verify", headers=world.as_("admin_a")).json()["ok"] is True
 
 
+
+def test_downloads_and_replacements_are_audited(world: World) -> None:
+    v1 = world.upload("user_a", text="Policy v1: visitors sign in at the gate.", name="audited-policy.txt")
+    world.server.wait_done(world.http, [v1["id"]], headers=world.as_("admin_a"))
+    r = world.http.get(f"/api/v1/documents/{v1['id']}/file", headers=world.as_("viewer_a"))
+    assert r.status_code == 200 and r.content.startswith(b"Policy v1"), r.text
+    v2 = world.upload("user_a", text="Policy v2: visitors sign in at reception.", name="audited-policy.txt")
+    assert v2["id"] != v1["id"]
+
+    downloads = [e for e in _entries(world, "admin_a", "document.downloaded") if e["target"] == v1["id"]]
+    assert len(downloads) == 1, downloads
+    assert downloads[0]["actor"]["email"] == "viewer_a@example.org", downloads[0]
+    assert downloads[0]["details"]["filename"] == "audited-policy.txt"
+    replaced = [e for e in _entries(world, "admin_a", "document.replaced") if e["target"] == v2["id"]]
+    assert len(replaced) == 1, replaced
+    assert replaced[0]["actor"]["email"] == "user_a@example.org" and replaced[0]["details"]["replaces"] == v1["id"]
+    # a download refused (unreadable or absent) is no download
+    assert world.http.get(f"/api/v1/documents/{v1['id']}/file", headers=world.as_("user_b")).status_code == 404
+    assert len([e for e in _entries(world, "admin_a", "document.downloaded") if e["target"] == v1["id"]]) == 1
+
 def test_the_server_applies_retention_on_its_own(server_factory) -> None:  # type: ignore[no-untyped-def]
     import time
 

@@ -73,7 +73,7 @@ def test_a_folder_loaded_by_the_operator_is_shared_as_an_upload_would_be(tmp_pat
                  for h in r.query(q, filters=r.access.filters(reader), answer=False).retrieval.hits}
         assert found == {"lighthouse"}
         coll = r.identities.get_collection("default", "default")
-        assert coll is not None and coll.tenant_access == "write"
+        assert coll is not None and coll.tenant_access == "write" and coll.tenant_owned  # the tenant's, as by upload
         secret = r.identities.get_collection("default", "secret")
         assert secret is not None and secret.tenant_access is None
     finally:

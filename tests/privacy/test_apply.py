@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from ragd.generate.base import Answer, Citation, GenEvent, Token, final_answer
 from ragd.ingest.loaders import load_document
 from ragd.models import Chunk, ScoredChunk
-from ragd.privacy.apply import redact_answer, redact_document, redact_events, redact_retrieval
+from ragd.privacy.apply import effective, redact_answer, redact_document, redact_events, redact_retrieval
 from ragd.retrieve.service import Retrieval
 
 EMAIL, IBAN, PHONE = "jean.dupont@example.com", "FR76 3000 6000 0112 3456 7890 189", "+33 6 12 34 56 78"
@@ -116,3 +116,8 @@ def test_closing_the_redacted_stream_closes_the_generator() -> None:
     passthrough = _stream(["x"], [])
     assert redact_events(passthrough, False) is passthrough
     assert final_answer(redact_events(_stream(["x"], []), True)).text == "x"
+
+
+def test_a_collection_tightens_redaction_never_loosens_it() -> None:
+    assert [effective(own, False) for own in (None, False, True)] == [False, False, True]
+    assert [effective(own, True) for own in (None, False, True)] == [True, True, True]

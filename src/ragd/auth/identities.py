@@ -60,17 +60,27 @@ class Grant:
     """The e-mail or group name, for display."""
 
 
+TENANT_OWNER = "@tenant"
+"""``Collection.owner_id`` of a collection the tenant owns (its admins manage it), not one member: the shared
+default collection. Never a user id (those start with ``u_``, or are ``local``)."""
+
+
 @dataclass(slots=True)
 class Collection:
     tenant_id: str
     name: str
     owner_id: str
+    """A user id, or :data:`TENANT_OWNER`."""
     tenant_access: Access | None
     created_at: float
     redact_ingest: bool | None = None
     redact_answers: bool | None = None
     owner_email: str = ""
     grants: list[Grant] = field(default_factory=list)
+
+    @property
+    def tenant_owned(self) -> bool:
+        return self.owner_id == TENANT_OWNER
 
 
 @dataclass(slots=True)

@@ -18,7 +18,7 @@ from ragd.config import PrivacySettings
 from ragd.errors import ConversationNotFound, ValidationFailed
 from ragd.generate.base import Answer, ChatMessage, Generator, GenEvent, final_answer
 from ragd.models import SearchFilters
-from ragd.privacy.apply import CollectionPrivacy, redact_answer, redact_events, redact_retrieval
+from ragd.privacy.apply import CollectionPrivacy, effective, redact_answer, redact_events, redact_retrieval
 from ragd.retrieve.service import Mode, Retrieval, Retriever
 from ragd.store.conversations import ConversationStore
 
@@ -93,18 +93,17 @@ class AnswerService:
 
     def redact_answers(self, retrieval: Retrieval) -> bool:
         """Whether answers drawn from ``retrieval`` are redacted: yes when any collection a passage comes from says
-        so — its own setting (``PUT /api/v1/collections/{name}/privacy``), else the global
-        ``privacy.redact_answers``."""
+        so — the global ``privacy.redact_answers``, which a collection's own setting (``PUT
+        /api/v1/collections/{name}/privacy``) may switch on but never off."""
         default = self._privacy.redact_answers
-        if self._collection_privacy is None or not retrieval.hits:
+        if default or self._collection_privacy is None or not retrieval.hits:
             return default
         by_tenant: dict[str, set[str]] = {}
         for h in retrieval.hits:
             by_tenant.setdefault(h.chunk.tenant_id, set()).add(h.chunk.collection)
         for tenant, names in by_tenant.items():
             flags = self._collection_privacy(tenant, sorted(names))
-            if any((flags.get(n, (None, None))[1] if flags.get(n, (None, None))[1] is not None else default)
-                   for n in names):
+            if any(effective(flags.get(n, (None, None))[1], default) for n in names):
                 return True
         return False
 

@@ -49,8 +49,9 @@ def ingest_files(
     ``n`` files is stored (or rejected), ``on_done(doc_id, status)`` after each document is processed.
 
     The collection is created on first use as an upload through the API creates it (:meth:`ragd.auth.access.
-    AccessService.writable_collection`): the tenant's default collection open to the whole tenant, another name
-    private to ``actor`` (by default the local operator, an admin of the default tenant)."""
+    AccessService.writable_collection`): the tenant's default collection open to the whole tenant and owned by it
+    (not by ``actor``), another name private to ``actor`` (by default the local operator, an admin of the default
+    tenant)."""
     collection = r.access.writable_collection(actor, collection)
     result = BulkResult()
     queued = threading.Event()

@@ -24,7 +24,7 @@ from ragd.ingest.chunking import chunk_document
 from ragd.ingest.files import FileStore, sanitize_filename
 from ragd.ingest.loaders import check_page_limit, load_document, sniff_type
 from ragd.models import ChunkDraft, DocStatus, Document, ParsedDocument, ParsedRecord
-from ragd.privacy.apply import CollectionPrivacy, redact_document
+from ragd.privacy.apply import CollectionPrivacy, effective, redact_document
 from ragd.retrieve.analysis import analyze_document, detect_language
 from ragd.security import CRYPTO_ERRORS, ArchiveLimits, check_zip, is_zip
 from ragd.store.base import Store
@@ -335,12 +335,12 @@ class IngestService:
 
     def redact_ingest(self, doc: Document) -> bool:
         """Whether personal data is redacted from ``doc``'s text before it is stored and indexed: its collection's
-        setting (``PUT /api/v1/collections/{name}/privacy``), else the global ``privacy.redact_ingest``."""
-        if self._collection_privacy is not None:
+        setting (``PUT /api/v1/collections/{name}/privacy``) tightening the global ``privacy.redact_ingest``, which it
+        never switches off."""
+        own = None
+        if self._collection_privacy is not None and not self._settings.privacy.redact_ingest:
             own = self._collection_privacy(doc.tenant_id, [doc.collection]).get(doc.collection, (None, None))[0]
-            if own is not None:
-                return own
-        return self._settings.privacy.redact_ingest
+        return effective(own, self._settings.privacy.redact_ingest)
 
     def fail(self, doc_id: str, reason: str, step: str = "processing") -> None:
         self._store.set_status(doc_id, DocStatus.FAILED, error=reason, error_code="internal_error", failed_step=step)

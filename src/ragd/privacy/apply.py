@@ -21,6 +21,12 @@ CollectionPrivacy = Callable[[str, list[str]], dict[str, tuple[bool | None, bool
 meaning "follow the global setting" (:meth:`ragd.auth.identities.IdentityStore.collection_privacy`)."""
 
 
+def effective(own: bool | None, operator: bool) -> bool:
+    """A collection's redaction flag as applied: the operator's ``privacy`` setting, which a collection's own flag
+    may tighten (``True``) but never loosen (a stored ``False`` counts only while the operator's setting is off)."""
+    return operator or own is True
+
+
 class _OffsetMap:
     """Maps offsets of a text to offsets of its redaction. An offset strictly inside a match maps to the start of
     its placeholder when it opens a span and to the end when it closes one, so a span keeps the whole placeholder."""

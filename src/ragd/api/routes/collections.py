@@ -41,7 +41,7 @@ class GrantsIn(BaseModel):
 
 def _out(ragd: Ragd, actor: Actor, coll: Collection) -> dict[str, Any]:
     _, total = ragd.store.list_documents(tenant_id=actor.tenant_id, collection=coll.name, limit=0)
-    return collection_out(coll, ragd.access.access(actor, coll.name), total)
+    return collection_out(coll, ragd.access.access(actor, coll.name), total, ragd.settings.privacy)
 
 
 @router.get("")

@@ -62,6 +62,9 @@ def upload(
         ragd.audit_event("document.uploaded", actor, target=doc.id, details={
             "collection": target, "filename": doc.filename, "size": doc.size, "sha256": doc.content_hash,
             "duplicate": dup})
+        if not dup and doc.replaces:  # the old version goes once this one is indexed
+            ragd.audit_event("document.replaced", actor, target=doc.id, details={
+                "collection": target, "filename": doc.filename, "replaces": doc.replaces})
         out.append(DocumentOut.of(doc, duplicate=dup))
     return UploadResponse(documents=out)
 
@@ -104,6 +107,8 @@ def download(ragd: RagdDep, actor: ReaderActor, doc_id: str) -> Response:
     data = ragd.ingest.original(doc_id)
     if data is None:
         raise NotFound(f"the original of {doc_id!r} is not stored")
+    ragd.audit_event("document.downloaded", actor, target=doc_id, details={
+        "collection": doc.collection, "filename": doc.filename, "size": len(data)})
     return Response(data, media_type=doc.mime, headers={"Content-Disposition": content_disposition(doc.filename)})
 
 

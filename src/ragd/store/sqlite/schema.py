@@ -314,8 +314,22 @@ def _m005_lookup_indexes(conn: sqlite3.Connection) -> None:
         conn.execute(sql)
 
 
+def _m008_tenant_owned_default(conn: sqlite3.Connection) -> None:
+    """Every tenant's ``default`` collection belongs to the tenant (``owner_id = '@tenant'``,
+    :data:`ragd.auth.identities.TENANT_OWNER`), not to the member who uploaded first. One a member had closed or made
+    read-only (only its member owner could, besides an admin) is opened to the tenant again; an admin owner's choice
+    of tenant access is kept. Grants are kept. (Under another ``RAGD_DEFAULT_COLLECTION`` the reserved name is
+    protected at run time all the same: :meth:`ragd.auth.access.AccessService.tenant_owned`.)"""
+    conn.execute(
+        "UPDATE collections SET tenant_access = 'write' WHERE name = 'default' AND owner_id <> '@tenant' "
+        "AND owner_id NOT IN (SELECT id FROM users WHERE role = 'admin') AND owner_id <> 'local'"
+    )
+    conn.execute("UPDATE collections SET owner_id = '@tenant' WHERE name = 'default'")
+
+
 MIGRATIONS: list[Migration] = [
     _m001_initial, _m002_conversations, _m003_identities, _m004_audit, _m005_lookup_indexes,
+    _m008_tenant_owned_default,
 ]
 
 

@@ -133,7 +133,7 @@ export async function collections(panel, ctx) {
       h("button", { type: "button", class: "danger", onclick: () => save(c, grants.filter((_, j) => j !== i), c.tenant_access || null) },
         t("collections.remove"))]);
     list.append(h("section", { class: "card", "data-collection": c.name },
-      h("h2", {}, c.name, " ", h("span", { class: "muted" }, t("collections.summary", { owner: c.owner || "–", n: c.documents ?? 0 }))),
+      h("h2", {}, c.name, " ", h("span", { class: "muted" }, t("collections.summary", { owner: c.owner || (c.tenant_owned ? t("collections.tenantOwner") : "–"), n: c.documents ?? 0 }))),
       h("div", { class: "row" }, field(t("collections.tenantAccess"), tenantSel),
         h("button", { type: "button", class: "danger", onclick: async () => {
           if (!confirmAction("collections.confirmDelete", { name: c.name })) return;
