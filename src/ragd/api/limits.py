@@ -14,12 +14,14 @@ middleware (no buffering: it only counts the bytes passing through ``receive``) 
 
 Requests with credentials that turn out to be wrong still have their body read before the 401, but never more of
 it than the cap. Upload routes declare no body parameters, so FastAPI authenticates before they read anything.
+
+:func:`check_chat` bounds what a chat request may ask the answer service to read (``limits.chat_*``).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -31,10 +33,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ragd.api.deps import current_actor
 from ragd.api.errors import PROBLEM
-from ragd.config import Settings
-from ragd.errors import PayloadTooLarge, RagdError, Unauthorized
+from ragd.config import LimitsSettings, Settings
+from ragd.errors import InputTooLong, PayloadTooLarge, RagdError, Unauthorized
 
 F = TypeVar("F", bound=Callable[..., Any])
+# The schema's hard ceilings of a chat request (the settings limits.chat_* may only lower them).
+CHAT_MESSAGES_CEILING = 200
+CHAT_MESSAGE_CEILING = 20_000
 _UPLOAD_MARK = "__ragd_upload_route__"
 MIB = 1024 * 1024
 
@@ -156,3 +161,19 @@ async def _problem(send: Send, exc: RagdError) -> None:
         headers.append((b"www-authenticate", b'Bearer realm="ragd"'))
     await send({"type": "http.response.start", "status": exc.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+def check_chat(texts: Sequence[str], limits: LimitsSettings) -> None:
+    """Refuse a chat request carrying more than ``limits`` allow (422 ``input_too_long``): every message's text
+    costs retrieval or generation work, so a conversation is bounded in messages, per message and in total."""
+    if len(texts) > limits.chat_max_messages:
+        raise InputTooLong(f"the request has {len(texts)} messages; at most {limits.chat_max_messages} are accepted "
+                           "(RAGD_LIMITS__CHAT_MAX_MESSAGES)")
+    for i, text in enumerate(texts):
+        if len(text) > limits.chat_max_message_chars:
+            raise InputTooLong(f"messages[{i}] has {len(text)} characters; at most {limits.chat_max_message_chars} "
+                               "are accepted (RAGD_LIMITS__CHAT_MAX_MESSAGE_CHARS)")
+    total = sum(len(t) for t in texts)
+    if total > limits.chat_max_total_chars:
+        raise InputTooLong(f"the messages hold {total} characters; at most {limits.chat_max_total_chars} are "
+                           "accepted in one request (RAGD_LIMITS__CHAT_MAX_TOTAL_CHARS)")
