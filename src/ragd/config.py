@@ -280,7 +280,7 @@ class LimitsSettings(_Section):
         "input_too_long above)."
     )
     boxes_max_text_chars: int = Field(
-        1000, ge=10, le=4000, description="Longest text searched on a PDF page by GET …/pages/N/boxes?text= (422 "
+        500, ge=10, le=4000, description="Longest text searched on a PDF page by GET …/pages/N/boxes?text= (422 "
         "input_too_long above)."
     )
     boxes_max_terms: int = Field(
