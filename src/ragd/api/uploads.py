@@ -5,8 +5,8 @@ Per file part, in order: the number of files (``limits.max_upload_files``), its 
 (``ingest.max_upload_mb``, 413 the moment it passes), its type from its first 8 KiB once they are in (415 at
 once for an image, an executable, unknown binary; zip and OLE2 files need their whole body, so they wait), then,
 when the part ends, for a file whose type its first bytes cannot settle (zip, OLE2) or that has pages (PDF), the
-full check of :meth:`ragd.ingest.pipeline.IngestService.check` (archive, type, page count) on that one file;
-then ``on_file`` (the route charges the caller's upload budget there). The temporary files live in
+full check of :meth:`ragd.ingest.pipeline.IngestService.check` (archive, type, page count) on that one file.
+The temporary files live in
 ``DATA_DIR/uploads/<random>/`` (directory 0700, files 0600, the data directory's own file system, never another's
 ``/tmp``) and are removed when the request ends, whatever happens.
 
@@ -69,9 +69,9 @@ class _Reader:
     """python-multipart callbacks writing file parts to ``spool`` and checking them as they stream."""
 
     def __init__(self, spool: Path, *, max_file_bytes: int, max_files: int,
-                 check: Callable[[bytes, str], str], on_file: Callable[[SpooledFile], None]) -> None:
+                 check: Callable[[bytes, str], str]) -> None:
         self.spool, self.max_file_bytes, self.max_files = spool, max_file_bytes, max_files
-        self.check, self.on_file = check, on_file
+        self.check = check
         self.form = UploadForm()
         self.part = _Part()
         self._header_name = bytearray()
@@ -154,7 +154,6 @@ class _Reader:
         else:
             spooled.mime = part.head_type  # text-like: the first bytes decided, the size was checked on the way
         self.form.files.append(spooled)
-        self.on_file(spooled)
 
     def on_end(self) -> None:
         pass
@@ -189,13 +188,13 @@ async def spool_dir(data_dir: Path):  # type: ignore[no-untyped-def]
 
 
 async def read_upload(request: Request, spool: Path, *, max_file_bytes: int, max_files: int,
-                      check: Callable[[bytes, str], str], on_file: Callable[[SpooledFile], None]) -> UploadForm:
+                      check: Callable[[bytes, str], str]) -> UploadForm:
     """Parse the request's multipart body into ``spool``; raises a 4xx :class:`ragd.errors.RagdError` at the
     first part refused (the rest of the body is never read)."""
     ctype, params = parse_options_header(request.headers.get("content-type", ""))
     if ctype != b"multipart/form-data" or not params.get(b"boundary"):
         raise ValidationFailed("the body must be multipart/form-data with one or more 'file' parts")
-    reader = _Reader(spool, max_file_bytes=max_file_bytes, max_files=max_files, check=check, on_file=on_file)
+    reader = _Reader(spool, max_file_bytes=max_file_bytes, max_files=max_files, check=check)
     callbacks = {name: getattr(reader, name) for name in (
         "on_part_begin", "on_part_data", "on_part_end", "on_header_field", "on_header_value", "on_header_end",
         "on_headers_finished", "on_end")}

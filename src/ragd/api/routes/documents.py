@@ -57,13 +57,9 @@ async def upload(request: Request, ragd: RagdDep, actor: WriterActor) -> UploadR
     rejects the request and nothing is stored.
     """
     limit = int(ragd.settings.ingest.max_upload_mb * 1024 * 1024)
-
-    def charge(f: SpooledFile) -> None:  # each file against the caller's upload budget, as it arrives
-        ragd.rate_limit(actor, upload_bytes=f.size, count_request=False)
-
     async with spool_dir(ragd.settings.data_dir) as spool:
         form = await read_upload(request, spool, max_file_bytes=limit, max_files=ragd.settings.limits.max_upload_files,
-                                 check=ragd.ingest.check, on_file=charge)
+                                 check=ragd.ingest.check)
         return await run_in_threadpool(_store, ragd, actor, form)
 
 
@@ -73,6 +69,8 @@ def _store(ragd: Ragd, actor: Actor, form: UploadForm) -> UploadResponse:
         raise ValidationFailed("collection: 1-200 letters, digits, spaces, '.', '_' or '-'")
     meta = _metadata(form.fields.get("metadata"))
     target = ragd.access.writable_collection(actor, collection)
+    # the upload budget is charged once every file passed (a refused request records nothing, docs/ratelimits.md)
+    ragd.rate_limit(actor, upload_bytes=sum(f.size for f in form.files), count_request=False)
     groups: list[list[SpooledFile]] = [[]]
     for f in form.files:  # stored a group at a time, so memory holds at most one group of originals
         if groups[-1] and sum(g.size for g in groups[-1]) + f.size > _GROUP_BYTES:
