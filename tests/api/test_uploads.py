@@ -167,3 +167,11 @@ def test_form_fields_after_the_files_and_several_files_still_work(server: Server
                    headers=auth)
         assert r.status_code == 422 and r.json()["code"] == "validation_error", r.text
     assert not leftovers(server)
+
+
+def test_too_many_files_in_one_upload_are_refused(server: Server, auth: dict[str, str]) -> None:
+    before = documents_total(server, auth)
+    r = upload(server, auth, [(f"n{i}.txt", f"note {i} {uuid.uuid4().hex}".encode(), 60) for i in range(101)])
+    body = json.loads(r.body)
+    assert r.status == 413 and "RAGD_LIMITS__MAX_UPLOAD_FILES" in body["detail"], r.body
+    assert documents_total(server, auth) == before and not leftovers(server)

@@ -21,7 +21,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -177,7 +177,7 @@ def spool_root(data_dir: Path) -> Path:
 
 
 @contextlib.asynccontextmanager
-async def spool_dir(data_dir: Path):  # type: ignore[no-untyped-def]
+async def spool_dir(data_dir: Path) -> AsyncIterator[Path]:
     """A private directory for one request's files, removed with everything in it when the request ends."""
     root = await run_in_threadpool(spool_root, data_dir)
     path = Path(await run_in_threadpool(tempfile.mkdtemp, "", "upload-", str(root)))  # mode 0700
