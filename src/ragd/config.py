@@ -256,6 +256,38 @@ class AuthSettings(_Section):
     )
 
 
+class LimitsSettings(_Section):
+    """What one HTTP request may make the server do (docs/security.md, "Limits")."""
+
+    max_json_mb: float = Field(
+        1.0, gt=0, le=64, description="Largest request body of every route but uploads, in MiB (413 "
+        "payload_too_large above: at once when Content-Length says so, else as soon as the bytes pass it)."
+    )
+    max_upload_request_mb: float = Field(
+        1024.0, gt=0, description="Largest multipart body of one upload request (all its files), in MiB (413 "
+        "payload_too_large above). Each file is also held to ingest.max_upload_mb."
+    )
+    max_upload_files: int = Field(100, ge=1, le=10_000, description="Most files in one upload request (413 above).")
+    chat_max_messages: int = Field(
+        50, ge=1, le=200, description="Most messages in one chat request (/api/v1/chat, /v1/chat/completions; 422 "
+        "input_too_long above)."
+    )
+    chat_max_message_chars: int = Field(
+        20_000, ge=100, le=20_000, description="Most characters in one chat message (422 input_too_long above)."
+    )
+    chat_max_total_chars: int = Field(
+        40_000, ge=100, le=1_000_000, description="Most characters in all the messages of one chat request (422 "
+        "input_too_long above)."
+    )
+    boxes_max_text_chars: int = Field(
+        500, ge=10, le=4000, description="Longest text searched on a PDF page by GET …/pages/N/boxes?text= (422 "
+        "input_too_long above)."
+    )
+    boxes_max_terms: int = Field(
+        200, ge=1, le=4000, description="Most words in that text (422 input_too_long above)."
+    )
+
+
 _RATELIMIT_ROLES = ("admin", "user", "api_user", "viewer")  # = ragd.auth.actor.ROLES (a test pins it)
 _DEFAULT_PER_MINUTE = {"admin": 1000, "user": 60, "api_user": 500, "viewer": 60}
 _DEFAULT_UPLOAD_MB_PER_HOUR = {"admin": 10240.0, "user": 1024.0, "api_user": 4096.0, "viewer": 0.0}
@@ -448,6 +480,7 @@ class Settings(BaseSettings):
     ratelimit: RateLimitSettings = RateLimitSettings()
     audit: AuditSettings = AuditSettings()
     privacy: PrivacySettings = PrivacySettings()
+    limits: LimitsSettings = LimitsSettings()
 
     @model_validator(mode="after")
     def _prometheus_multiproc_dir(self) -> Settings:

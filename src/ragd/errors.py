@@ -28,7 +28,8 @@ machine-readable ``code``; the API renders every one of them as the same problem
     ├── UnsupportedMediaType (415)  unsupported_media_type
     │   └── DocumentNotPdf          document_not_pdf — page images exist only for PDFs
     ├── ValidationFailed (422)      validation_error
-    │   └── ArchiveUnsafe           archive_unsafe — a zip-based upload with unsafe entry names or kinds
+    │   ├── ArchiveUnsafe           archive_unsafe — a zip-based upload with unsafe entry names or kinds
+    │   └── InputTooLong            input_too_long — more text or items than a request may carry (limits.*)
     ├── DocumentError (422)         document_error — raised while parsing; the document ends ``failed``
     │   ├── DocumentEmpty           document_empty
     │   ├── DocumentEncrypted       document_encrypted
@@ -237,3 +238,10 @@ class ChunkNotFound(NotFound):
 
 class DocumentNotPdf(UnsupportedMediaType):
     code, title = "document_not_pdf", "Document is not a PDF"
+
+
+class InputTooLong(ValidationFailed):
+    """A request carries more than one request may (chat messages, characters, search terms): the detail names the
+    limit and its setting (``RAGD_LIMITS__…``)."""
+
+    code, title = "input_too_long", "Input too long"

@@ -10,6 +10,8 @@ from fastapi import FastAPI
 
 from ragd import __version__
 from ragd.api.errors import install_error_handlers
+from ragd.api.headers import SecurityHeadersMiddleware
+from ragd.api.limits import BodyLimitMiddleware
 from ragd.api.routes import (
     admin,
     audit,
@@ -61,7 +63,11 @@ def create_app(settings: Settings | None = None, ragd: Ragd | None = None) -> Fa
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    # Outermost last: security headers on every response, then the request id / access log, then the body caps
+    # (which answer some requests themselves, so those are logged and carry the headers too).
+    app.add_middleware(BodyLimitMiddleware, settings=settings)
     app.add_middleware(ObservabilityMiddleware, access_log=settings.logging.access_log)
+    app.add_middleware(SecurityHeadersMiddleware)
     for r in (system.router, documents.router, query.router, ops.router):
         app.include_router(r)
     for r in (chat.router, feedback.router, openai_compat.router):  # answers: issue 6

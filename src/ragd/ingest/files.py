@@ -24,8 +24,14 @@ from ragd.security.encryption import HEADER_LEN, FileCipher, StoredFormat, descr
 
 _KEY = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f/\\:*?\"<>|\u2028\u2029]+")
-# bidirectional overrides and isolates (U+202E turns "exe.pdf" into "fdp.exe" on screen), zero-width marks, BOM
-_INVISIBLE = re.compile("[\u061c\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+# Characters that show nothing (or reorder what is shown) are dropped: every format character (Unicode category
+# Cf: bidirectional overrides and isolates, U+202E turning "exe.pdf" into "fdp.exe" on screen, zero-width marks,
+# the soft hyphen, the BOM, tag characters U+E0000-E007F), unassigned code points (Cn) and the Hangul fillers.
+_INVISIBLE_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
+
+
+def _visible(ch: str) -> bool:
+    return unicodedata.category(ch) not in ("Cf", "Cn") and ch not in _INVISIBLE_LETTERS
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"{p}{i}" for p in ("COM", "LPT") for i in "123456789¹²³")}
 TEMP_PREFIX = ".tmp-"
 T = TypeVar("T")
@@ -57,10 +63,10 @@ def _each(items: Sequence[T], fn: Callable[[T], object]) -> None:
 
 
 def sanitize_filename(name: str, *, max_len: int = 200, max_bytes: int = 240) -> str:
-    """A display file name: last path component only; no control, path, bidi-override or zero-width characters;
+    """A display file name: last path component only; no control, path or invisible characters (format characters
+    such as bidi overrides, zero-width marks, soft hyphens and tag characters; unassigned code points);
     not a Windows device name; at most ``max_len`` characters and ``max_bytes`` UTF-8 bytes, extension kept."""
-    name = unicodedata.normalize("NFC", name or "")
-    name = _INVISIBLE.sub("", name)
+    name = unicodedata.normalize("NFC", "".join(ch for ch in name or "" if _visible(ch)))
     name = re.split(r"[/\\]", name)[-1]
     name = _UNSAFE.sub("_", name).strip(" .")
     stem, dot, ext = name.rpartition(".")

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import StreamingResponse
 
 from ragd.api.deps import QueryActor, RagdDep
+from ragd.api.limits import CHAT_MESSAGE_CEILING, CHAT_MESSAGES_CEILING, check_chat
 from ragd.api.schemas import CitationOut, Filters, ResultOut
 from ragd.api.sse import turn_response
 from ragd.errors import ConversationNotFound
@@ -29,12 +30,12 @@ router = APIRouter(prefix="/api/v1", tags=["chat"])
 class MessageIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: Literal["system", "user", "assistant"]
-    content: str = Field(..., max_length=20_000)
+    content: str = Field(..., max_length=CHAT_MESSAGE_CEILING)
 
 
 class ChatRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    messages: list[MessageIn] = Field(..., min_length=1, max_length=200)
+    messages: list[MessageIn] = Field(..., min_length=1, max_length=CHAT_MESSAGES_CEILING)
     conversation_id: str | None = Field(None, max_length=64, description="Continue this conversation; absent: "
                                         "a new one is created holding every message given.")
     stream: bool = Field(False, description="Stream the answer as Server-Sent Events.")
@@ -97,6 +98,7 @@ class ConversationList(BaseModel):
 def chat(ragd: RagdDep, actor: QueryActor, body: ChatRequest) -> ChatResponse | StreamingResponse:
     from ragd.api.routes.query import to_search_filters
 
+    check_chat([m.content for m in body.messages], ragd.settings.limits)
     messages = [ChatMessage(m.role, m.content) for m in body.messages]
     filters = ragd.access.filters(actor, to_search_filters(body.filters))
     turn = ragd.answers.chat(actor.user_id, messages, body.conversation_id, top_k=body.top_k, filters=filters)

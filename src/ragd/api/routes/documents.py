@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
+from fastapi import APIRouter, Query, Request, Response, status
+from starlette.concurrency import run_in_threadpool
 
 from ragd.api.deps import RagdDep, ReaderActor, WriterActor
+from ragd.api.limits import upload_route
 from ragd.api.schemas import DocumentList, DocumentOut, UploadResponse
-from ragd.errors import BadRequest, NotFound, PayloadTooLarge
+from ragd.api.uploads import SpooledFile, UploadForm, read_upload, spool_dir
+from ragd.auth.actor import Actor
+from ragd.core import Ragd
+from ragd.errors import BadRequest, NotFound, ValidationFailed
 from ragd.ingest.pipeline import Upload
 from ragd.models import DocStatus
 
@@ -29,43 +35,61 @@ def _metadata(raw: str | None) -> dict[str, Any]:
     return value
 
 
-@router.post("/upload", status_code=status.HTTP_201_CREATED, response_model=UploadResponse)
-def upload(
-    ragd: RagdDep,
-    actor: WriterActor,
-    file: Annotated[list[UploadFile], File(description="One or more files.")],
-    collection: Annotated[str | None, Form(max_length=200, pattern=r"^[\w.\- ]+$")] = None,
-    metadata: Annotated[str | None, Form(description="JSON object stored with each document.")] = None,
-) -> UploadResponse:
+_COLLECTION = re.compile(r"^[\w.\- ]+$")
+_UPLOAD_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"], "properties": {
+        "file": {"type": "array", "items": {"type": "string", "contentMediaType": "application/octet-stream"},
+                 "description": "One or more files."},
+        "collection": {"type": "string", "maxLength": 200, "pattern": _COLLECTION.pattern},
+        "metadata": {"type": "string", "description": "JSON object stored with each document."},
+    }}}}}}
+_GROUP_BYTES = 64 * 1024 * 1024  # originals held in memory at once while the checked files are stored
+
+
+@router.post("/upload", status_code=status.HTTP_201_CREATED, response_model=UploadResponse,
+             openapi_extra=_UPLOAD_BODY)
+@upload_route
+async def upload(request: Request, ragd: RagdDep, actor: WriterActor) -> UploadResponse:
     """Store the files and queue them for ingestion; returns at once with each document's id and status.
 
-    Every file is checked (size, type sniffed from content) before any is stored: one bad file rejects the request.
+    The caller is authenticated before any of the body is read. Each file streams to a temporary file and is
+    checked as it arrives (size, type sniffed from content, then archive and page count); the first bad file
+    rejects the request and nothing is stored.
     """
-    meta = _metadata(metadata)
-    target = ragd.access.writable_collection(actor, collection)
     limit = int(ragd.settings.ingest.max_upload_mb * 1024 * 1024)
-    checked: list[tuple[bytes, str, str]] = []
-    for f in file:
-        data = f.file.read(limit + 1)
-        name = f.filename or "unnamed"
-        if len(data) > limit:
-            raise PayloadTooLarge(
-                f"{name!r} is larger than the {limit}-byte limit (RAGD_INGEST__MAX_UPLOAD_MB)"
-            )
-        checked.append((data, name, ragd.ingest.check(data, name)))
-    ragd.rate_limit(actor, upload_bytes=sum(len(d) for d, _, _ in checked), count_request=False)
+    async with spool_dir(ragd.settings.data_dir) as spool:
+        form = await read_upload(request, spool, max_file_bytes=limit, max_files=ragd.settings.limits.max_upload_files,
+                                 check=ragd.ingest.check)
+        return await run_in_threadpool(_store, ragd, actor, form)
+
+
+def _store(ragd: Ragd, actor: Actor, form: UploadForm) -> UploadResponse:
+    collection = form.fields.get("collection")
+    if collection is not None and (len(collection) > 200 or not _COLLECTION.match(collection)):
+        raise ValidationFailed("collection: 1-200 letters, digits, spaces, '.', '_' or '-'")
+    meta = _metadata(form.fields.get("metadata"))
+    target = ragd.access.writable_collection(actor, collection)
+    # the upload budget is charged once every file passed (a refused request records nothing, docs/ratelimits.md)
+    ragd.rate_limit(actor, upload_bytes=sum(f.size for f in form.files), count_request=False)
+    groups: list[list[SpooledFile]] = [[]]
+    for f in form.files:  # stored a group at a time, so memory holds at most one group of originals
+        if groups[-1] and sum(g.size for g in groups[-1]) + f.size > _GROUP_BYTES:
+            groups.append([])
+        groups[-1].append(f)
     out = []
-    subs = ragd.submit_many([Upload(data, name, mime) for data, name, mime in checked], collection=target,
-                            metadata=meta, tenant_id=actor.tenant_id, uploaded_by=actor.user_id)
-    for sub in subs:
-        doc, dup = sub.document, sub.duplicate
-        ragd.audit_event("document.uploaded", actor, target=doc.id, details={
-            "collection": target, "filename": doc.filename, "size": doc.size, "sha256": doc.content_hash,
-            "duplicate": dup})
-        if not dup and doc.replaces:  # the old version goes once this one is indexed
-            ragd.audit_event("document.replaced", actor, target=doc.id, details={
-                "collection": target, "filename": doc.filename, "replaces": doc.replaces})
-        out.append(DocumentOut.of(doc, duplicate=dup))
+    for group in groups:
+        subs = ragd.submit_many([Upload(f.path.read_bytes(), f.filename, f.mime) for f in group],
+                                collection=target, metadata=meta, tenant_id=actor.tenant_id,
+                                uploaded_by=actor.user_id)
+        for sub in subs:
+            doc, dup = sub.document, sub.duplicate
+            ragd.audit_event("document.uploaded", actor, target=doc.id, details={
+                "collection": target, "filename": doc.filename, "size": doc.size, "sha256": doc.content_hash,
+                "duplicate": dup})
+            if not dup and doc.replaces:  # the old version goes once this one is indexed
+                ragd.audit_event("document.replaced", actor, target=doc.id, details={
+                    "collection": target, "filename": doc.filename, "replaces": doc.replaces})
+            out.append(DocumentOut.of(doc, duplicate=dup))
     return UploadResponse(documents=out)
 
 

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import StreamingResponse
 
 from ragd.api.deps import QueryActor, RagdDep
+from ragd.api.limits import CHAT_MESSAGE_CEILING, CHAT_MESSAGES_CEILING, check_chat
 from ragd.api.schemas import CitationOut
 from ragd.api.sse import SSE_HEADERS, event_stream, problem_body, sse
 from ragd.generate.base import NO_ANSWER, Answer, ChatMessage, GenEvent, Token
@@ -32,8 +33,9 @@ router = APIRouter(prefix="/v1", tags=["openai-compatible"])
 
 class OAIMessage(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    role: str
-    content: str | list[dict[str, Any]] | None = None
+    role: str = Field(..., max_length=32)
+    content: (Annotated[str, Field(max_length=CHAT_MESSAGE_CEILING)]
+              | Annotated[list[dict[str, Any]], Field(max_length=100)] | None) = None
 
     def text(self) -> str:
         if isinstance(self.content, list):  # content parts: keep the text ones
@@ -44,7 +46,7 @@ class OAIMessage(BaseModel):
 class ChatCompletionRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")  # temperature, top_p, user… are accepted and not used
     model: str = MODEL_ID
-    messages: list[OAIMessage] = Field(..., min_length=1, max_length=200)
+    messages: list[OAIMessage] = Field(..., min_length=1, max_length=CHAT_MESSAGES_CEILING)
     stream: bool = False
     top_k: int = Field(5, ge=1, le=100, description="ragd extension: passages retrieved.")
 
@@ -82,6 +84,7 @@ def models(actor: QueryActor) -> dict[str, Any]:
 def chat_completions(
     ragd: RagdDep, actor: QueryActor, body: ChatCompletionRequest,
 ) -> Any:
+    check_chat([m.text() for m in body.messages], ragd.settings.limits)
     turn = ragd.answers.complete(actor.user_id, _messages(body), top_k=body.top_k,
                                  filters=ragd.access.filters(actor))
     turn.after = lambda t, a: ragd.record_decision(actor, t.query, t.retrieval, a, t.ids.get("query_id"),

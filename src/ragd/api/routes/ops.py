@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import secrets
 import time
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from ragd.api.deps import OpsActor, RagdDep
-from ragd.errors import NotFound, Unauthorized
+from ragd.errors import Forbidden, NotFound, Unauthorized
 from ragd.ops.backup import create_backup, verify_backup
 from ragd.ops.doctor import run_doctor
 from ragd.ops.readiness import readiness
@@ -26,9 +27,26 @@ def _backups_dir(ragd: Any) -> Path:
     return ragd.settings.data_dir / "backups"
 
 
+_FORWARDED = ("forwarded", "x-forwarded-for", "x-real-ip")
+
+
+def from_loopback(request: Request) -> bool:
+    """Whether the request comes from this machine itself: a loopback peer address, and no proxy header saying it
+    was forwarded for someone else (a reverse proxy on the same machine connects from loopback)."""
+    if any(h in request.headers for h in _FORWARDED):
+        return False
+    try:
+        address = ipaddress.ip_address(request.client.host if request.client else "")
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return bool((mapped or address).is_loopback)
+
+
 @router.get("/metrics", include_in_schema=True, response_class=Response)
-def metrics(ragd: RagdDep, authorization: Annotated[str | None, Header()] = None) -> Response:
-    """Prometheus text exposition; with ``RAGD_METRICS__TOKEN`` set, needs ``Authorization: Bearer …``."""
+def metrics(ragd: RagdDep, request: Request, authorization: Annotated[str | None, Header()] = None) -> Response:
+    """Prometheus text exposition. With ``RAGD_METRICS__TOKEN`` set, needs ``Authorization: Bearer <token>``;
+    without, it answers only clients on this machine (loopback, not forwarded by a proxy): 403 to anyone else."""
     settings = ragd.settings.metrics
     if not settings.enabled:
         raise NotFound("metrics are disabled (RAGD_METRICS__ENABLED=false)")
@@ -36,6 +54,9 @@ def metrics(ragd: RagdDep, authorization: Annotated[str | None, Header()] = None
         expected = f"Bearer {settings.token.get_secret_value()}".encode()
         if not secrets.compare_digest((authorization or "").encode(), expected):
             raise Unauthorized("GET /metrics needs 'Authorization: Bearer <RAGD_METRICS__TOKEN>'")
+    elif not from_loopback(request):
+        raise Forbidden("GET /metrics answers only this machine (loopback) until RAGD_METRICS__TOKEN is set; set "
+                        "it and send 'Authorization: Bearer <token>'")
     body, content_type = ragd.obs.metrics.exposition()
     return Response(body, media_type=content_type)
 

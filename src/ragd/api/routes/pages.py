@@ -13,7 +13,9 @@ end, and a chunk's ``start``/``end`` offsets map exactly to character indices on
 no problem). When that check fails (a page the loader could not read, another extractor), the chunk text is
 searched on the page instead (exact, else the longest matching runs). Errors: ``document_not_found``,
 ``page_not_found`` and ``chunk_not_found`` (404), ``document_not_pdf`` (415), ``bad_request`` (400: offsets
-outside the chunk).
+outside the chunk), ``input_too_long`` (422: ``text`` longer than ``limits.boxes_max_text_chars`` or with more
+words than ``limits.boxes_max_terms``). PDFium's process-wide lock is held for one page's worth of work at a time,
+never while passages are matched, so one request's search never makes other users' page images wait.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ import pypdfium2.raw as pdfium_c
 from fastapi import APIRouter, Query, Request, Response
 
 from ragd.api.deps import RagdDep, ReaderActor
-from ragd.errors import BadRequest, ChunkNotFound, DocumentNotPdf, NotFound, PageNotFound
+from ragd.config import LimitsSettings
+from ragd.errors import BadRequest, ChunkNotFound, DocumentNotPdf, InputTooLong, NotFound, PageNotFound
 from ragd.ingest.loaders.pdf import PDFIUM_LOCK, open_pdf  # PDFium is not thread-safe: share the loader's lock
 from ragd.models import Document
 
@@ -120,6 +123,17 @@ def page_image(
 
 
 # -- boxes ---------------------------------------------------------------------------------------------------------
+def check_search_text(text: str, limits: LimitsSettings) -> None:
+    """Bound the work of one ``?text=`` search (422 ``input_too_long``): its length and its number of words."""
+    if len(text) > limits.boxes_max_text_chars:
+        raise InputTooLong(f"text has {len(text)} characters; at most {limits.boxes_max_text_chars} are searched "
+                           "(RAGD_LIMITS__BOXES_MAX_TEXT_CHARS)")
+    terms = len(text.split())
+    if terms > limits.boxes_max_terms:
+        raise InputTooLong(f"text has {terms} words; at most {limits.boxes_max_terms} are searched "
+                           "(RAGD_LIMITS__BOXES_MAX_TERMS)")
+
+
 def _keep(ch: str) -> bool:
     """Characters that count when comparing the loader's text with the page: not whitespace, not control."""
     return not ch.isspace() and (ch >= " " or ch == "\x02") and ch != "\x7f"
@@ -225,16 +239,19 @@ def _to_view(
 
 
 def _chars_before(pdf: pdfium.PdfDocument, page: int) -> int:
-    """How many normalized characters the pages before ``page`` hold."""
+    """How many normalized characters the pages before ``page`` hold (the PDFium lock is taken page by page, so
+    other requests' pages are rendered in between)."""
     before = 0
     for q in range(page - 1):
-        other = pdf[q]
-        otp = other.get_textpage()
-        try:
-            before += len(normalize(otp.get_text_range()))
-        finally:
-            otp.close()
-            other.close()
+        with PDFIUM_LOCK:
+            other = pdf[q]
+            otp = other.get_textpage()
+            try:
+                raw = otp.get_text_range()
+            finally:
+                otp.close()
+                other.close()
+        before += len(normalize(raw))
     return before
 
 
@@ -246,31 +263,38 @@ def passage_boxes(
 
     ``start``/``end`` (offsets into ``doc_text``) are used when given and the text agrees with the pages;
     otherwise ``text`` is searched on the page (every occurrence when ``every``).
+
+    PDFium is not thread-safe, so its calls hold the process-wide :data:`PDFIUM_LOCK`, but only a page's worth of
+    PDFium work at a time: the matching (which may compare a long passage with a long page) runs without it.
     """
     with PDFIUM_LOCK:
         pdf = open_pdf(data)
-        try:
+    try:
+        with PDFIUM_LOCK:
             n = len(pdf)
             p = _page(pdf, doc_id, page)
-            spans: list[tuple[int, int]] = []
             tp = p.get_textpage()
-            try:
-                current = _page_text(tp)
-                if doc_text is not None and start is not None and end is not None:
-                    before = _chars_before(pdf, page)
-                    if normalize(doc_text)[before : before + len(current.chars)] == current.chars:
-                        spans = _spans_by_offsets(doc_text, start, end, before, current)
-                        text = ""  # the offsets are trusted: no span means the passage is not on this page
-                if not spans:
-                    spans = _spans_by_search(normalize(text), current, every=every)
+            current = _page_text(tp)
+        try:
+            spans: list[tuple[int, int]] = []
+            if doc_text is not None and start is not None and end is not None:
+                before = _chars_before(pdf, page)
+                if normalize(doc_text)[before : before + len(current.chars)] == current.chars:
+                    spans = _spans_by_offsets(doc_text, start, end, before, current)
+                    text = ""  # the offsets are trusted: no span means the passage is not on this page
+            if not spans:
+                spans = _spans_by_search(normalize(text), current, every=every)
+            with PDFIUM_LOCK:
                 rects = [r for a, b in spans for r in _rects(tp, current.index[a:b])]
                 width, height = p.get_size()
                 rotation = p.get_rotation()
                 crop = p.get_cropbox()
-            finally:
+        finally:
+            with PDFIUM_LOCK:
                 tp.close()
                 p.close()
-        finally:
+    finally:
+        with PDFIUM_LOCK:
             pdf.close()
     return {
         "page": page,
@@ -299,6 +323,8 @@ def page_boxes(
     """Rectangles (fractions of the page, top-left origin) covering the passage on the page; ``boxes`` is empty
     when the passage is not on this page. The passage is the chunk, narrowed to ``start``..``end`` when given (a
     citation may quote one sentence of its chunk)."""
+    if text is not None:
+        check_search_text(text, ragd.settings.limits)
     doc = ragd.readable_document(actor, doc_id)
     data = _pdf_bytes(ragd, doc)
     doc_text = a = b = None

@@ -140,6 +140,15 @@ def _is_html(head: str) -> bool:
     return stripped.startswith("<") and len(_HTML_TAG.findall(stripped[:4096])) >= 2
 
 
+def sniff_head(head: bytes, filename: str) -> str | None:
+    """What the first bytes of a file already decide (an upload still arriving): raises
+    :class:`ragd.errors.UnsupportedMediaType` when they refuse it, returns ``None`` when only the whole file can
+    tell (zip-based and OLE2 files), else the type :func:`sniff_type` gives the whole file."""
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06", _OLE2)) and b"%PDF-" not in head[:1024]:
+        return None
+    return sniff_type(head[:8192], filename)
+
+
 def sniff_type(data: bytes, filename: str) -> str:
     """The MIME type of ``data`` among :data:`SUPPORTED`, sniffed from the content.
 

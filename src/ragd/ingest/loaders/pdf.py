@@ -155,17 +155,20 @@ def _metadata_title(doc: pdfium.PdfDocument) -> str | None:
 
 
 def load_pdf(data: bytes, filename: str, *, max_pages: int | None = None) -> ParsedDocument:
-    """Text of every page as paragraph blocks carrying their page number."""
+    """Text of every page as paragraph blocks carrying their page number. PDFium's lock is held a page at a time,
+    so a long document never makes the page images of the web UI wait for its whole parse."""
     with PDFIUM_LOCK:
         doc = open_pdf(data)
-        try:
-            return _extract(doc, max_pages)
-        finally:
+    try:
+        return _extract(doc, max_pages)
+    finally:
+        with PDFIUM_LOCK:
             doc.close()
 
 
 def _extract(doc: pdfium.PdfDocument, max_pages: int | None) -> ParsedDocument:
-    n_pages = len(doc)
+    with PDFIUM_LOCK:
+        n_pages = len(doc)
     if n_pages == 0:
         raise DocumentEmpty("the PDF has no pages")
     if max_pages is not None and n_pages > max_pages:
@@ -176,22 +179,23 @@ def _extract(doc: pdfium.PdfDocument, max_pages: int | None) -> ParsedDocument:
     sample: list[str] = []
     for index in range(n_pages):
         page_no = index + 1
-        try:
-            page = doc[index]
-            textpage = page.get_textpage()
-        except Exception:
-            unreadable.append(page_no)
-            continue
-        try:
-            raw = textpage.get_text_range()
-            with_layout = len(raw) == textpage.count_chars()
-            lines = _page_lines(textpage, raw, with_layout)
-        except Exception:
-            unreadable.append(page_no)
-            continue
-        finally:
-            textpage.close()
-            page.close()
+        with PDFIUM_LOCK:
+            try:
+                page = doc[index]
+                textpage = page.get_textpage()
+            except Exception:
+                unreadable.append(page_no)
+                continue
+            try:
+                raw = textpage.get_text_range()
+                with_layout = len(raw) == textpage.count_chars()
+                lines = _page_lines(textpage, raw, with_layout)
+            except Exception:
+                unreadable.append(page_no)
+                continue
+            finally:
+                textpage.close()
+                page.close()
         paragraphs = _paragraphs(lines, with_layout)
         if not paragraphs:
             without_text.append(page_no)
@@ -220,4 +224,6 @@ def _extract(doc: pdfium.PdfDocument, max_pages: int | None) -> ParsedDocument:
         metadata["unreadable_pages"] = unreadable
     if without_text:
         metadata["pages_without_text"] = without_text  # candidates for OCR
-    return builder.build(pages=n_pages, title=_metadata_title(doc), metadata=metadata)
+    with PDFIUM_LOCK:
+        title = _metadata_title(doc)
+    return builder.build(pages=n_pages, title=title, metadata=metadata)
