@@ -166,6 +166,8 @@ def _owner_only(owner_ok: set[str], default_other: int = 404) -> Callable[[str],
 
 
 def _keys_delete(caller: str) -> int | set[int]:
+    if ROLE_OF[caller] not in ACTIONS["keys:own"]:
+        return 403  # revoking needs keys:own, like creating
     return OK if caller in ("user_a", "admin_a") else 404
 
 
@@ -201,7 +203,7 @@ CASES = [
          special=lambda caller: 401),  # everyone authenticated reaches it; the wrong password is refused
     Case("GET", "/api/v1/keys", "keys:own"),
     Case("POST", "/api/v1/keys", "keys:own", kwargs={"json": {"name": "matrix"}}),
-    Case("DELETE", "/api/v1/keys/{key}", "authenticated", prepare=_key_of_user_a, special=_keys_delete),
+    Case("DELETE", "/api/v1/keys/{key}", "keys:own", prepare=_key_of_user_a, special=_keys_delete),
     Case("POST", "/api/v1/documents/upload", "documents:write", prepare=_upload),
     Case("GET", "/api/v1/documents", "documents:read"),
     Case("GET", "/api/v1/documents/{doc}", "documents:read", scoped=True, prepare=_doc),
@@ -220,7 +222,7 @@ CASES = [
     Case("GET", "/v1/models", "query"),
     Case("POST", "/v1/chat/completions", "query",
          kwargs={"json": {"model": "ragd", "messages": [{"role": "user", "content": "refunds?"}]}}),
-    Case("GET", "/api/v1/collections", "authenticated"),
+    Case("GET", "/api/v1/collections", "documents:read"),
     Case("POST", "/api/v1/collections", "collections:manage", prepare=_fresh_collection),
     Case("GET", "/api/v1/collections/{coll}", "documents:read", scoped=True, prepare=_collection_of_user_a),
     Case("PUT", "/api/v1/collections/{coll}/grants", "authenticated", prepare=_grants_kwargs,

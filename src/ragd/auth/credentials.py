@@ -92,8 +92,8 @@ class TokenSigner:
         self.ttl = ttl_seconds
 
     def issue(self, user_id: str, tenant_id: str, role: str) -> str:
-        now = int(time.time())
-        claims = {"sub": user_id, "tid": tenant_id, "role": role, "iat": now, "exp": now + int(self.ttl),
+        now = time.time()  # a fractional iat (RFC 7519 NumericDate): compared with a user's sessions_after
+        claims = {"sub": user_id, "tid": tenant_id, "role": role, "iat": now, "exp": int(now + self.ttl),
                   "jti": uuid.uuid4().hex, "iss": "ragd"}
         return jwt.encode(claims, self._secret, algorithm=self.algorithm)
 

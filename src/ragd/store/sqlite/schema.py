@@ -314,8 +314,16 @@ def _m005_lookup_indexes(conn: sqlite3.Connection) -> None:
         conn.execute(sql)
 
 
+def _m007_sessions(conn: sqlite3.Connection) -> None:
+    """Ending a user's sessions (password change or reset, disabling, role change, sign-out everywhere): access
+    tokens issued before ``users.sessions_after`` are refused, and all their refresh tokens are found by user."""
+    conn.execute("ALTER TABLE users ADD COLUMN sessions_after REAL")
+    conn.execute("CREATE INDEX refresh_tokens_user ON refresh_tokens (user_id, revoked_at)")
+
+
 MIGRATIONS: list[Migration] = [
     _m001_initial, _m002_conversations, _m003_identities, _m004_audit, _m005_lookup_indexes,
+    _m007_sessions,
 ]
 
 
