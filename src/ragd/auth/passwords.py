@@ -13,7 +13,8 @@ import re
 
 from zxcvbn import zxcvbn
 
-CHECKED_CHARS = 100
+CHECKED_CHARS = 72
+"""zxcvbn's own bound: it refuses longer input."""
 
 
 def password_weakness(password: str, email: str = "", min_score: int = 2) -> str | None:
@@ -21,8 +22,9 @@ def password_weakness(password: str, email: str = "", min_score: int = 2) -> str
     ``min_score=0`` accepts everything."""
     if min_score <= 0:
         return None
-    words = [w for w in re.split(r"[@._+\-]", email.lower()) if len(w) >= 3]
-    result = zxcvbn(password[:CHECKED_CHARS], user_inputs=[email.lower(), *words])
+    email = email.lower()
+    words = [w for w in re.split(r"[@._+\-]", email) if len(w) >= 3]
+    result = zxcvbn(password[:CHECKED_CHARS], user_inputs=[email, email.partition("@")[0], *words])
     if int(result["score"]) >= min_score:
         return None
     feedback = result.get("feedback") or {}
