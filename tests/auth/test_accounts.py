@@ -3,8 +3,11 @@ session; sessions can be ended on purpose; e-mails of other tenants do not leak;
 
 from __future__ import annotations
 
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
+import httpx
 from tests.auth.conftest import World, ragd_cli
 
 STRONG = "quiet otter drafts maple ledger"
@@ -155,3 +158,57 @@ def test_common_passwords_are_refused_everywhere(world: World) -> None:
     res = ragd_cli(world.server.data_dir, "users", "create", "--email", "cli-weak@example.org", "--password",
                    "letmein12345", "--role", "user")
     assert res.returncode == 1 and "guess" in res.stderr, res.stderr
+
+
+def test_no_session_survives_a_password_change_racing_with_sign_ins_and_refreshes(world: World) -> None:
+    """Sign-ins and refreshes in flight while the password changes: none of them may yield a live session."""
+    for round_ in range(5):
+        _race_once(world, round_)
+
+
+def _race_once(world: World, round_: int) -> None:
+    email, _ = _new_user(world)
+    seeds = [_session(world, email) for _ in range(4)]
+    stop, flowing = threading.Event(), threading.Event()
+    obtained: list[dict] = []
+    lock = threading.Lock()
+
+    def keep(session: dict) -> None:
+        with lock:
+            obtained.append(session)
+            if len(obtained) >= 8:
+                flowing.set()
+
+    def sign_in() -> None:
+        with httpx.Client(base_url=world.server.url, timeout=60) as c:
+            while not stop.is_set():
+                r = c.post("/api/v1/auth/login", json={"username": email, "password": STRONG})
+                if r.status_code == 200:
+                    keep(r.json())
+
+    def refresh(session: dict) -> None:
+        with httpx.Client(base_url=world.server.url, timeout=60) as c:
+            token = session["refresh_token"]
+            while not stop.is_set():
+                r = c.post("/api/v1/auth/refresh", json={"refresh_token": token})
+                if r.status_code != 200:
+                    return
+                keep(r.json())
+                token = r.json()["refresh_token"]
+
+    with ThreadPoolExecutor(8) as pool:
+        futures = [pool.submit(sign_in) for _ in range(4)] + [pool.submit(refresh, s) for s in seeds]
+        assert flowing.wait(120), "sign-ins and refreshes did not get going"
+        # The password changes while sign-ins and refreshes are in flight.
+        r = world.http.post("/api/v1/auth/password", headers=_bearer(seeds[0]),
+                            json={"current_password": STRONG, "new_password": f"racing heron {round_} paints"})
+        stop.set()
+        for f in futures:
+            f.result()
+    assert r.status_code == 200, r.text
+    survivors = [s for s in [*seeds, *obtained]
+                 if world.http.get("/api/v1/auth/me", headers=_bearer(s)).status_code == 200
+                 or world.http.post("/api/v1/auth/refresh",
+                                    json={"refresh_token": s["refresh_token"]}).status_code == 200]
+    assert survivors == [], f"round {round_}: {len(survivors)} of {len(obtained)} sessions survived"
+    _alive(world, r.json())

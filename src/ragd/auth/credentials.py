@@ -91,8 +91,9 @@ class TokenSigner:
         self._secret = secret
         self.ttl = ttl_seconds
 
-    def issue(self, user_id: str, tenant_id: str, role: str) -> str:
-        now = time.time()  # a fractional iat (RFC 7519 NumericDate): compared with a user's sessions_after
+    def issue(self, user_id: str, tenant_id: str, role: str, issued_at: float | None = None) -> str:
+        # A fractional iat (RFC 7519 NumericDate), compared with the user's sessions_after on every request.
+        now = time.time() if issued_at is None else issued_at
         claims = {"sub": user_id, "tid": tenant_id, "role": role, "iat": now, "exp": int(now + self.ttl),
                   "jti": uuid.uuid4().hex, "iss": "ragd"}
         return jwt.encode(claims, self._secret, algorithm=self.algorithm)

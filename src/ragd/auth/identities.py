@@ -143,7 +143,9 @@ class IdentityStore(Protocol):
     def touch_key(self, key_id: str, now: float) -> None: ...
 
     # refresh tokens (rotated on every use; reuse of a used token revokes its whole family)
-    def add_refresh(self, token_hash: str, user_id: str, family: str, expires_at: float, now: float) -> None: ...
+    def add_refresh(self, token_hash: str, user_id: str, family: str, expires_at: float, now: float) -> bool:
+        """Store a new refresh token issued for a sign-in or refresh that started at ``now``; ``False`` (nothing
+        stored) when the user's sessions were ended after ``now`` (a race with a password change must not win)."""
 
     def use_refresh(self, token_hash: str, now: float) -> RefreshUse | None:
         """Mark a live token used and return its user and family. A token already used or revoked revokes its
@@ -155,7 +157,8 @@ class IdentityStore(Protocol):
 
     def end_sessions(self, user_id: str, now: float) -> int:
         """End every session of the user: revoke all their refresh tokens and refuse access tokens issued before
-        ``now`` (``sessions_after``). Returns how many live refresh tokens were revoked."""
+        ``now`` (``sessions_after``; the moment of the write if that is later: it is serialised with
+        ``use_refresh``/``add_refresh``). Returns how many live refresh tokens were revoked."""
 
     # collections
     def add_collection(self, collection: Collection) -> Collection:

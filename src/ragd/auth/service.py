@@ -116,13 +116,14 @@ class AuthService:
             raise Forbidden("admins cannot disable or demote themselves")
         if password is not None:
             self.check_password(password, target.email)
-        now = time.time()
-        self.identities.update_user(target.id, role=role, disabled=disabled,
-                                    password_hash=cred.hash_password(password) if password else None, now=now)
+        password_hash = cred.hash_password(password) if password else None
+        self.identities.update_user(target.id, role=role, disabled=disabled, password_hash=password_hash,
+                                    now=time.time())
         reason = ("password_reset" if password else "disabled" if disabled and not target.disabled
                   else "role_changed" if role is not None and role != target.role else None)
         if reason is not None:
-            self.identities.end_sessions(target.id, now)
+            # After the change is stored: a sign-in or refresh that started before this moment cannot survive it.
+            self.identities.end_sessions(target.id, time.time())
         return self.user(user_id), reason
 
     def change_password(self, user_id: str, current: str, new: str) -> Session:
@@ -132,10 +133,11 @@ class AuthService:
         if not cred.verify_password(user.password_hash, current):
             raise InvalidCredentials("the current password is wrong")
         self.check_password(new, user.email)
-        now = time.time()
-        self.identities.update_user(user.id, password_hash=cred.hash_password(new), now=now)
-        self.identities.end_sessions(user.id, now)
-        return self._session(user, family=uuid.uuid4().hex)
+        password_hash = cred.hash_password(new)
+        self.identities.update_user(user.id, password_hash=password_hash, now=time.time())
+        ended = time.time()  # after the new hash is stored: see :meth:`_session`
+        self.identities.end_sessions(user.id, ended)
+        return self._session(user, family=uuid.uuid4().hex, started=time.time())
 
     def end_sessions(self, user_id: str) -> int:
         """Sign the user out everywhere: refresh tokens revoked, access tokens refused from now on."""
@@ -143,23 +145,29 @@ class AuthService:
 
     # -- sessions ------------------------------------------------------------------------------------------------
     def login(self, email: str, password: str) -> Session:
+        started = time.time()
         user = self.identities.get_user_by_email(email.strip())
         ok = cred.verify_password(user.password_hash if user else None, password)
         if user is None or not ok or user.disabled:
             raise InvalidCredentials("wrong e-mail or password, or the account is disabled")
         if cred.needs_rehash(user.password_hash):
             self.identities.update_user(user.id, password_hash=cred.hash_password(password), now=time.time())
-        return self._session(user, family=uuid.uuid4().hex)
+        return self._session(user, family=uuid.uuid4().hex, started=started)
 
-    def _session(self, user: User, family: str) -> Session:
-        now = time.time()
+    def _session(self, user: User, family: str, started: float) -> Session:
+        """A new session for a sign-in or refresh that began at ``started`` (before the user was read). Its access
+        token says so (``iat``) and its refresh token is stored only if the user's sessions were not ended since:
+        a password change racing with the sign-in ends it too."""
         refresh = cred.new_refresh_token()
-        self.identities.add_refresh(cred.digest(refresh), user.id, family,
-                                    now + self.settings.refresh_token_days * 86400, now)
-        return Session(self.signer.issue(user.id, user.tenant_id, user.role), refresh, int(self.signer.ttl), user)
+        if not self.identities.add_refresh(cred.digest(refresh), user.id, family,
+                                           started + self.settings.refresh_token_days * 86400, started):
+            raise InvalidCredentials("the account's sessions were ended meanwhile: sign in again")
+        return Session(self.signer.issue(user.id, user.tenant_id, user.role, issued_at=started), refresh,
+                       int(self.signer.ttl), user)
 
     def refresh(self, refresh_token: str) -> Session:
-        used = self.identities.use_refresh(cred.digest(refresh_token), time.time())
+        started = time.time()
+        used = self.identities.use_refresh(cred.digest(refresh_token), started)
         refused = "the refresh token is unknown, expired, revoked or already used"
         if used is None:
             raise InvalidCredentials(refused)
@@ -168,7 +176,7 @@ class AuthService:
         user = self.identities.get_user(used.user_id)
         if user is None or user.disabled:
             raise InvalidCredentials("the account is disabled")
-        return self._session(user, family=used.family)
+        return self._session(user, family=used.family, started=started)
 
     def logout(self, refresh_token: str) -> None:
         self.identities.revoke_refresh(cred.digest(refresh_token), time.time())

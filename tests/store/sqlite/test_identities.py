@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from ragd.auth.identities import RefreshUse, User
@@ -33,9 +34,15 @@ def test_end_sessions_revokes_every_refresh_token_of_the_user_only(tmp_path: Pat
     for token, user, family in (("a", "u1", "f1"), ("b", "u1", "f2"), ("c", "u2", "f3")):
         store.add_refresh(token, user, family, 1e12, 1.0)
     assert store.get_user("u1").sessions_after is None  # type: ignore[union-attr]
+    before = time.time()
     assert store.end_sessions("u1", 5.5) == 2
-    assert store.get_user("u1").sessions_after == 5.5  # type: ignore[union-attr]
+    ended = store.get_user("u1").sessions_after  # type: ignore[union-attr]
+    assert ended is not None and ended >= before  # the moment of the write, not an older "now"
     assert store.use_refresh("a", 6.0) is None and store.use_refresh("b", 6.0) is None
     assert store.use_refresh("c", 6.0) == RefreshUse("u2", "f3")
     assert store.get_user("u2").sessions_after is None  # type: ignore[union-attr]
+    # A sign-in or refresh that started before the end cannot store its new refresh token.
+    assert store.add_refresh("late", "u1", "f4", 1e12, before - 1) is False
+    assert store.use_refresh("late", ended + 1) is None
+    assert store.add_refresh("after", "u1", "f5", 1e12, ended + 1) is True
     store.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -190,11 +191,13 @@ class SqliteIdentityStore:
         )
 
     # -- refresh tokens ------------------------------------------------------------------------------------------
-    def add_refresh(self, token_hash: str, user_id: str, family: str, expires_at: float, now: float) -> None:
-        self._db.conn().execute(
-            "INSERT INTO refresh_tokens (token_hash, user_id, family, expires_at, created_at) VALUES (?, ?, ?, ?, ?)",
-            (token_hash, user_id, family, expires_at, now),
-        )
+    def add_refresh(self, token_hash: str, user_id: str, family: str, expires_at: float, now: float) -> bool:
+        with self._db.write() as c:
+            return c.execute(
+                "INSERT INTO refresh_tokens (token_hash, user_id, family, expires_at, created_at) "
+                "SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM users WHERE id = ? AND sessions_after > ?)",
+                (token_hash, user_id, family, expires_at, now, user_id, now),
+            ).rowcount == 1
 
     def use_refresh(self, token_hash: str, now: float) -> RefreshUse | None:
         with self._db.write() as c:
@@ -218,6 +221,9 @@ class SqliteIdentityStore:
 
     def end_sessions(self, user_id: str, now: float) -> int:
         with self._db.write() as c:
+            # The moment of the write, under the write lock: a refresh that used its token before it started
+            # before it, so the guard in add_refresh and the access-token check both catch it.
+            now = max(now, time.time())
             c.execute("UPDATE users SET sessions_after = ? WHERE id = ?", (now, user_id))
             return c.execute("UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL "
                              "AND expires_at >= ?", (now, user_id, now)).rowcount
