@@ -188,6 +188,11 @@ class ServerSettings(_Section):
         "directory, rate limits and metrics (multiprocess mode, in metrics.multiproc_dir or "
         "DATA_DIR/prometheus-multiproc); interrupted ingestion jobs come back when their lease expires."
     )
+    trusted_proxies: list[str] = Field(
+        default_factory=list, description="Addresses of reverse proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto headers are believed (JSON list of IPs or networks, or [\"*\"]). Empty: no header is "
+        "believed and the client address is the TCP peer (sign-in throttling and logs use it)."
+    )
 
 
 class MetricsSettings(_Section):
@@ -251,8 +256,21 @@ class AuthSettings(_Section):
         True, description="When the server starts with authentication on and no user at all, create admin@localhost "
         "with a random password, print it once and write it to DATA_DIR/initial-admin-password (mode 0600)."
     )
+    password_min_score: int = Field(
+        2, ge=0, le=4, description="Least zxcvbn strength score (0-4) of a new password: 2 refuses common "
+        "passwords, their simple variants and passwords made of the e-mail. 0 checks length only."
+    )
     login_attempts_per_minute: int = Field(
-        10, ge=1, description="Failed logins allowed per e-mail per minute before 429."
+        10, ge=1, description="Sign-in attempts per sliding minute for one e-mail from one client address; past "
+        "it that address alone gets 429 for that account (the owner signing in elsewhere is not locked out)."
+    )
+    login_attempts_per_address_per_minute: int = Field(
+        30, ge=1, description="Sign-in attempts per sliding minute from one client address, whatever the e-mails "
+        "(password spraying across accounts); past it 429."
+    )
+    login_attempts_per_account_per_minute: int = Field(
+        100, ge=1, description="Ceiling of sign-in attempts per sliding minute for one e-mail from all addresses "
+        "together: bounds guessing by many addresses at once; one address alone never reaches it."
     )
 
 

@@ -9,6 +9,7 @@ machine-readable ``code``; the API renders every one of them as the same problem
     │   └── InvalidFilter           invalid_filter
     ├── Unauthorized (401)          unauthorized — no or unusable credentials
     │   ├── InvalidCredentials      invalid_credentials
+    │   │   └── RefreshTokenReused   invalid_credentials — a used refresh token again: its session is revoked
     │   └── TokenExpired            token_expired
     ├── Forbidden (403)             forbidden — authenticated, but not allowed
     ├── NotFound (404)              not_found
@@ -171,6 +172,15 @@ class Unauthorized(RagdError):
 
 class InvalidCredentials(Unauthorized):
     code, title = "invalid_credentials", "Invalid credentials"
+
+
+class RefreshTokenReused(InvalidCredentials):
+    """A refresh token presented a second time (stolen or replayed): its whole session was revoked. Same answer
+    as any refused refresh (``invalid_credentials``); the server audits it. ``user_id`` names the session's user."""
+
+    def __init__(self, detail: str, *, user_id: str) -> None:
+        super().__init__(detail)
+        self.user_id = user_id
 
 
 class TokenExpired(Unauthorized):

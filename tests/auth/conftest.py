@@ -22,6 +22,9 @@ from tests.support import Server
 
 PASSWORD = "correct horse battery"
 HIGH_LIMITS = json.dumps({"admin": 100_000, "user": 100_000, "api_user": 100_000, "viewer": 100_000})
+#: Every test client signs in from 127.0.0.1: servers not testing sign-in throttling lift its budgets.
+HIGH_LOGIN_LIMITS = {f"RAGD_AUTH__LOGIN_ATTEMPTS_{scope}PER_MINUTE": "100000"
+                     for scope in ("", "PER_ADDRESS_", "PER_ACCOUNT_")}
 
 
 def ragd_cli(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -97,7 +100,7 @@ def build_world(server: Server) -> World:
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     base = tmp_path_factory.mktemp("auth")
     server = Server(base / "data", {"RAGD_AUTH__ENABLED": "true", "RAGD_RATELIMIT__PER_MINUTE": HIGH_LIMITS,
-                                    "RAGD_AUTH__LOGIN_ATTEMPTS_PER_MINUTE": "100000"})
+                                    **HIGH_LOGIN_LIMITS})
     server.start()
     try:
         w = build_world(server)

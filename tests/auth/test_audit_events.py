@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 
+import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from tests.auth.conftest import World, ragd_cli
+from tests.auth.conftest import PASSWORD, World, ragd_cli
 
 
 def _entries(world: World, who: str, action: str) -> list[dict]:
@@ -85,3 +87,31 @@ def test_the_server_applies_retention_on_its_own(server_factory) -> None:  # typ
             time.sleep(0.5)
         runs = c.get("/api/v1/admin/audit", params={"action": "retention.purged"}).json()["entries"]
         assert any(e["details"]["conversations"] >= 1 for e in runs), runs
+
+
+def test_a_replayed_refresh_token_is_audited(world: World) -> None:
+    email = f"replay-{uuid.uuid4().hex[:8]}@example.org"
+    r = world.http.post("/api/v1/admin/users", json={"email": email, "password": PASSWORD},
+                        headers=world.as_("admin_a"))
+    assert r.status_code == 201, r.text
+    user_id = r.json()["id"]
+    first = world.http.post("/api/v1/auth/login", json={"username": email, "password": PASSWORD}).json()
+    assert world.http.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]}).status_code == 200
+    replay = world.http.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert replay.status_code == 401 and replay.json()["code"] == "invalid_credentials"
+    entries = [e for e in _entries(world, "admin_a", "auth.refresh_replayed") if e["target"] == user_id]
+    assert len(entries) == 1 and entries[0]["details"]["email"] == email
+
+
+def test_denied_accesses_are_audited(world: World) -> None:
+    r = world.http.get("/api/v1/admin/users", headers=world.as_("user_a"))
+    assert r.status_code == 403
+    scoped = world.http.post("/api/v1/keys", json={"scopes": ["query"]}, headers=world.as_("user_a")).json()
+    assert world.http.get("/api/v1/documents", headers={"X-API-Key": scoped["key"]}).status_code == 403
+    entries = [e for e in _entries(world, "admin_a", "access.denied") if e["target"] == "/api/v1/admin/users"]
+    assert any(e["actor"]["email"] == "user_a@example.org" and e["details"]["method"] == "GET" for e in entries), \
+        entries
+    by_key = [e for e in _entries(world, "admin_a", "access.denied") if e["target"] == "/api/v1/documents"]
+    assert any(e["details"]["key_id"] == scoped["id"] for e in by_key), by_key
+    # Anonymous callers get 401, not an audit entry per probe.
+    assert httpx.get(f"{world.server.url}/api/v1/admin/users").status_code == 401

@@ -123,6 +123,10 @@ def test_a_demotion_applies_to_live_tokens(world: World) -> None:
                                                        "role": "user"}, headers=admin).json()["id"]
     h = login(world.http, "demoted@example.org")
     world.http.patch(f"/api/v1/admin/users/{uid}", json={"role": "viewer"}, headers=admin)
+    # A role change ends the user's sessions: the live token is refused, and a new one acts as a viewer.
+    up = world.http.post("/api/v1/documents/upload", files=[("file", ("d.txt", b"some words here"))], headers=h)
+    assert up.status_code == 401
+    h = login(world.http, "demoted@example.org")
     up = world.http.post("/api/v1/documents/upload", files=[("file", ("d.txt", b"some words here"))], headers=h)
     assert up.status_code == 403
 
@@ -202,7 +206,10 @@ def test_first_start_creates_an_admin_whose_password_is_in_a_private_file(tmp_pa
         assert bad.status_code == 401
         ok = c.post("/api/v1/auth/password", json={"current_password": password, "new_password": PASSWORD},
                     headers=h)
-        assert ok.status_code == 204 and not secret.exists()
+        assert ok.status_code == 200 and not secret.exists()
+        assert c.get("/api/v1/auth/me", headers=h).status_code == 401  # the old session ended with the change
+        fresh = {"Authorization": f"Bearer {ok.json()['access_token']}"}
+        assert c.get("/api/v1/auth/me", headers=fresh).status_code == 200
         login(c, "admin@localhost", PASSWORD)
     s.stop()
     log = next(tmp_path.glob(f"server-{s.port}.log")).read_text()

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from tests.auth.conftest import World
+from tests.auth.conftest import PASSWORD, World
 from tests.support import FIXTURES
 
 from ragd.auth.policy import ACTIONS
@@ -166,6 +166,8 @@ def _owner_only(owner_ok: set[str], default_other: int = 404) -> Callable[[str],
 
 
 def _keys_delete(caller: str) -> int | set[int]:
+    if ROLE_OF[caller] not in ACTIONS["keys:own"]:
+        return 403  # revoking needs keys:own, like creating
     return OK if caller in ("user_a", "admin_a") else 404
 
 
@@ -188,6 +190,28 @@ def _privacy_kwargs(world: World, caller: str) -> dict[str, Any]:
     return out
 
 
+def _own_fresh_session(world: World, caller: str) -> dict[str, Any]:
+    """Ending sessions ends every session of the user, so callers signed in with a password act here as a fresh
+    user of their own role and tenant (the world's sessions must survive)."""
+    c = world.callers[caller]
+    if c.role is None or "X-API-Key" in c.headers:
+        return {}
+    email = f"{uuid.uuid4().hex[:8]}@example.org"
+    r = world.http.post("/api/v1/admin/users", json={"email": email, "password": PASSWORD, "role": c.role},
+                        headers=world.as_(f"admin_{caller[-1]}"))
+    assert r.status_code == 201, r.text
+    r = world.http.post("/api/v1/auth/login", json={"username": email, "password": PASSWORD})
+    assert r.status_code == 200, r.text
+    return {"headers": {"Authorization": f"Bearer {r.json()['access_token']}"}}
+
+
+def _throwaway_user(world: World, _: str) -> dict[str, Any]:
+    r = world.http.post("/api/v1/admin/users", json={"email": f"{uuid.uuid4().hex[:8]}@example.org",
+                                                     "password": PASSWORD}, headers=world.as_("admin_a"))
+    assert r.status_code == 201, r.text
+    return {"user": r.json()["id"]}
+
+
 CASES = [
     Case("GET", "/api/v1/health", "public"),
     Case("GET", "/api/v1/ready", "public"),
@@ -199,9 +223,11 @@ CASES = [
     Case("POST", "/api/v1/auth/password", "authenticated", kwargs={"json": {"current_password": "wrong",
                                                                             "new_password": "irrelevant!"}},
          special=lambda caller: 401),  # everyone authenticated reaches it; the wrong password is refused
+    Case("DELETE", "/api/v1/auth/sessions", "authenticated", prepare=_own_fresh_session,
+         special=lambda caller: 401 if caller.startswith("api_") else OK),  # signed-in sessions, not keys
     Case("GET", "/api/v1/keys", "keys:own"),
     Case("POST", "/api/v1/keys", "keys:own", kwargs={"json": {"name": "matrix"}}),
-    Case("DELETE", "/api/v1/keys/{key}", "authenticated", prepare=_key_of_user_a, special=_keys_delete),
+    Case("DELETE", "/api/v1/keys/{key}", "keys:own", prepare=_key_of_user_a, special=_keys_delete),
     Case("POST", "/api/v1/documents/upload", "documents:write", prepare=_upload),
     Case("GET", "/api/v1/documents", "documents:read"),
     Case("GET", "/api/v1/documents/{doc}", "documents:read", scoped=True, prepare=_doc),
@@ -220,7 +246,7 @@ CASES = [
     Case("GET", "/v1/models", "query"),
     Case("POST", "/v1/chat/completions", "query",
          kwargs={"json": {"model": "ragd", "messages": [{"role": "user", "content": "refunds?"}]}}),
-    Case("GET", "/api/v1/collections", "authenticated"),
+    Case("GET", "/api/v1/collections", "documents:read"),
     Case("POST", "/api/v1/collections", "collections:manage", prepare=_fresh_collection),
     Case("GET", "/api/v1/collections/{coll}", "documents:read", scoped=True, prepare=_collection_of_user_a),
     Case("PUT", "/api/v1/collections/{coll}/grants", "authenticated", prepare=_grants_kwargs,
@@ -232,6 +258,7 @@ CASES = [
     Case("GET", "/api/v1/admin/users", "admin"),
     Case("POST", "/api/v1/admin/users", "admin", prepare=_fresh_user),
     Case("PATCH", "/api/v1/admin/users/{user}", "admin", scoped=True, prepare=_target_user),
+    Case("DELETE", "/api/v1/admin/users/{user}/sessions", "admin", scoped=True, prepare=_throwaway_user),
     Case("GET", "/api/v1/admin/groups", "admin"),
     Case("POST", "/api/v1/admin/groups", "admin", prepare=lambda w, c: {"kwargs": {"json": {
         "name": f"g-{uuid.uuid4().hex[:8]}", "members": []}}}),
@@ -281,7 +308,8 @@ def test_permission_matrix(world: World, case: Case) -> None:
         prep = case.prepare(world, caller) if case.prepare else {}
         kwargs = {**case.kwargs, **prep.pop("kwargs", {})}
         path = case.path.format(**prep)
-        r = world.http.request(case.method, path, headers=world.as_(caller), **kwargs)
+        headers = prep.pop("headers", world.as_(caller))
+        r = world.http.request(case.method, path, headers=headers, **kwargs)
         want = case.expected(caller)
         if r.status_code not in want:
             failures.append(f"{caller}: got {r.status_code} want {sorted(want)}: {r.text[:200]}")

@@ -242,10 +242,39 @@ def test_enforce_applies_the_role_budget_per_identity(tmp_path: Path, limiter: R
     assert n == 3 and exc is not None
     assert exc.status == 429 and exc.code == "rate_limited" and exc.retry_after >= 1
     assert exc.to_problem()["retry_after"] == exc.retry_after
-    # another identity (the same user's API key, another user) has its own budget
-    assert _calls_until_refused(lambda: enforce(limiter, _actor("user", key_id="k1"), cfg), 10)[0] == 3
+    # the same user's API key shares the user's budget; another user has their own
+    assert _calls_until_refused(lambda: enforce(limiter, _actor("user", key_id="k1"), cfg), 10)[0] == 0
     assert _calls_until_refused(lambda: enforce(limiter, _actor("viewer", user_id="u2"), cfg), 10)[0] == 1
     assert _calls_until_refused(lambda: enforce(limiter, _actor("admin", user_id="u3"), cfg), 20) == (20, None)
+
+
+def test_five_keys_of_one_user_share_one_budget(tmp_path: Path, backend: tuple[str, RateLimiter, str]) -> None:
+    """Issue 14, finding 10: minting keys must not multiply a user's budget (both adapters)."""
+    _, limiter, _ = backend
+    cfg = _settings(tmp_path, per_minute={"user": 12})
+    keys = [_actor("user", key_id=f"k{i}") for i in range(5)] + [_actor("user")]  # five keys and the session
+    allowed = 0
+    for _ in range(10):
+        for actor in keys:
+            try:
+                enforce(limiter, actor, cfg)
+                allowed += 1
+            except RateLimited:
+                pass
+    assert allowed == 12
+    # Upload bytes too: 5 × 300 KiB through five keys exceed the user's 1 MiB.
+    uploads = _settings(tmp_path, per_minute={"user": 10_000}, upload_mb_per_hour={"user": 1.0})
+    sent = 0
+    for actor in keys[:5]:
+        try:
+            enforce(limiter, actor, uploads, upload_bytes=300 * 1024)
+            sent += 300 * 1024
+        except RateLimited:
+            pass
+    assert sent == 900 * 1024
+    # Another user keeps a budget of their own.
+    assert _calls_until_refused(lambda: enforce(limiter, _actor("user", user_id="u2", key_id="k9"), cfg), 20)[0] \
+        == 12
 
 
 def test_enforce_counts_upload_bytes(tmp_path: Path, limiter: RateLimiter) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import httpx
+import pytest
 from tests.auth.conftest import PASSWORD, login, ragd_cli
 from tests.support import Server
 
@@ -47,3 +48,23 @@ def test_upload_volume_is_bounded(server_factory) -> None:  # type: ignore[no-un
         second = c.post("/api/v1/documents/upload", files=[("file", ("b.txt", body + b"x"))], headers=h)
         assert second.status_code == 429 and int(second.headers["Retry-After"]) >= 1
         assert c.get("/api/v1/documents", headers=h).json()["total"] == 1  # nothing stored by the refused one
+
+
+@pytest.mark.parametrize("url", ["", "redis://127.0.0.1:6379/0"], ids=["sqlite", "redis"])
+def test_five_keys_of_one_user_share_one_budget(server_factory, url: str) -> None:  # type: ignore[no-untyped-def]
+    """Issue 14, finding 10: minting keys does not multiply a budget; the budget belongs to the user."""
+    s: Server = server_factory(RAGD_AUTH__ENABLED="true", RAGD_RATELIMIT__URL=url,
+                               RAGD_RATELIMIT__PER_MINUTE__API_USER="10").start()
+    assert ragd_cli(s.data_dir, "users", "create", "--email", "many@example.org", "--password", PASSWORD,
+                    "--role", "user").returncode == 0
+    keys = []
+    for _ in range(5):
+        res = ragd_cli(s.data_dir, "keys", "create", "--email", "many@example.org", "--role", "api_user")
+        assert res.returncode == 0, res.stderr
+        keys.append(res.stdout.strip())
+    statuses = []
+    with s.client() as c:
+        for _ in range(4):
+            for key in keys:
+                statuses.append(c.get("/api/v1/documents", headers={"X-API-Key": key}).status_code)
+    assert statuses.count(200) == 10 and statuses.count(429) == 10, statuses

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ragd.errors import RagdError, RateLimited
@@ -42,9 +43,25 @@ def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> JS
     return JSONResponse(body, status_code=status, media_type=PROBLEM)
 
 
+def _audit_denied(request: Request, exc: RagdError) -> None:
+    """Every refused access (403) of an authenticated caller is an ``access.denied`` audit event, in one place
+    for every route (authorisation raises ``Forbidden`` from policy, access rules and services alike)."""
+    actor = getattr(request.state, "actor", None)
+    ragd = getattr(request.app.state, "ragd", None)
+    if actor is None or ragd is None:
+        return
+    try:
+        ragd.audit_event("access.denied", actor, target=request.url.path,
+                         details={"method": request.method, "reason": exc.detail, "key_id": actor.key_id})
+    except Exception:  # the refusal stands even if the audit log cannot be written; say so in the log
+        log.exception("could not audit a denied access")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RagdError)
-    async def _ragd(_: Request, exc: RagdError) -> JSONResponse:
+    async def _ragd(request: Request, exc: RagdError) -> JSONResponse:
+        if exc.status == 403:
+            await run_in_threadpool(_audit_denied, request, exc)
         headers: dict[str, str] = {}
         if exc.status == 401:
             headers["WWW-Authenticate"] = 'Bearer realm="ragd"'

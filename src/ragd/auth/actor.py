@@ -30,8 +30,9 @@ class Actor:
 
     @property
     def identity(self) -> str:
-        """The rate-limit identity: one per API key, one per user otherwise."""
-        return f"key:{self.key_id}" if self.key_id else f"user:{self.user_id}"
+        """The rate-limit identity: the user, whatever the credential (session or any of their API keys), so that
+        minting keys never multiplies a budget."""
+        return f"user:{self.user_id}"
 
     @property
     def is_admin(self) -> bool:

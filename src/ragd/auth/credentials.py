@@ -91,9 +91,10 @@ class TokenSigner:
         self._secret = secret
         self.ttl = ttl_seconds
 
-    def issue(self, user_id: str, tenant_id: str, role: str) -> str:
-        now = int(time.time())
-        claims = {"sub": user_id, "tid": tenant_id, "role": role, "iat": now, "exp": now + int(self.ttl),
+    def issue(self, user_id: str, tenant_id: str, role: str, issued_at: float | None = None) -> str:
+        # A fractional iat (RFC 7519 NumericDate), compared with the user's sessions_after on every request.
+        now = time.time() if issued_at is None else issued_at
+        claims = {"sub": user_id, "tid": tenant_id, "role": role, "iat": now, "exp": int(now + self.ttl),
                   "jti": uuid.uuid4().hex, "iss": "ragd"}
         return jwt.encode(claims, self._secret, algorithm=self.algorithm)
 

@@ -32,6 +32,18 @@ class User:
     disabled: bool = False
     created_at: float = 0.0
     groups: list[str] = field(default_factory=list)
+    sessions_after: float | None = None
+    """Access tokens issued before this time are refused (set when the user's sessions are ended)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshUse:
+    """What presenting a refresh token did: a live one is now used (``replayed`` false); a used or revoked one
+    revoked its whole family (``replayed`` true: stolen or replayed)."""
+
+    user_id: str
+    family: str
+    replayed: bool = False
 
 
 @dataclass(slots=True)
@@ -141,14 +153,22 @@ class IdentityStore(Protocol):
     def touch_key(self, key_id: str, now: float) -> None: ...
 
     # refresh tokens (rotated on every use; reuse of a used token revokes its whole family)
-    def add_refresh(self, token_hash: str, user_id: str, family: str, expires_at: float, now: float) -> None: ...
+    def add_refresh(self, token_hash: str, user_id: str, family: str, expires_at: float, now: float) -> bool:
+        """Store a new refresh token issued for a sign-in or refresh that started at ``now``; ``False`` (nothing
+        stored) when the user's sessions were ended after ``now`` (a race with a password change must not win)."""
 
-    def use_refresh(self, token_hash: str, now: float) -> tuple[str, str] | None:
-        """Mark a live token used and return ``(user_id, family)``. A token already used or revoked revokes its
-        family and returns ``None``; an unknown or expired one returns ``None``."""
+    def use_refresh(self, token_hash: str, now: float) -> RefreshUse | None:
+        """Mark a live token used and return its user and family. A token already used or revoked revokes its
+        family; an already used one returns a :class:`RefreshUse` with ``replayed=True``, a revoked (never
+        used), unknown or expired one ``None``."""
 
     def revoke_refresh(self, token_hash: str, now: float) -> None:
         """Revoke the token's whole family (logout)."""
+
+    def end_sessions(self, user_id: str, now: float) -> int:
+        """End every session of the user: revoke all their refresh tokens and refuse access tokens issued before
+        ``now`` (``sessions_after``; the moment of the write if that is later: it is serialised with
+        ``use_refresh``/``add_refresh``). Returns how many live refresh tokens were revoked."""
 
     # collections
     def add_collection(self, collection: Collection) -> Collection:

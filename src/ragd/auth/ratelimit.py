@@ -241,8 +241,32 @@ def enforce(limiter: RateLimiter, actor: Actor, settings: Settings, *, upload_by
     check_upload(limiter, actor, settings, upload_bytes)
 
 
+LOGIN_WINDOW_S = 60.0
+"""The window of the ``auth.login_attempts_*`` budgets."""
+
+
+def check_login(limiter: RateLimiter, settings: Settings, address: str, email: str) -> None:
+    """Count one sign-in attempt for ``email`` from client ``address``, against three budgets in turn: the
+    address (password spraying across accounts), the address and account together (guessing one password: the
+    back-off falls on that address only, so nobody elsewhere can lock the owner out), and a high ceiling for the
+    account from all addresses (guessing from many addresses at once). Raises :class:`RateLimited` naming the
+    budget; a refused attempt is not counted by the budgets after it."""
+    auth = settings.auth
+    budgets = (
+        (f"login-addr:{address}", auth.login_attempts_per_address_per_minute, "from this address"),
+        (f"login-pair:{address}|{email}", auth.login_attempts_per_minute, "for this account from this address"),
+        (f"login-acct:{email}", auth.login_attempts_per_account_per_minute, "for this account"),
+    )
+    for key, limit, what in budgets:
+        decision = limiter.hit(key, limit, LOGIN_WINDOW_S)
+        if not decision.allowed:
+            wait = LOGIN_WINDOW_S if math.isinf(decision.retry_after) else decision.retry_after
+            raise RateLimited(f"too many sign-in attempts {what} ({limit} a minute); wait and try again",
+                              retry_after=wait)
+
+
 def _who(actor: Actor) -> str:
-    return "API key" if actor.key_id else "user"
+    return "user (all their sessions and API keys together)"
 
 
 __all__ = [
@@ -250,6 +274,7 @@ __all__ = [
     "Decision",
     "RateLimiter",
     "SqliteRateLimiter",
+    "check_login",
     "check_request",
     "check_upload",
     "enforce",

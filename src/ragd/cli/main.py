@@ -64,8 +64,11 @@ def serve(
                 f"http://{h}:{p} acts as an administrator. Use this only for a single user on this machine.[/]"
             )
         n = workers or settings.server.workers
+        # Forwarded headers only from configured proxies (uvicorn's own default believes 127.0.0.1).
+        trusted = ",".join(settings.server.trusted_proxies) or None
         if n == 1:
-            uvicorn.run(create_app(settings), host=h, port=p, log_level="info")
+            uvicorn.run(create_app(settings), host=h, port=p, log_level="info", proxy_headers=trusted is not None,
+                        forwarded_allow_ips=trusted)
             return
         settings.server.workers = n
         if not settings.metrics.multiproc_dir:
@@ -74,7 +77,8 @@ def serve(
             shared.mkdir(parents=True)
             settings.metrics.multiproc_dir = str(shared)
         export_for_workers(settings)
-        uvicorn.run("ragd.api.app:create_app", factory=True, host=h, port=p, workers=n, log_level="info")
+        uvicorn.run("ragd.api.app:create_app", factory=True, host=h, port=p, workers=n, log_level="info",
+                    proxy_headers=trusted is not None, forwarded_allow_ips=trusted)
 
     run_guarded(_run)
 

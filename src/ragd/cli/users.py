@@ -30,8 +30,9 @@ users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 
 EmailOpt = Annotated[str, typer.Option("--email", help="The user's e-mail (their sign-in name).")]
-PasswordOpt = Annotated[str, typer.Option("--password", help="At least RAGD_AUTH__PASSWORD_MIN_LENGTH characters.",
-                                          prompt=True, hide_input=True, confirmation_prompt=True)]
+PasswordOpt = Annotated[str, typer.Option("--password", prompt=True,
+                                          help="At least RAGD_AUTH__PASSWORD_MIN_LENGTH characters, not a common one.",
+                                          hide_input=True, confirmation_prompt=True)]
 TenantOpt = Annotated[str, typer.Option("--tenant", help="Tenant id (created if new).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 CLI_ACTOR = Actor(user_id="cli", email="cli@localhost", role="admin", tenant_id=LOCAL_TENANT)
@@ -121,9 +122,14 @@ def _set_disabled(email: str, disabled: bool, data_dir: Any) -> None:
     def _run() -> None:
         with _open(data_dir) as ctx:
             user = ctx.auth.user_by_email(email)
-            ctx.identities.update_user(user.id, disabled=disabled, now=time.time())
+            now = time.time()
+            ctx.identities.update_user(user.id, disabled=disabled, now=now)
             ctx.audit("user.updated", tenant_id=user.tenant_id, target=user.id,
                       details={"email": user.email, "disabled": disabled})
+            if disabled:  # enabling again must not bring the old sessions back
+                ctx.identities.end_sessions(user.id, now)
+                ctx.audit("auth.sessions_ended", tenant_id=user.tenant_id, target=user.id,
+                          details={"email": user.email, "reason": "disabled"})
             console_err.print(f"{'disabled' if disabled else 'enabled'} {user.email}")
 
     run_guarded(_run)

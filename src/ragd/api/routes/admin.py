@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ragd.api.deps import AdminActor, RagdDep
@@ -63,12 +63,29 @@ def create_user(ragd: RagdDep, actor: AdminActor, body: UserCreate) -> dict[str,
 
 @router.patch("/users/{user_id}")
 def update_user(ragd: RagdDep, actor: AdminActor, user_id: str, body: UserPatch) -> dict[str, Any]:
-    user = ragd.auth.update_user(actor, user_id, role=body.role, disabled=body.disabled, password=body.password)
+    """Change a user's role, password or disabled flag. A password reset, disabling and a role change end all the
+    user's sessions (signed-in devices sign in again)."""
+    user, ended = ragd.auth.update_user(actor, user_id, role=body.role, disabled=body.disabled,
+                                        password=body.password)
     changes = body.model_dump(exclude_none=True, exclude={"password"})
     if body.password:
         changes["password"] = "changed"
     ragd.audit_event("user.updated", actor, target=user.id, details={"email": user.email, **changes})
+    if ended is not None:
+        ragd.audit_event("auth.sessions_ended", actor, target=user.id, details={"email": user.email,
+                                                                                "reason": ended})
     return user_out(user)
+
+
+@router.delete("/users/{user_id}/sessions", status_code=204)
+def end_user_sessions(ragd: RagdDep, actor: AdminActor, user_id: str) -> Response:
+    """Sign a user of your tenant out everywhere: refresh tokens revoked, access tokens refused at once. Their
+    API keys are separate credentials (revoke them with DELETE /api/v1/keys/{id})."""
+    user = ragd.auth.user(user_id, actor.tenant_id)
+    revoked = ragd.auth.end_sessions(user.id)
+    ragd.audit_event("auth.sessions_ended", actor, target=user.id,
+                     details={"email": user.email, "reason": "admin", "refresh_tokens": revoked})
+    return Response(status_code=204)
 
 
 @router.get("/groups")
@@ -107,7 +124,7 @@ def list_keys(ragd: RagdDep, actor: AdminActor) -> dict[str, Any]:
 @router.post("/keys", status_code=201)
 def create_key(ragd: RagdDep, actor: AdminActor, body: AdminKeyRequest) -> dict[str, Any]:
     owner = ragd.auth.user_by_email(body.email, actor.tenant_id)
-    key, secret = ragd.auth.create_key(owner, name=body.name, role=body.role, expires_days=body.expires_days,
-                                       scopes=body.scopes)
+    key, secret = ragd.auth.create_key(owner, creator=actor, name=body.name, role=body.role,
+                                       expires_days=body.expires_days, scopes=body.scopes)
     ragd.audit_event("key.created", actor, target=key.id, details={"role": key.role, "owner": owner.email})
     return {**key_out(key), "key": secret}

@@ -9,10 +9,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ragd.api.deps import CurrentActor, RagdDep, require
 from ragd.auth.actor import LOCAL_ACTOR, LOCAL_TENANT, Actor
+from ragd.auth.ratelimit import Decision, check_login
 from ragd.auth.service import Session, key_out, user_out
-from ragd.errors import InvalidCredentials, RateLimited
+from ragd.errors import InvalidCredentials, RateLimited, RefreshTokenReused
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
+_ALLOWED = Decision(True, 0, 0.0)  # what limiter_hit stands for when rate limiting is off
+
+
+def client_address(request: Request) -> str:
+    """The caller's address: the TCP peer, or what a trusted proxy forwarded (``server.trusted_proxies``)."""
+    return request.client.host if request.client else "unknown"
 
 
 class LoginRequest(BaseModel):
@@ -29,11 +36,13 @@ class RefreshRequest(BaseModel):
 class KeyRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field("", max_length=100)
-    role: str | None = Field(None, description="admin, user, api_user or viewer; at most the owner's own rights. "
-                             "Default api_user.")
-    expires_days: float | None = Field(None, gt=0, le=3650)
+    role: str | None = Field(None, description="admin, user, api_user or viewer; at most the rights of the owner "
+                             "and of the credential creating it. Default api_user.")
+    expires_days: float | None = Field(None, gt=0, le=3650, description="Absent: never expires. A key created "
+                                       "by an expiring key must expire no later than it.")
     scopes: list[str] | None = Field(None, description="Only these actions (query, documents:read, "
-                                     "documents:write, ...). Absent: everything the role allows.")
+                                     "documents:write, ...). Absent: everything the role allows. A key created "
+                                     "by a scoped key needs scopes among that key's.")
 
 
 def session_out(s: Session) -> dict[str, Any]:
@@ -43,32 +52,44 @@ def session_out(s: Session) -> dict[str, Any]:
 
 @router.post("/auth/login")
 def login(ragd: RagdDep, body: LoginRequest, request: Request) -> dict[str, Any]:
-    """Exchange an e-mail and password for a short-lived bearer access token and a refresh token."""
+    """Exchange an e-mail and password for a short-lived bearer access token and a refresh token. Attempts are
+    throttled per client address, per address and account, and (a high ceiling) per account: docs/security.md."""
     email = body.username.strip().lower()
-    # Every attempt counts against the account's sign-in budget: guessing a password stays slow.
-    decision = ragd.limiter_hit(f"login:{email}", ragd.settings.auth.login_attempts_per_minute, 60.0)
-    if decision is not None and not decision.allowed:
-        raise RateLimited("too many sign-in attempts for this account; wait a minute",
-                          retry_after=decision.retry_after)
+    address = client_address(request)
     try:
+        if ragd.limiter is not None:
+            check_login(ragd.limiter, ragd.settings, address, email)
         session = ragd.auth.login(body.username, body.password)
-    except InvalidCredentials:
+    except (InvalidCredentials, RateLimited) as exc:
         # The attempt goes to the account's tenant (its admins see it), an unknown account's to the operators'.
         known = ragd.identities.get_user_by_email(email)
-        ragd.audit_event("auth.login_failed", None, tenant_id=known.tenant_id if known else LOCAL_TENANT, target=email,
-                         details={"client": request.client.host if request.client else None})
+        tenant = known.tenant_id if known else LOCAL_TENANT
+        if isinstance(exc, InvalidCredentials):
+            ragd.audit_event("auth.login_failed", None, tenant_id=tenant, target=email,
+                             details={"client": address})
+        # At most one audit entry per address and minute while throttled: a flood must not flood the log.
+        elif (ragd.limiter_hit(f"audit-login-throttled:{address}", 1, 60.0) or _ALLOWED).allowed:
+            ragd.audit_event("auth.login_throttled", None, tenant_id=tenant, target=email,
+                             details={"client": address, "reason": exc.detail})
         raise
     actor = Actor(session.user.id, session.user.email, session.user.role,  # type: ignore[arg-type]
                   session.user.tenant_id)
-    ragd.audit_event("auth.login", actor)
+    ragd.audit_event("auth.login", actor, details={"client": address})
     return session_out(session)
 
 
 @router.post("/auth/refresh")
-def refresh(ragd: RagdDep, body: RefreshRequest) -> dict[str, Any]:
+def refresh(ragd: RagdDep, body: RefreshRequest, request: Request) -> dict[str, Any]:
     """A new access token and a new refresh token; the one presented is used up (presenting it again revokes the
-    whole session)."""
-    return session_out(ragd.auth.refresh(body.refresh_token))
+    whole session, and is audited)."""
+    try:
+        return session_out(ragd.auth.refresh(body.refresh_token))
+    except RefreshTokenReused as exc:
+        user = ragd.identities.get_user(exc.user_id)
+        ragd.audit_event("auth.refresh_replayed", None, tenant_id=user.tenant_id if user else LOCAL_TENANT,
+                         target=exc.user_id, details={"client": client_address(request),
+                                                      "email": user.email if user else None})
+        raise
 
 
 @router.post("/auth/logout", status_code=204)
@@ -97,16 +118,30 @@ class PasswordChange(BaseModel):
     new_password: str = Field(..., min_length=1, max_length=1024)
 
 
-@router.post("/auth/password", status_code=204)
-def change_password(ragd: RagdDep, actor: CurrentActor, body: PasswordChange) -> Response:
-    """Change your own password (signed in with a token, not an API key). Other sessions stay valid until their
-    access token expires; their refresh tokens keep working (sign out there to end them)."""
+@router.post("/auth/password")
+def change_password(ragd: RagdDep, actor: CurrentActor, body: PasswordChange) -> dict[str, Any]:
+    """Change your own password (signed in with a token, not an API key). Every session of yours ends, on every
+    device (their access tokens are refused at once, their refresh tokens revoked); the answer is a fresh
+    session for this caller, as from a login. Your API keys stay valid (revoke them separately)."""
     if actor is LOCAL_ACTOR or actor.key_id is not None:
         raise InvalidCredentials("sign in with your password to change it")
-    ragd.auth.change_password(actor.user_id, body.current_password, body.new_password)
+    session = ragd.auth.change_password(actor.user_id, body.current_password, body.new_password)
     ragd.audit_event("auth.password_changed", actor, target=actor.user_id)
+    ragd.audit_event("auth.sessions_ended", actor, target=actor.user_id, details={"reason": "password_changed"})
     if actor.email == "admin@localhost":
         (ragd.settings.data_dir / "initial-admin-password").unlink(missing_ok=True)
+    return session_out(session)
+
+
+@router.delete("/auth/sessions", status_code=204)
+def end_my_sessions(ragd: RagdDep, actor: CurrentActor) -> Response:
+    """Sign out everywhere: every refresh token of yours is revoked and every access token issued until now
+    (this one included) is refused. Needs a signed-in session, not an API key (keys are revoked one by one)."""
+    if actor is LOCAL_ACTOR or actor.key_id is not None:
+        raise InvalidCredentials("sign in with your password to end your sessions")
+    revoked = ragd.auth.end_sessions(actor.user_id)
+    ragd.audit_event("auth.sessions_ended", actor, target=actor.user_id,
+                     details={"reason": "signed_out_everywhere", "refresh_tokens": revoked})
     return Response(status_code=204)
 
 
@@ -124,15 +159,15 @@ def create_my_key(ragd: RagdDep, actor: KeysActor, body: KeyRequest) -> dict[str
     owner = ragd.auth.user(actor.user_id) if actor is not LOCAL_ACTOR else None
     if owner is None:
         raise InvalidCredentials("API keys belong to users: turn authentication on and sign in")
-    key, secret = ragd.auth.create_key(owner, name=body.name, role=body.role, expires_days=body.expires_days,
-                                       scopes=body.scopes)
+    key, secret = ragd.auth.create_key(owner, creator=actor, name=body.name, role=body.role,
+                                       expires_days=body.expires_days, scopes=body.scopes)
     ragd.audit_event("key.created", actor, target=key.id, details={"role": key.role, "owner": owner.email})
     return {**key_out(key), "key": secret}
 
 
 @router.delete("/keys/{key_id}", status_code=204)
-def revoke_key(ragd: RagdDep, actor: CurrentActor, key_id: str) -> Response:
-    """Revoke one of your keys (admins: any key of their tenant)."""
+def revoke_key(ragd: RagdDep, actor: KeysActor, key_id: str) -> Response:
+    """Revoke one of your keys (admins: any key of their tenant). A key needs the ``keys:own`` scope."""
     key = ragd.auth.revoke_key(actor, key_id)
     ragd.audit_event("key.revoked", actor, target=key.id, details={"owner": key.email})
     return Response(status_code=204)

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from ragd.api.deps import CurrentActor, RagdDep
+from ragd.api.deps import CurrentActor, RagdDep, ReaderActor
 from ragd.auth.access import collection_out
 from ragd.auth.actor import Actor
 from ragd.auth.identities import Collection
@@ -45,8 +45,8 @@ def _out(ragd: Ragd, actor: Actor, coll: Collection) -> dict[str, Any]:
 
 
 @router.get("")
-def list_collections(ragd: RagdDep, actor: CurrentActor) -> dict[str, Any]:
-    """The collections you may read, with your access on each."""
+def list_collections(ragd: RagdDep, actor: ReaderActor) -> dict[str, Any]:
+    """The collections you may read, with your access on each (a key needs the ``documents:read`` scope)."""
     return {"collections": [_out(ragd, actor, c) for c in ragd.access.list(actor)]}
 
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from ragd.auth.identities import IDENTITY_STORES, Access, ApiKey, Collection, Grant, Group, User
+from ragd.auth.identities import IDENTITY_STORES, Access, ApiKey, Collection, Grant, Group, RefreshUse, User
 from ragd.errors import Conflict
 from ragd.store.sqlite import schema
 from ragd.store.sqlite.connection import Database, path_from_url
@@ -20,7 +21,7 @@ from ragd.store.sqlite.connection import Database, path_from_url
 _USER = (
     "SELECT u.id, u.email, u.role, u.tenant_id, u.password_hash, u.disabled, u.created_at, "
     "(SELECT json_group_array(g.name) FROM group_members AS gm JOIN groups AS g ON g.id = gm.group_id "
-    "WHERE gm.user_id = u.id) FROM users AS u"
+    "WHERE gm.user_id = u.id), u.sessions_after FROM users AS u"
 )
 _KEY = (
     "SELECT k.id, k.prefix, k.user_id, u.email, u.tenant_id, k.name, k.role, k.scopes, k.created_at, "
@@ -35,7 +36,7 @@ _RANK = {"read": 1, "write": 2}
 
 def _user(row: Sequence[Any]) -> User:
     groups = [g for g in json.loads(row[7] or "[]") if g]
-    return User(row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6], sorted(groups))
+    return User(row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6], sorted(groups), row[8])
 
 
 def _key(row: Sequence[Any]) -> ApiKey:
@@ -190,13 +191,15 @@ class SqliteIdentityStore:
         )
 
     # -- refresh tokens ------------------------------------------------------------------------------------------
-    def add_refresh(self, token_hash: str, user_id: str, family: str, expires_at: float, now: float) -> None:
-        self._db.conn().execute(
-            "INSERT INTO refresh_tokens (token_hash, user_id, family, expires_at, created_at) VALUES (?, ?, ?, ?, ?)",
-            (token_hash, user_id, family, expires_at, now),
-        )
+    def add_refresh(self, token_hash: str, user_id: str, family: str, expires_at: float, now: float) -> bool:
+        with self._db.write() as c:
+            return c.execute(
+                "INSERT INTO refresh_tokens (token_hash, user_id, family, expires_at, created_at) "
+                "SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM users WHERE id = ? AND sessions_after > ?)",
+                (token_hash, user_id, family, expires_at, now, user_id, now),
+            ).rowcount == 1
 
-    def use_refresh(self, token_hash: str, now: float) -> tuple[str, str] | None:
+    def use_refresh(self, token_hash: str, now: float) -> RefreshUse | None:
         with self._db.write() as c:
             row = c.execute("SELECT user_id, family, expires_at, used_at, revoked_at FROM refresh_tokens "
                             "WHERE token_hash = ?", (token_hash,)).fetchone()
@@ -206,15 +209,24 @@ class SqliteIdentityStore:
                 # A used token presented again: stolen or replayed. Revoke everything issued from the same login.
                 c.execute("UPDATE refresh_tokens SET revoked_at = ? WHERE family = ? AND revoked_at IS NULL",
                           (now, row[1]))
-                return None
+                return RefreshUse(row[0], row[1], replayed=True) if row[3] is not None else None
             c.execute("UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ?", (now, token_hash))
-            return row[0], row[1]
+            return RefreshUse(row[0], row[1])
 
     def revoke_refresh(self, token_hash: str, now: float) -> None:
         with self._db.write() as c:
             c.execute("UPDATE refresh_tokens SET revoked_at = ? WHERE revoked_at IS NULL AND family = "
                       "(SELECT family FROM refresh_tokens WHERE token_hash = ?)", (now, token_hash))
             c.execute("DELETE FROM refresh_tokens WHERE expires_at < ?", (now,))
+
+    def end_sessions(self, user_id: str, now: float) -> int:
+        with self._db.write() as c:
+            # The moment of the write, under the write lock: a refresh that used its token before it started
+            # before it, so the guard in add_refresh and the access-token check both catch it.
+            now = max(now, time.time())
+            c.execute("UPDATE users SET sessions_after = ? WHERE id = ?", (now, user_id))
+            return c.execute("UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL "
+                             "AND expires_at >= ?", (now, user_id, now)).rowcount
 
     # -- collections ---------------------------------------------------------------------------------------------
     def add_collection(self, collection: Collection) -> Collection:

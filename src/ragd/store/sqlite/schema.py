@@ -314,6 +314,13 @@ def _m005_lookup_indexes(conn: sqlite3.Connection) -> None:
         conn.execute(sql)
 
 
+def _m007_sessions(conn: sqlite3.Connection) -> None:
+    """Ending a user's sessions (password change or reset, disabling, role change, sign-out everywhere): access
+    tokens issued before ``users.sessions_after`` are refused, and all their refresh tokens are found by user."""
+    conn.execute("ALTER TABLE users ADD COLUMN sessions_after REAL")
+    conn.execute("CREATE INDEX refresh_tokens_user ON refresh_tokens (user_id, revoked_at)")
+
+
 def _m008_tenant_owned_default(conn: sqlite3.Connection) -> None:
     """Every tenant's ``default`` collection belongs to the tenant (``owner_id = '@tenant'``,
     :data:`ragd.auth.identities.TENANT_OWNER`), not to the member who uploaded first. One a member had closed or made
@@ -329,7 +336,7 @@ def _m008_tenant_owned_default(conn: sqlite3.Connection) -> None:
 
 MIGRATIONS: list[Migration] = [
     _m001_initial, _m002_conversations, _m003_identities, _m004_audit, _m005_lookup_indexes,
-    _m008_tenant_owned_default,
+    _m007_sessions, _m008_tenant_owned_default,
 ]
 
 
