@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from ragd import __version__
 from ragd.api.errors import install_error_handlers
+from ragd.api.problems import install_openapi
 from ragd.api.routes import (
     admin,
     audit,
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None, ragd: Ragd | None = None) -> Fa
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_openapi(app)
     app.add_middleware(ObservabilityMiddleware, access_log=settings.logging.access_log)
     for r in (system.router, documents.router, query.router, ops.router):
         app.include_router(r)

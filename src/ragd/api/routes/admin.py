@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from ragd.api.deps import AdminActor, RagdDep
+from ragd.api.problems import AUTH, BODY, problems
 from ragd.api.routes.auth import KeyRequest
+from ragd.api.schemas import Offset
 from ragd.auth.identities import Group
 from ragd.auth.policy import authorize
 from ragd.auth.service import key_out, user_out
@@ -44,14 +46,15 @@ class GroupCreate(BaseModel):
     members: list[str] = Field(default_factory=list, max_length=10_000, description="E-mails.")
 
 
-@router.get("/users")
-def list_users(ragd: RagdDep, actor: AdminActor, limit: int = 100, offset: int = 0) -> dict[str, Any]:
-    users, total = ragd.identities.list_users(actor.tenant_id, limit=max(1, min(limit, 1000)),
-                                              offset=max(0, offset))
+@router.get("/users", responses=problems(*AUTH))
+def list_users(
+    ragd: RagdDep, actor: AdminActor, limit: Annotated[int, Query(ge=1, le=1000)] = 100, offset: Offset = 0
+) -> dict[str, Any]:
+    users, total = ragd.identities.list_users(actor.tenant_id, limit=limit, offset=offset)
     return {"users": [user_out(u) for u in users], "total": total}
 
 
-@router.post("/users", status_code=201)
+@router.post("/users", status_code=201, responses=problems(*AUTH, *BODY, 404, 409))
 def create_user(ragd: RagdDep, actor: AdminActor, body: UserCreate) -> dict[str, Any]:
     tenant = body.tenant or actor.tenant_id
     if tenant != actor.tenant_id:
@@ -61,7 +64,7 @@ def create_user(ragd: RagdDep, actor: AdminActor, body: UserCreate) -> dict[str,
     return user_out(user)
 
 
-@router.patch("/users/{user_id}")
+@router.patch("/users/{user_id}", responses=problems(*AUTH, *BODY, 404, 409))
 def update_user(ragd: RagdDep, actor: AdminActor, user_id: str, body: UserPatch) -> dict[str, Any]:
     user = ragd.auth.update_user(actor, user_id, role=body.role, disabled=body.disabled, password=body.password)
     changes = body.model_dump(exclude_none=True, exclude={"password"})
@@ -71,13 +74,13 @@ def update_user(ragd: RagdDep, actor: AdminActor, user_id: str, body: UserPatch)
     return user_out(user)
 
 
-@router.get("/groups")
+@router.get("/groups", responses=problems(*AUTH))
 def list_groups(ragd: RagdDep, actor: AdminActor) -> dict[str, Any]:
     return {"groups": [{"id": g.id, "name": g.name, "members": g.members}
                        for g in ragd.identities.list_groups(actor.tenant_id)]}
 
 
-@router.post("/groups", status_code=201)
+@router.post("/groups", status_code=201, responses=problems(*AUTH, *BODY, 404, 409))
 def create_group(ragd: RagdDep, actor: AdminActor, body: GroupCreate) -> dict[str, Any]:
     members = [ragd.auth.user_by_email(e, actor.tenant_id).id for e in body.members]
     group = ragd.identities.add_group(Group("g_" + uuid.uuid4().hex[:20], actor.tenant_id, body.name.strip()),
@@ -87,7 +90,7 @@ def create_group(ragd: RagdDep, actor: AdminActor, body: GroupCreate) -> dict[st
     return {"id": group.id, "name": group.name, "members": group.members}
 
 
-@router.put("/groups/{name}/members")
+@router.put("/groups/{name}/members", responses=problems(*AUTH, *BODY, 404))
 def set_members(ragd: RagdDep, actor: AdminActor, name: str, body: GroupCreate) -> dict[str, Any]:
     group = ragd.identities.get_group(actor.tenant_id, name)
     if group is None:
@@ -99,12 +102,12 @@ def set_members(ragd: RagdDep, actor: AdminActor, name: str, body: GroupCreate) 
     return {"id": group.id, "name": group.name, "members": group.members}
 
 
-@router.get("/keys")
+@router.get("/keys", responses=problems(*AUTH))
 def list_keys(ragd: RagdDep, actor: AdminActor) -> dict[str, Any]:
     return {"keys": [key_out(k) for k in ragd.identities.list_keys(tenant_id=actor.tenant_id)]}
 
 
-@router.post("/keys", status_code=201)
+@router.post("/keys", status_code=201, responses=problems(*AUTH, *BODY, 404))
 def create_key(ragd: RagdDep, actor: AdminActor, body: AdminKeyRequest) -> dict[str, Any]:
     owner = ragd.auth.user_by_email(body.email, actor.tenant_id)
     key, secret = ragd.auth.create_key(owner, name=body.name, role=body.role, expires_days=body.expires_days,

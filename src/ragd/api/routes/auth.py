@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ragd.api.deps import CurrentActor, RagdDep, require
+from ragd.api.problems import AUTH, BODY, problems
 from ragd.auth.actor import LOCAL_ACTOR, LOCAL_TENANT, Actor
 from ragd.auth.service import Session, key_out, user_out
 from ragd.errors import InvalidCredentials, RateLimited
@@ -41,7 +42,7 @@ def session_out(s: Session) -> dict[str, Any]:
             "refresh_token": s.refresh_token, "user": user_out(s.user)}
 
 
-@router.post("/auth/login")
+@router.post("/auth/login", responses=problems(*BODY, 401, 429))
 def login(ragd: RagdDep, body: LoginRequest, request: Request) -> dict[str, Any]:
     """Exchange an e-mail and password for a short-lived bearer access token and a refresh token."""
     email = body.username.strip().lower()
@@ -64,20 +65,20 @@ def login(ragd: RagdDep, body: LoginRequest, request: Request) -> dict[str, Any]
     return session_out(session)
 
 
-@router.post("/auth/refresh")
+@router.post("/auth/refresh", responses=problems(*BODY, 401, 429))
 def refresh(ragd: RagdDep, body: RefreshRequest) -> dict[str, Any]:
     """A new access token and a new refresh token; the one presented is used up (presenting it again revokes the
     whole session)."""
     return session_out(ragd.auth.refresh(body.refresh_token))
 
 
-@router.post("/auth/logout", status_code=204)
+@router.post("/auth/logout", status_code=204, responses=problems(*BODY, 401, 429))
 def logout(ragd: RagdDep, body: RefreshRequest) -> Response:
     ragd.auth.logout(body.refresh_token)
     return Response(status_code=204)
 
 
-@router.get("/auth/me")
+@router.get("/auth/me", responses=problems(*AUTH))
 def me(ragd: RagdDep, actor: CurrentActor) -> dict[str, Any]:
     """Who the caller is. Works with authentication off (the local admin)."""
     enabled = ragd.settings.auth.enabled
@@ -97,7 +98,7 @@ class PasswordChange(BaseModel):
     new_password: str = Field(..., min_length=1, max_length=1024)
 
 
-@router.post("/auth/password", status_code=204)
+@router.post("/auth/password", status_code=204, responses=problems(*AUTH, *BODY))
 def change_password(ragd: RagdDep, actor: CurrentActor, body: PasswordChange) -> Response:
     """Change your own password (signed in with a token, not an API key). Other sessions stay valid until their
     access token expires; their refresh tokens keep working (sign out there to end them)."""
@@ -113,12 +114,12 @@ def change_password(ragd: RagdDep, actor: CurrentActor, body: PasswordChange) ->
 KeysActor = Annotated[Actor, Depends(require("keys:own"))]
 
 
-@router.get("/keys")
+@router.get("/keys", responses=problems(*AUTH))
 def my_keys(ragd: RagdDep, actor: KeysActor) -> dict[str, Any]:
     return {"keys": [key_out(k) for k in ragd.identities.list_keys(user_id=actor.user_id)]}
 
 
-@router.post("/keys", status_code=201)
+@router.post("/keys", status_code=201, responses=problems(*AUTH, *BODY))
 def create_my_key(ragd: RagdDep, actor: KeysActor, body: KeyRequest) -> dict[str, Any]:
     """Create an API key for yourself. The key is in the response once and never again."""
     owner = ragd.auth.user(actor.user_id) if actor is not LOCAL_ACTOR else None
@@ -130,7 +131,7 @@ def create_my_key(ragd: RagdDep, actor: KeysActor, body: KeyRequest) -> dict[str
     return {**key_out(key), "key": secret}
 
 
-@router.delete("/keys/{key_id}", status_code=204)
+@router.delete("/keys/{key_id}", status_code=204, responses=problems(*AUTH, 404))
 def revoke_key(ragd: RagdDep, actor: CurrentActor, key_id: str) -> Response:
     """Revoke one of your keys (admins: any key of their tenant)."""
     key = ragd.auth.revoke_key(actor, key_id)

@@ -9,7 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import StreamingResponse
 
 from ragd.api.deps import QueryActor, RagdDep
-from ragd.api.schemas import CitationOut, Filters, ResultOut
+from ragd.api.problems import AUTH, BODY, LLM, problems
+from ragd.api.schemas import CitationOut, Filters, Offset, ResultOut
 from ragd.api.sse import turn_response
 from ragd.errors import ConversationNotFound
 from ragd.generate.base import ChatMessage
@@ -93,7 +94,8 @@ class ConversationList(BaseModel):
     offset: int
 
 
-@router.post("/chat", response_model=ChatResponse, responses={200: {"content": {"text/event-stream": {}}}})
+@router.post("/chat", response_model=ChatResponse,
+             responses={200: {"content": {"text/event-stream": {}}}, **problems(*AUTH, *BODY, 404, *LLM)})
 def chat(ragd: RagdDep, actor: QueryActor, body: ChatRequest) -> ChatResponse | StreamingResponse:
     from ragd.api.routes.query import to_search_filters
 
@@ -112,17 +114,18 @@ def chat(ragd: RagdDep, actor: QueryActor, body: ChatRequest) -> ChatResponse | 
     )
 
 
-@router.get("/conversations", response_model=ConversationList)
+@router.get("/conversations", response_model=ConversationList, responses=problems(*AUTH))
 def list_conversations(
     ragd: RagdDep, user: UserDep, limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> ConversationList:
     page, total = ragd.conversations.list_conversations(user, limit=limit, offset=offset)
     return ConversationList(conversations=[ConversationOut.of(c) for c in page], total=total, limit=limit,
                             offset=offset)
 
 
-@router.get("/conversations/{conversation_id}", response_model=ConversationDetail)
+@router.get("/conversations/{conversation_id}", response_model=ConversationDetail,
+            responses=problems(*AUTH, 404))
 def get_conversation(ragd: RagdDep, user: UserDep, conversation_id: str) -> ConversationDetail:
     conv = ragd.conversations.get_conversation(user, conversation_id)
     if conv is None:
@@ -131,7 +134,7 @@ def get_conversation(ragd: RagdDep, user: UserDep, conversation_id: str) -> Conv
     return ConversationDetail(**ConversationOut.of(conv).model_dump(), messages=[MessageOut.of(m) for m in msgs])
 
 
-@router.delete("/conversations/{conversation_id}", status_code=204)
+@router.delete("/conversations/{conversation_id}", status_code=204, responses=problems(*AUTH, 404))
 def delete_conversation(ragd: RagdDep, user: UserDep, conversation_id: str) -> Response:
     if not ragd.conversations.delete_conversation(user, conversation_id):
         raise ConversationNotFound(f"no conversation {conversation_id!r}")

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ragd.api.deps import CurrentActor, RagdDep
+from ragd.api.problems import AUTH, BODY, problems
 from ragd.auth.access import collection_out
 from ragd.auth.actor import Actor
 from ragd.auth.identities import Collection
@@ -44,25 +45,25 @@ def _out(ragd: Ragd, actor: Actor, coll: Collection) -> dict[str, Any]:
     return collection_out(coll, ragd.access.access(actor, coll.name), total)
 
 
-@router.get("")
+@router.get("", responses=problems(*AUTH))
 def list_collections(ragd: RagdDep, actor: CurrentActor) -> dict[str, Any]:
     """The collections you may read, with your access on each."""
     return {"collections": [_out(ragd, actor, c) for c in ragd.access.list(actor)]}
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=problems(*AUTH, *BODY, 409))
 def create_collection(ragd: RagdDep, actor: CurrentActor, body: CollectionCreate) -> dict[str, Any]:
     coll = ragd.access.create(actor, body.name, body.tenant_access)
     ragd.audit_event("collection.created", actor, target=coll.name, details={"tenant_access": body.tenant_access})
     return _out(ragd, actor, coll)
 
 
-@router.get("/{name}")
+@router.get("/{name}", responses=problems(*AUTH, 404))
 def get_collection(ragd: RagdDep, actor: CurrentActor, name: str) -> dict[str, Any]:
     return _out(ragd, actor, ragd.access.get(actor, name))
 
 
-@router.put("/{name}/grants")
+@router.put("/{name}/grants", responses=problems(*AUTH, *BODY, 404))
 def share(ragd: RagdDep, actor: CurrentActor, name: str, body: GrantsIn) -> dict[str, Any]:
     """Replace who the collection is shared with (owner or admin)."""
     tenant_access: Any = "keep" if body.tenant_access is None else (
@@ -81,7 +82,7 @@ class PrivacyIn(BaseModel):
                                         "from this collection. null: follow RAGD_PRIVACY__REDACT_ANSWERS.")
 
 
-@router.put("/{name}/privacy")
+@router.put("/{name}/privacy", responses=problems(*AUTH, *BODY, 404))
 def set_privacy(ragd: RagdDep, actor: CurrentActor, name: str, body: PrivacyIn) -> dict[str, Any]:
     """Per-collection PII redaction (owner or admin; docs/privacy.md)."""
     coll = ragd.access.set_privacy(actor, name, redact_ingest=body.redact_ingest,
@@ -90,7 +91,7 @@ def set_privacy(ragd: RagdDep, actor: CurrentActor, name: str, body: PrivacyIn) 
     return _out(ragd, actor, coll)
 
 
-@router.delete("/{name}", status_code=204)
+@router.delete("/{name}", status_code=204, responses=problems(*AUTH, 404, 409))
 def delete_collection(ragd: RagdDep, actor: CurrentActor, name: str) -> Response:
     """Delete the collection and every document in it (owner or admin)."""
     ragd.access.delete(actor, name)

@@ -13,6 +13,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from ragd.api.deps import AdminActor, RagdDep
+from ragd.api.problems import AUTH, BODY, problems
 from ragd.errors import BadRequest
 from ragd.evaluation.runner import score_queries
 from ragd.models import SearchFilters
@@ -37,7 +38,7 @@ class EvalRequest(BaseModel):
     top_k: int = Field(100, ge=10, le=1000)
 
 
-@router.post("/eval")
+@router.post("/eval", responses=problems(*AUTH, *BODY))
 def evaluate(ragd: RagdDep, actor: AdminActor, body: EvalRequest) -> dict[str, Any]:
     """Run every question through the normal retrieval path and score it against the judgments."""
     queries: dict[str, str] = {}

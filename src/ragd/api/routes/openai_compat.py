@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import StreamingResponse
 
 from ragd.api.deps import QueryActor, RagdDep
+from ragd.api.problems import AUTH, BODY, LLM, problems
 from ragd.api.schemas import CitationOut
 from ragd.api.sse import SSE_HEADERS, event_stream, problem_body, sse
 from ragd.generate.base import NO_ANSWER, Answer, ChatMessage, GenEvent, Token
@@ -73,12 +74,13 @@ def _usage(ans: Answer) -> dict[str, int]:
             "total_tokens": ans.prompt_tokens + ans.completion_tokens}
 
 
-@router.get("/models")
+@router.get("/models", responses=problems(*AUTH))
 def models(actor: QueryActor) -> dict[str, Any]:
     return {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "ragd"}]}
 
 
-@router.post("/chat/completions", responses={200: {"content": {"text/event-stream": {}}}})
+@router.post("/chat/completions",
+             responses={200: {"content": {"text/event-stream": {}}}, **problems(*AUTH, *BODY, *LLM)})
 def chat_completions(
     ragd: RagdDep, actor: QueryActor, body: ChatCompletionRequest,
 ) -> Any:

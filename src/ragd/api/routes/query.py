@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from starlette.responses import StreamingResponse
 
 from ragd.api.deps import QueryActor, RagdDep
+from ragd.api.problems import AUTH, BODY, LLM, problems
 from ragd.api.schemas import CitationOut, Filters, QueryRequest, QueryResponse, ResultOut
 from ragd.api.sse import turn_response
 from ragd.errors import InvalidFilter
@@ -53,7 +54,7 @@ _SSE_DOC = {200: {"content": {"text/event-stream": {}}, "description": "With \"s
                  "citations and done events (or an error event)."}}
 
 
-@router.post("/query", response_model=QueryResponse, responses=_SSE_DOC)
+@router.post("/query", response_model=QueryResponse, responses={**_SSE_DOC, **problems(*AUTH, *BODY, 404, *LLM)})
 def query(ragd: RagdDep, actor: QueryActor, body: QueryRequest) -> QueryResponse | StreamingResponse:
     """Search the documents you may read and answer from them, with citations."""
     user = actor.user_id
