@@ -62,8 +62,6 @@ def _codes_by_status() -> dict[int, list[str]]:
     return {s: sorted(c) for s, c in out.items()}
 
 
-CODES = _codes_by_status()
-
 AUTH = (401, 403, 429)
 """What any authenticated route may answer besides its own errors (no credentials, not allowed, rate limited)."""
 BODY = (400,)
@@ -72,12 +70,10 @@ LLM = (502, 503, 504)
 """A route that asks the language model: it answered garbage, refused, or did not answer in time."""
 
 
-def problem_response(status: int, description: str | None = None) -> dict[str, Any]:
-    """One ``responses`` entry: a problem+json body, described with the codes it may carry."""
-    phrase = http.HTTPStatus(status).phrase
-    codes = ", ".join(f"`{c}`" for c in CODES.get(status, []))
-    text = description or (f"{phrase} (code: {codes})" if codes else phrase)
-    return {"description": text, "content": {PROBLEM: {"schema": {"$ref": _REF.format(model="ProblemDetails")}}}}
+def problem_response(status: int) -> dict[str, Any]:
+    """One ``responses`` entry: a problem+json body (:func:`install_openapi` lists the codes it may carry)."""
+    return {"description": http.HTTPStatus(status).phrase,
+            "content": {PROBLEM: {"schema": {"$ref": _REF.format(model="ProblemDetails")}}}}
 
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -102,12 +98,17 @@ def install_openapi(app: FastAPI) -> None:
         components.pop("HTTPValidationError", None)
         components.pop("ValidationError", None)
         components.update(_problem_schemas())
+        codes = _codes_by_status()  # now, when every module has defined its error classes
         for path in doc.get("paths", {}).values():
             for op in path.values():
                 responses = op.get("responses", {})
                 default = responses.get("422", {}).get("content", {}).get("application/json", {})
                 if "HTTPValidationError" in str(default.get("schema", "")):
                     responses["422"] = problem_response(422)
+                for status, response in responses.items():
+                    if PROBLEM in response.get("content", {}) and codes.get(int(status)):
+                        listed = ", ".join(f"`{c}`" for c in codes[int(status)])
+                        response["description"] = f"{http.HTTPStatus(int(status)).phrase} (code: {listed})"
         app.openapi_schema = doc
         return doc
 

@@ -21,7 +21,7 @@ router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
 
 
 class UserCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     email: str = Field(..., max_length=320)
     password: str = Field(..., max_length=1024)
     role: str = Field("user", description="admin, user, api_user or viewer.")
@@ -30,7 +30,7 @@ class UserCreate(BaseModel):
 
 
 class UserPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     role: str | None = None
     disabled: bool | None = None
     password: str | None = Field(None, max_length=1024)
@@ -41,7 +41,7 @@ class AdminKeyRequest(KeyRequest):
 
 
 class GroupCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     name: str = Field(..., min_length=1, max_length=100, pattern=r"^[\w.\- ]+$")
     members: list[str] = Field(default_factory=list, max_length=10_000, description="E-mails.")
 

@@ -17,18 +17,18 @@ router = APIRouter(prefix="/api/v1", tags=["auth"])
 
 
 class LoginRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     username: str = Field(..., min_length=3, max_length=320, description="The user's e-mail.")
     password: str = Field(..., min_length=1, max_length=1024)
 
 
 class RefreshRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     refresh_token: str = Field(..., min_length=10, max_length=200)
 
 
 class KeyRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     name: str = Field("", max_length=100)
     role: str | None = Field(None, description="admin, user, api_user or viewer; at most the owner's own rights. "
                              "Default api_user.")
@@ -93,7 +93,7 @@ def me(ragd: RagdDep, actor: CurrentActor) -> dict[str, Any]:
 
 
 class PasswordChange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     current_password: str = Field(..., min_length=1, max_length=1024)
     new_password: str = Field(..., min_length=1, max_length=1024)
 

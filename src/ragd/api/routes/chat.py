@@ -28,13 +28,13 @@ router = APIRouter(prefix="/api/v1", tags=["chat"])
 
 
 class MessageIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     role: Literal["system", "user", "assistant"]
     content: str = Field(..., max_length=20_000)
 
 
 class ChatRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     messages: list[MessageIn] = Field(..., min_length=1, max_length=200)
     conversation_id: str | None = Field(None, max_length=64, description="Continue this conversation; absent: "
                                         "a new one is created holding every message given.")

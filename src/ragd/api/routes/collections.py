@@ -20,21 +20,21 @@ _NAME = r"^[\w.\- ]+$"
 
 
 class CollectionCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     name: str = Field(..., min_length=1, max_length=200, pattern=_NAME)
     tenant_access: Literal["read", "write"] | None = Field(
         None, description="Give every member of the tenant this access. Absent: private to you (and your grants).")
 
 
 class GrantIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     principal_type: Literal["user", "group"]
     principal: str = Field(..., min_length=1, max_length=320, description="An e-mail, or a group name.")
     access: Literal["read", "write"]
 
 
 class GrantsIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     grants: list[GrantIn] = Field(default_factory=list, max_length=10_000)
     tenant_access: Literal["read", "write", "none"] | None = Field(
         None, description="Change tenant-wide access too: read, write, or none. Absent: unchanged.")
@@ -75,7 +75,7 @@ def share(ragd: RagdDep, actor: CurrentActor, name: str, body: GrantsIn) -> dict
 
 
 class PrivacyIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     redact_ingest: bool | None = Field(None, description="Redact PII from documents ingested from now on (and "
                                        "re-indexed ones). null: follow RAGD_PRIVACY__REDACT_INGEST.")
     redact_answers: bool | None = Field(None, description="Redact PII in answers, citations and passages drawn "

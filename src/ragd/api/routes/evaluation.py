@@ -22,7 +22,7 @@ router = APIRouter(prefix="/api/v1/admin", tags=["evaluation"])
 
 
 class JudgedQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     id: str | None = Field(None, max_length=200, description="Your id for the question (default: its position).")
     query: str = Field(..., min_length=1, max_length=2000)
     relevant: dict[str, int] = Field(
@@ -31,7 +31,7 @@ class JudgedQuery(BaseModel):
 
 
 class EvalRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     queries: list[JudgedQuery] = Field(..., min_length=1, max_length=2000)
     collection: str | None = Field(None, max_length=200, description="Only this collection.")
     modes: list[Literal["bm25", "dense", "hybrid"]] = Field(default_factory=lambda: ["hybrid"], min_length=1)

@@ -17,7 +17,7 @@ router = APIRouter(prefix="/api/v1", tags=["feedback"])
 
 
 class FeedbackRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     query_id: str | None = Field(None, max_length=64, description="From a query response (or its done event).")
     message_id: str | None = Field(None, max_length=64, description="From a chat response (or its done event).")
     rating: Literal[1, -1] = Field(..., description="1 = helpful, -1 = not helpful.")

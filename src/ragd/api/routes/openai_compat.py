@@ -32,7 +32,7 @@ router = APIRouter(prefix="/v1", tags=["openai-compatible"])
 
 
 class OAIMessage(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
     role: str
     content: str | list[dict[str, Any]] | None = None
 
@@ -43,7 +43,7 @@ class OAIMessage(BaseModel):
 
 
 class ChatCompletionRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")  # temperature, top_p, user… are accepted and not used
+    model_config = ConfigDict(extra="ignore", strict=True)  # temperature, top_p, user… are accepted and not used
     model: str = MODEL_ID
     messages: list[OAIMessage] = Field(..., min_length=1, max_length=200)
     stream: bool = False
