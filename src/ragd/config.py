@@ -10,7 +10,7 @@ import base64
 import binascii
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -187,6 +187,10 @@ class ServerSettings(_Section):
         1, ge=1, le=64, description="Server worker processes of `ragd serve`. Above 1 they share the data "
         "directory, rate limits and metrics (multiprocess mode, in metrics.multiproc_dir or "
         "DATA_DIR/prometheus-multiproc); interrupted ingestion jobs come back when their lease expires."
+    )
+    sse_ping_seconds: float = Field(
+        15.0, gt=0, le=3600, description="Streamed answers (Server-Sent Events) send a `: ping` comment this "
+        "often, so that proxies keep the connection of a slow answer open."
     )
 
 
@@ -416,6 +420,12 @@ class PrivacySettings(_Section):
         default_factory=lambda: ["email", "phone", "iban", "card", "nir", "ssn", "ip"],
         description="Kinds of personal data redacted at ingestion and in answers (logs: always all), as a JSON "
         "list, e.g. RAGD_PRIVACY__KINDS='[\"email\",\"iban\"]'.",
+    )
+    phone_regions: list[Annotated[str, Field(pattern=r"^[A-Z]{2}$")]] = Field(
+        default_factory=lambda: ["FR", "GB", "US"], max_length=50,
+        description="Countries (ISO 3166 alpha-2) whose national-format phone numbers (without +country code) are "
+        "redacted at ingestion and in answers, e.g. RAGD_PRIVACY__PHONE_REGIONS='[\"FR\",\"DE\"]'; "
+        "international numbers are found for every country. Logs: FR, GB, US.",
     )
 
 

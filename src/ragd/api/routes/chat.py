@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.responses import StreamingResponse
+from sse_starlette import EventSourceResponse
 
 from ragd.api.deps import QueryActor, RagdDep
 from ragd.api.problems import AUTH, BODY, LLM, problems
@@ -96,7 +96,7 @@ class ConversationList(BaseModel):
 
 @router.post("/chat", response_model=ChatResponse,
              responses={200: {"content": {"text/event-stream": {}}}, **problems(*AUTH, *BODY, 404, *LLM)})
-def chat(ragd: RagdDep, actor: QueryActor, body: ChatRequest) -> ChatResponse | StreamingResponse:
+def chat(ragd: RagdDep, actor: QueryActor, body: ChatRequest) -> ChatResponse | EventSourceResponse:
     from ragd.api.routes.query import to_search_filters
 
     messages = [ChatMessage(m.role, m.content) for m in body.messages]
@@ -105,7 +105,8 @@ def chat(ragd: RagdDep, actor: QueryActor, body: ChatRequest) -> ChatResponse | 
     turn.after = lambda t, a: ragd.record_decision(actor, t.query, t.retrieval, a, t.ids.get("message_id"),
                                                    top_k=body.top_k)
     if body.stream:
-        return turn_response(turn, {"X-Conversation-Id": turn.conversation_id or ""})
+        return turn_response(turn, ragd.settings.server.sse_ping_seconds,
+                             {"X-Conversation-Id": turn.conversation_id or ""})
     ans = turn.result()
     return ChatResponse(
         conversation_id=turn.ids["conversation_id"], message_id=turn.ids["message_id"], answer=ans.text,

@@ -19,12 +19,11 @@ from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.responses import StreamingResponse
 
 from ragd.api.deps import QueryActor, RagdDep
 from ragd.api.problems import AUTH, BODY, LLM, problems
 from ragd.api.schemas import CitationOut
-from ragd.api.sse import SSE_HEADERS, event_stream, problem_body, sse
+from ragd.api.sse import event_stream, problem_body, sse, stream_response
 from ragd.generate.base import NO_ANSWER, Answer, ChatMessage, GenEvent, Token
 
 MODEL_ID = "ragd"
@@ -125,5 +124,4 @@ def chat_completions(
         return [sse(None, {"error": {"message": p["detail"], "type": p["code"], "code": p["code"]}}),
                 sse(None, "[DONE]")]
 
-    return StreamingResponse(event_stream(turn.events(), render, on_error), media_type="text/event-stream",
-                             headers=SSE_HEADERS)
+    return stream_response(event_stream(turn.events(), render, on_error), ragd.settings.server.sse_ping_seconds)
