@@ -81,7 +81,7 @@ def _schema() -> schemathesis.BaseSchema:
     config = schemathesis.Config.from_dict({
         "request-timeout": 60,
         "suppress-health-check": ["all"],
-        "generation": {"max-examples": 12, "deterministic": True, "no-shrink": True, "allow-x00": False,
+        "generation": {"max-examples": 40, "deterministic": True, "no-shrink": True, "allow-x00": False,
                        "with-security-parameters": False},
         "phases": {"stateful": {"enabled": False}},
         "checks": {"enabled": False, **{name: {"enabled": True} for name in CHECKS}},
