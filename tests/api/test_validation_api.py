@@ -88,6 +88,12 @@ def test_deeply_nested_query_metadata_filter_is_refused(http: httpx.Client) -> N
         assert r.headers["content-type"].startswith("application/problem+json")
 
 
+def test_a_repeated_query_parameter_is_a_validation_error(http: httpx.Client) -> None:
+    body = _problem(http.get("/api/v1/documents?collection=a&collection=b"))
+    assert "collection" in body["detail"]
+    assert http.get("/api/v1/documents?collection=default&limit=5").status_code == 200
+
+
 def test_empty_collection_name_agrees_with_the_schema(http: httpx.Client) -> None:
     """An empty form field is an absent one (the schema's pattern allows it: the default collection); an empty
     collection name anywhere else breaks the pattern and is a 422."""
