@@ -10,7 +10,7 @@ import base64
 import binascii
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -193,12 +193,17 @@ class ServerSettings(_Section):
         "X-Forwarded-Proto headers are believed (JSON list of IPs or networks, or [\"*\"]). Empty: no header is "
         "believed and the client address is the TCP peer (sign-in throttling and logs use it)."
     )
+    sse_ping_seconds: float = Field(
+        15.0, gt=0, le=3600, description="Streamed answers (Server-Sent Events) send a `: ping` comment this "
+        "often, so that proxies keep the connection of a slow answer open."
+    )
 
 
 class MetricsSettings(_Section):
     enabled: bool = Field(True, description="Serve Prometheus metrics at GET /metrics.")
     token: SecretStr | None = Field(
-        None, description="Bearer token required by GET /metrics (Authorization: Bearer …). Empty: open."
+        None, description="Bearer token required by GET /metrics (Authorization: Bearer …). Empty: "
+        "only loopback clients not behind a proxy get them (403 for others)."
     )
     multiproc_dir: str = Field(
         "", description="Directory for prometheus-client multiprocess mode (several server worker "
@@ -466,6 +471,12 @@ class PrivacySettings(_Section):
         default_factory=lambda: ["email", "phone", "iban", "card", "nir", "ssn", "ip"],
         description="Kinds of personal data redacted at ingestion and in answers (logs: always all), as a JSON "
         "list, e.g. RAGD_PRIVACY__KINDS='[\"email\",\"iban\"]'.",
+    )
+    phone_regions: list[Annotated[str, Field(pattern=r"^[A-Z]{2}$")]] = Field(
+        default_factory=lambda: ["FR", "GB", "US"], max_length=50,
+        description="Countries (ISO 3166 alpha-2) whose national-format phone numbers (without +country code) are "
+        "redacted at ingestion and in answers, e.g. RAGD_PRIVACY__PHONE_REGIONS='[\"FR\",\"DE\"]'; "
+        "international numbers are found for every country. Logs: FR, GB, US.",
     )
 
 

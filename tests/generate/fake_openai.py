@@ -1,7 +1,8 @@
 """A real OpenAI-compatible HTTP server on 127.0.0.1 for tests, with scripted behaviours.
 
 Each POST /v1/chat/completions takes the next scripted behaviour (or the default) — a dict with any of:
-``status`` (+ ``headers``, ``body``), ``sleep`` (seconds before answering), ``text`` (the answer; streamed in
+``status`` (+ ``headers``, ``body``), ``sleep`` (seconds before answering), ``wait`` (a ``threading.Event`` the
+test sets when the answer may start; at most 120 s), ``text`` (the answer; streamed in
 pieces of ``piece`` characters with ``delay`` seconds between chunks when the request asks to stream),
 ``raw`` (SSE lines sent verbatim). Requests are recorded; a client that hangs up mid-stream is noticed.
 """
@@ -49,6 +50,8 @@ class FakeOpenAI:
                     b = fake.default(body) if callable(fake.default) else fake.default
                 if b.get("sleep"):
                     time.sleep(b["sleep"])
+                if b.get("wait") is not None:
+                    b["wait"].wait(120)
                 if "status" in b:
                     self._json(b["status"], b.get("body", {"error": {"message": "scripted"}}), b.get("headers"))
                 elif "raw" in b:

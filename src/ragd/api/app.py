@@ -6,12 +6,14 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from ragd import __version__
+from ragd.api.deps import single_query_values
 from ragd.api.errors import install_error_handlers
 from ragd.api.headers import SecurityHeadersMiddleware
 from ragd.api.limits import BodyLimitMiddleware
+from ragd.api.problems import install_openapi
 from ragd.api.routes import (
     admin,
     audit,
@@ -61,8 +63,10 @@ def create_app(settings: Settings | None = None, ragd: Ragd | None = None) -> Fa
         version=__version__,
         description="Self-hosted retrieval-augmented generation: cited answers from your own documents.",
         lifespan=lifespan,
+        dependencies=[Depends(single_query_values)],
     )
     install_error_handlers(app)
+    install_openapi(app)
     # Outermost last: security headers on every response, then the request id / access log, then the body caps
     # (which answer some requests themselves, so those are logged and carry the headers too).
     app.add_middleware(BodyLimitMiddleware, settings=settings)

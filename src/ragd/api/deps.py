@@ -7,11 +7,13 @@ from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from ragd.auth.actor import LOCAL_ACTOR, Actor
 from ragd.auth.policy import authorize
 from ragd.core import Ragd
+from ragd.errors import ValidationFailed
 
 # Declared as security schemes so that the OpenAPI document (and its "Authorize" button) shows them; they never
 # reject on their own (auto_error=False): the auth service decides.
@@ -27,6 +29,28 @@ async def _ragd(request: Request) -> Ragd:
 
 
 RagdDep = Annotated[Ragd, Depends(_ragd)]
+
+
+def _query_names(route: APIRoute) -> frozenset[str]:
+    """The query parameters ``route`` declares, its dependencies' included (a few objects: no cache needed)."""
+    names: set[str] = set()
+    todo = [route.dependant]
+    while todo:
+        dependant = todo.pop()
+        names.update(p.alias for p in dependant.query_params)
+        todo.extend(dependant.dependencies)
+    return frozenset(names)
+
+
+async def single_query_values(request: Request) -> None:
+    """Every query parameter of the API takes one value: a declared one given twice is a 422, not silently cut to
+    its last value (installed on the whole app)."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute) or not request.query_params:
+        return
+    for name in _query_names(route):
+        if len(request.query_params.getlist(name)) > 1:
+            raise ValidationFailed(f"query parameter {name!r} is given more than once")
 
 
 def current_actor(

@@ -2,26 +2,44 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from ragd.generate.base import Citation
 from ragd.models import Document, ScoredChunk
 
+MAX_OFFSET = 1_000_000_000
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip (at most 10^9).")]
+"""The ``offset`` of every list: bounded, so a huge value is a 422 and not a database overflow."""
+
+COLLECTION_NAME = r"^[\w.\- ]+$"
+"""What a collection may be called (letters, digits, ``_ . -`` and spaces)."""
+
+
+MetaScalar = bool | int | Annotated[float, Field(allow_inf_nan=False)] | Annotated[str, Field(max_length=1000)]
+MetaFilter = dict[
+    Annotated[str, Field(min_length=1, max_length=200)],
+    MetaScalar | Annotated[list[MetaScalar], Field(min_length=1, max_length=100)],
+]
+"""A metadata filter as the store accepts it: key → a value, or a non-empty list meaning any of."""
+
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class Filters(_Strict):
-    collection: str | None = Field(None, max_length=200, description="Shorthand for one collection.")
+    collection: str | None = Field(None, max_length=200, pattern=COLLECTION_NAME,
+                                   description="Shorthand for one collection.")
     collections: list[str] | None = Field(None, max_length=100)
     document_ids: list[str] | None = Field(None, max_length=1000)
     file_types: list[str] | None = Field(
         None, max_length=20, description="Extensions (pdf, docx, html, md, txt, csv, tsv) or MIME types."
     )
-    metadata: dict[str, Any] | None = Field(None, description="Equality per key; a list value means any of.")
+    metadata: MetaFilter | None = Field(None, max_length=50, description="Equality per key; a list value means any "
+                                        "of.")
 
 
 class QueryRequest(_Strict):

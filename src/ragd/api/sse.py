@@ -8,6 +8,11 @@ ragd's own stream (``POST /api/v1/query`` with ``"stream": true``, ``POST /api/v
                               "query_id" | "message_id" + "conversation_id": "…"}
     event: error       data: <problem+json body>                             (instead, if the model fails)
 
+While the model is slow (a long prompt, a queue on its server), a comment line ``: ping`` goes out every
+``RAGD_SERVER__SSE_PING_SECONDS`` so that proxies and load balancers do not close an idle connection; SSE clients
+ignore comments (the web UI, the OpenAI SDK). The response is sse-starlette's ``EventSourceResponse``, which sends
+the pings beside the events and stops them when the stream ends or the client goes away.
+
 ``citations`` carries the same fields as the non-streamed response, plus the final answer text: when the model
 cited no source, ``found`` is false and ``answer`` is "No answer found in the documents." — clients replace the
 streamed text with it. The generator is pulled one event at a time in a worker thread; when the client goes
@@ -23,7 +28,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, TypeVar
 
 import anyio
-from starlette.responses import StreamingResponse
+from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from ragd.api.schemas import CitationOut
 from ragd.errors import RagdError
@@ -35,6 +40,17 @@ T = TypeVar("T")
 _END = object()
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+def _ping() -> ServerSentEvent:
+    return ServerSentEvent(comment="ping", sep="\n")
+
+
+def stream_response(body: AsyncIterator[bytes], ping: float, headers: dict[str, str] | None = None
+                    ) -> EventSourceResponse:
+    """An SSE response sending ``body`` as is, with a ``: ping`` comment every ``ping`` seconds."""
+    return EventSourceResponse(body, headers={**SSE_HEADERS, **(headers or {})}, ping=ping, sep="\n",
+                               ping_message_factory=_ping)
 
 
 def sse(event: str | None, data: Any) -> bytes:
@@ -84,7 +100,7 @@ async def event_stream(
         await source.aclose()
 
 
-def turn_response(turn: Turn, headers: dict[str, str] | None = None) -> StreamingResponse:
+def turn_response(turn: Turn, ping: float, headers: dict[str, str] | None = None) -> EventSourceResponse:
     """ragd's SSE stream of one :class:`~ragd.generate.service.Turn` (format in the module docstring)."""
 
     def render(ev: GenEvent) -> list[bytes]:
@@ -98,7 +114,5 @@ def turn_response(turn: Turn, headers: dict[str, str] | None = None) -> Streamin
         }
         return [sse("citations", {"citations": cites, "answer": ev.text, "found": ev.found}), sse("done", done)]
 
-    return StreamingResponse(
-        event_stream(turn.events(), render, lambda exc: [sse("error", problem_body(exc))]),
-        media_type="text/event-stream", headers={**SSE_HEADERS, **(headers or {})},
-    )
+    return stream_response(event_stream(turn.events(), render, lambda exc: [sse("error", problem_body(exc))]),
+                           ping, headers)

@@ -109,11 +109,12 @@ class AnswerService:
 
     def protect(self, retrieval: Retrieval, ans: Answer | None) -> tuple[Retrieval, Answer | None]:
         """A non-streamed result as users may see it: answer, citation snippets and passages redacted if on."""
-        on, kinds = self.redact_answers(retrieval), self._privacy.kinds
-        return redact_retrieval(retrieval, on, kinds), None if ans is None else redact_answer(ans, on, kinds)
+        on, kinds, regions = self.redact_answers(retrieval), self._privacy.kinds, self._privacy.phone_regions
+        return (redact_retrieval(retrieval, on, kinds, regions),
+                None if ans is None else redact_answer(ans, on, kinds, regions))
 
     def _protect(self, events: Iterator[GenEvent], retrieval: Retrieval) -> Iterator[GenEvent]:
-        return redact_events(events, self.redact_answers(retrieval), self._privacy.kinds)
+        return redact_events(events, self.redact_answers(retrieval), self._privacy.kinds, self._privacy.phone_regions)
 
     @property
     def model(self) -> str:

@@ -313,7 +313,8 @@ class IngestService:
         key = (doc.tenant_id, doc.collection)
         if key not in redact:
             redact[key] = self.redact_ingest(doc)
-        parsed = redact_document(parsed, redact[key], self._settings.privacy.kinds)
+        privacy = self._settings.privacy
+        parsed = redact_document(parsed, redact[key], privacy.kinds, privacy.phone_regions)
         cs = self._settings.chunking
         chunks = chunk_pages(parsed, self._embedder, max_tokens=cs.max_tokens, overlap_tokens=cs.overlap_tokens)
         if not chunks:

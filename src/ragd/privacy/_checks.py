@@ -1,23 +1,31 @@
 """Check digits and number plans behind the PII detectors: pure functions over normalised strings.
 
 Every function takes the *compact* form (separators removed) and answers whether it is a well-formed, checksum-valid
-identifier. They never raise.
+identifier. They never raise. IBANs are checked against python-stdnum's copy of the SWIFT registry, phone numbers
+against the numbering plans of Google's libphonenumber (``phonenumbers``): maintained data, not tables of ours.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
 
-# -- IBAN (ISO 13616): length by country, mod-97 == 1 ---------------------------------------------------------------
-IBAN_LENGTHS: dict[str, int] = {
-    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22, "BR": 29, "BY": 28,
-    "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DK": 18, "DO": 28, "EE": 20, "EG": 29, "ES": 24, "FI": 18,
-    "FO": 18, "FR": 27, "GB": 22, "GE": 22, "GI": 23, "GL": 18, "GR": 27, "GT": 28, "HR": 21, "HU": 28, "IE": 22,
-    "IL": 23, "IQ": 23, "IS": 26, "IT": 27, "JO": 30, "KW": 30, "KZ": 20, "LB": 28, "LC": 32, "LI": 21, "LT": 20,
-    "LU": 20, "LV": 21, "MC": 27, "MD": 24, "ME": 22, "MK": 19, "MR": 27, "MT": 31, "MU": 30, "NL": 18, "NO": 15,
-    "PK": 24, "PL": 28, "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "SA": 24, "SC": 31, "SE": 24, "SI": 19,
-    "SK": 24, "SM": 27, "ST": 25, "SV": 28, "TL": 23, "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20,
-}
+import phonenumbers
+from stdnum import iban as stdnum_iban
+from stdnum import numdb
+
+
+# -- IBAN (ISO 13616): python-stdnum's copy of the SWIFT IBAN registry ------------------------------------------------
+def _registry_lengths() -> dict[str, int]:
+    """Country → IBAN length, from the BBAN structures of the registry (``8!n10!n``: 8 + 10 characters)."""
+    out = {}
+    for _length, low, high, props, _children in numdb.get("iban").prefixes:
+        if low == high and "bban" in props:
+            out[low] = 4 + sum(int(n) for n in re.findall(r"(\d+)!", props["bban"]))
+    return out
+
+
+IBAN_LENGTHS: dict[str, int] = _registry_lengths()
 
 
 def iban_mod97(iban: str) -> int:
@@ -28,12 +36,12 @@ def iban_mod97(iban: str) -> int:
 
 
 def valid_iban(compact: str) -> bool:
-    """Known country, that country's length, alphanumeric BBAN, and ``mod 97 == 1``."""
-    if len(compact) < 15 or IBAN_LENGTHS.get(compact[:2]) != len(compact):
+    """A registry country, that country's BBAN structure (length and where letters and digits go) and
+    ``mod 97 == 1`` (stdnum). National check digits inside the BBAN are not required: a registry-shaped IBAN whose
+    bank key was mistyped is still someone's account number."""
+    if IBAN_LENGTHS.get(compact[:2]) != len(compact) or not (compact.isascii() and compact.isalnum()):
         return False
-    if not (compact[2:4].isdigit() and compact[4:].isalnum() and compact.isascii()):
-        return False
-    return iban_mod97(compact) == 1
+    return iban_mod97(compact) == 1 and bool(stdnum_iban.is_valid(compact, check_country=False))
 
 
 def iban_check_digits(country: str, bban: str) -> str:
@@ -130,43 +138,51 @@ def valid_ssn(digits: str) -> bool:
     return area not in ("000", "666") and area[0] != "9" and group != "00" and serial != "0000"
 
 
-# -- phone numbers: E.164 country calling codes --------------------------------------------------------------------
-_CC: set[str] = {"1", "7"} | {
-    str(c) for c in (20, 27, 30, 31, 32, 33, 34, 36, 39, 40, 41, 43, 44, 45, 46, 47, 48, 49, 51, 52, 53, 54, 55, 56,
-                     57, 58, 60, 61, 62, 63, 64, 65, 66, 81, 82, 84, 86, 90, 91, 92, 93, 94, 95, 98)
-} | {
-    str(c) for c in (211, 212, 213, 216, 218, *range(220, 259), *range(260, 270), 290, 291, *range(297, 300),
-                     *range(350, 360), *range(370, 383), 385, 386, 387, 389, 420, 421, 423, *range(500, 510),
-                     *range(590, 600), 670, *range(672, 684), *range(685, 693), 850, 852, 853, 855, 856, 880, 886,
-                     *range(960, 969), *range(970, 978), *range(992, 997), 998)
-}
-"""ITU country calling codes (prefix-free, so the first match on 1, 2 then 3 digits is the only one)."""
+# -- phone numbers: Google's libphonenumber (the phonenumbers port) ---------------------------------------------------
+# A number counts when its country's plan allows its length for some kind of line (``is_possible``), not only when
+# its range is allocated today (``is_valid``): a number in a range allocated next year, or with a typo in the
+# middle, is still somebody's phone number to redact. (With ``is_valid``, phone recall on bench/data fell to 0.79.)
+def _possible(number: phonenumbers.PhoneNumber) -> bool:
+    return phonenumbers.is_possible_number_with_reason(number) == phonenumbers.ValidationResult.IS_POSSIBLE
 
 
-def split_country_code(digits: str) -> tuple[str, str] | None:
-    for n in (1, 2, 3):
-        if digits[:n] in _CC:
-            return digits[:n], digits[n:]
-    return None
+def valid_international(digits: str) -> bool:
+    """``digits`` (country calling code first, no ``+``) has a length the country's numbering plan allows (and,
+    for +1, the NANP's area and exchange rules)."""
+    if not 8 <= len(digits) <= 15:
+        return False
+    try:
+        number = phonenumbers.parse("+" + digits)
+    except phonenumbers.NumberParseException:
+        return False
+    if digits[len(str(number.country_code))] == "0":
+        # a zero after the country code is a trunk prefix written by mistake ("+33 0 6…") unless the plan keeps
+        # it (Italy's "+39 06…"): then only an allocated number counts
+        return phonenumbers.is_valid_number(number)
+    if number.country_code == 1:
+        return _nanp_shape(str(number.national_number)) and _possible(number)
+    return _possible(number)
 
 
-def valid_nanp(national: str) -> bool:
-    """A North American number: NXX-NXX-XXXX (area and exchange start 2-9, area not N11)."""
+def valid_national(text: str, region: str) -> bool:
+    """``text`` (a national number as written, trunk prefix included) fits the plan of ``region`` (ISO 3166)."""
+    try:
+        return _possible(phonenumbers.parse(text, region))
+    except phonenumbers.NumberParseException:
+        return False
+
+
+def _nanp_shape(national: str) -> bool:
+    """NXX-NXX-XXXX: area code and exchange start with 2-9, the area code is not N11."""
     return (
         len(national) == 10 and national[0] in "23456789" and national[3] in "23456789"
         and national[1:3] != "11"
     )
 
 
-def valid_international(cc: str, national: str) -> bool:
-    """Plausible length of the national significant number for the country (exact plans for FR, US/CA, UK)."""
-    if cc == "33":
-        return len(national) == 9 and national[0] != "0"
-    if cc == "1":
-        return valid_nanp(national)
-    if cc == "44":
-        return len(national) in (9, 10) and national[0] != "0"
-    return len(national) >= 6 and 8 <= len(cc) + len(national) <= 15 and national[0] != "0"
+def valid_nanp(national: str) -> bool:
+    """A North American number (US, Canada and the other +1 countries): the NANP's shape and length."""
+    return _nanp_shape(national) and valid_international("1" + national)
 
 
 # -- IP addresses ----------------------------------------------------------------------------------------------------

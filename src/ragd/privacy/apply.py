@@ -12,7 +12,7 @@ from collections.abc import Callable, Collection, Iterator
 
 from ragd.generate.base import Answer, GenEvent, Token
 from ragd.models import Block, ParsedDocument
-from ragd.privacy.pii import PLACEHOLDERS, PiiMatch, apply_redaction, find_pii, redact
+from ragd.privacy.pii import DEFAULT_REGIONS, PLACEHOLDERS, PiiMatch, apply_redaction, find_pii, redact
 from ragd.privacy.stream import StreamRedactor
 from ragd.retrieve.service import Retrieval
 
@@ -50,7 +50,8 @@ class _OffsetMap:
 
 
 def redact_document(
-    parsed: ParsedDocument, enabled: bool, kinds: Collection[str] | None = None
+    parsed: ParsedDocument, enabled: bool, kinds: Collection[str] | None = None,
+    regions: Collection[str] = DEFAULT_REGIONS,
 ) -> ParsedDocument:
     """The document with personal data replaced by placeholders in its text, blocks, headings and title.
 
@@ -60,7 +61,7 @@ def redact_document(
     """
     if not enabled:
         return parsed
-    matches = find_pii(parsed.text, kinds)
+    matches = find_pii(parsed.text, kinds, regions)
     text = apply_redaction(parsed.text, matches)
     at = _OffsetMap(matches)
     blocks: list[Block] = []
@@ -68,46 +69,56 @@ def redact_document(
         start, end = at(b.start, closing=False), at(b.end, closing=True)
         exact = parsed.text[b.start:b.end] == b.text
         blocks.append(dataclasses.replace(
-            b, text=text[start:end] if exact else redact(b.text, kinds), start=start, end=end,
-            heading_path=[redact(h, kinds) for h in b.heading_path],
+            b, text=text[start:end] if exact else redact(b.text, kinds, regions), start=start, end=end,
+            heading_path=[redact(h, kinds, regions) for h in b.heading_path],
         ))
-    title = redact(parsed.title, kinds) if parsed.title else parsed.title
+    title = redact(parsed.title, kinds, regions) if parsed.title else parsed.title
     return dataclasses.replace(parsed, text=text, blocks=blocks, title=title)
 
 
-def redact_answer(ans: Answer, enabled: bool, kinds: Collection[str] | None = None) -> Answer:
+def redact_answer(
+    ans: Answer, enabled: bool, kinds: Collection[str] | None = None, regions: Collection[str] = DEFAULT_REGIONS
+) -> Answer:
     """The answer with its text and every citation's snippet and headings redacted. Citation offsets still point
     into the document's stored text (``GET /api/v1/documents/{id}/text``)."""
     if not enabled:
         return ans
-    cites = [dataclasses.replace(c, text=redact(c.text, kinds), heading_path=[redact(h, kinds) for h in c.heading_path])
+    cites = [dataclasses.replace(c, text=redact(c.text, kinds, regions),
+                                 heading_path=[redact(h, kinds, regions) for h in c.heading_path])
              for c in ans.citations]
-    return dataclasses.replace(ans, text=redact(ans.text, kinds), citations=cites)
+    return dataclasses.replace(ans, text=redact(ans.text, kinds, regions), citations=cites)
 
 
-def redact_retrieval(retrieval: Retrieval, enabled: bool, kinds: Collection[str] | None = None) -> Retrieval:
+def redact_retrieval(
+    retrieval: Retrieval, enabled: bool, kinds: Collection[str] | None = None,
+    regions: Collection[str] = DEFAULT_REGIONS,
+) -> Retrieval:
     """Search results whose passage texts and headings are redacted (copies; the store's chunks are untouched)."""
     if not enabled:
         return retrieval
     hits = [dataclasses.replace(h, chunk=dataclasses.replace(
-        h.chunk, text=redact(h.chunk.text, kinds), heading_path=[redact(x, kinds) for x in h.chunk.heading_path],
+        h.chunk, text=redact(h.chunk.text, kinds, regions),
+        heading_path=[redact(x, kinds, regions) for x in h.chunk.heading_path],
     )) for h in retrieval.hits]
     return dataclasses.replace(retrieval, hits=hits)
 
 
 def redact_events(
-    events: Iterator[GenEvent], enabled: bool, kinds: Collection[str] | None = None
+    events: Iterator[GenEvent], enabled: bool, kinds: Collection[str] | None = None,
+    regions: Collection[str] = DEFAULT_REGIONS,
 ) -> Iterator[GenEvent]:
     """A generator's stream with redacted tokens and final answer. The tokens' concatenation equals the redaction
     of the raw tokens' concatenation (a token may be held back until the words after it show whether it is part
     of an identifier). Closing this iterator closes ``events``."""
     if not enabled:
         return events
-    return _redacted_events(events, kinds)
+    return _redacted_events(events, kinds, regions)
 
 
-def _redacted_events(events: Iterator[GenEvent], kinds: Collection[str] | None) -> Iterator[GenEvent]:
-    redactor = StreamRedactor(kinds)
+def _redacted_events(
+    events: Iterator[GenEvent], kinds: Collection[str] | None, regions: Collection[str]
+) -> Iterator[GenEvent]:
+    redactor = StreamRedactor(kinds, regions)
     try:
         for ev in events:
             if isinstance(ev, Token):
@@ -118,7 +129,7 @@ def _redacted_events(events: Iterator[GenEvent], kinds: Collection[str] | None) 
                 tail = redactor.flush()
                 if tail:
                     yield Token(tail)
-                yield redact_answer(ev, True, kinds)
+                yield redact_answer(ev, True, kinds, regions)
     finally:
         close = getattr(events, "close", None)
         if close is not None:

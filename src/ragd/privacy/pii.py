@@ -4,11 +4,13 @@ Kinds and what counts as a match (every numeric kind is validated, so an order n
 
 ========  ==============================================================================================
 ``email``  ``local@domain.tld`` (ASCII; image names such as ``logo@2x.png`` are not addresses)
-``phone``  French national ``06 12 34 56 78`` (one consistent separator: space, dot, dash or none);
-           international ``+33 6 12 34 56 78``, ``0033 6…``, ``+33 (0)6…``, ``+1 (415) 555-0132``, ``+44 20 7946 0958``
-           (a real ITU country code, and a national length plausible for it — exact plans for +33, +1, +44);
-           North-American ``(415) 555-0132`` / ``1-415-555-0132`` (NANP rules); UK national ``020 7946 0958``
-``iban``   upper-case, with or without spaces; the country's length and ``mod 97 == 1``
+``phone``  international ``+33 6 12 34 56 78``, ``0033 6…``, ``+33 (0)6…``, ``+1 (415) 555-0132``, ``+49 30 1234567``
+           — any country; national numbers of the hinted ``regions`` (default FR, GB, US): French
+           ``06 12 34 56 78`` (one consistent separator), UK ``020 7946 0958``, North-American ``(415) 555-0132`` /
+           ``1-415-555-0132``, and for any other region libphonenumber's own matcher (``030 12345678`` with DE).
+           Every candidate must be a valid number of its country's plan (libphonenumber, via ``phonenumbers``)
+``iban``   upper-case, with or without spaces; a country of the IBAN registry, its BBAN structure and
+           ``mod 97 == 1`` (python-stdnum)
 ``card``   14-19 digits, contiguous or in 4-4-4-4(-3) / 4-6-5 groups; an issuer range (Visa, Mastercard, Amex,
            Discover, JCB, Diners, UnionPay, Maestro) and the Luhn check
 ``nir``    French social security number, ``1 84 12 76 451 089 46`` or compact; sex, month, department
@@ -31,14 +33,16 @@ import re
 from collections.abc import Callable, Collection, Iterator
 from typing import Literal, NamedTuple
 
+import phonenumbers
+
 from ragd.privacy._checks import (
     IBAN_LENGTHS,
     personal_ip,
-    split_country_code,
     valid_card,
     valid_iban,
     valid_international,
     valid_nanp,
+    valid_national,
     valid_nir,
     valid_ssn,
 )
@@ -46,6 +50,10 @@ from ragd.privacy._checks import (
 PiiKind = Literal["email", "phone", "iban", "card", "nir", "ssn", "ip"]
 KINDS: tuple[PiiKind, ...] = ("email", "phone", "iban", "card", "nir", "ssn", "ip")
 PLACEHOLDERS: dict[str, str] = {k: f"[{k.upper()}]" for k in KINDS}
+DEFAULT_REGIONS: tuple[str, ...] = ("FR", "GB", "US")
+"""Where national-format phone numbers are looked for unless told otherwise (international ones: everywhere)."""
+_OWN_PATTERNS = {"FR", "GB", "US", "CA"}
+"""Regions whose national formats the fast patterns below cover; others go through libphonenumber's matcher."""
 
 
 class PiiMatch(NamedTuple):
@@ -98,9 +106,11 @@ _NANP_PHONE = re.compile(
 )
 
 
-def _phones(text: str) -> Iterator[_Span]:
-    yield from (m.span() for m in _FR_PHONE.finditer(text))
-    yield from (m.span() for m in _UK_PHONE.finditer(text))
+def _phones(text: str, regions: Collection[str]) -> Iterator[_Span]:
+    if "FR" in regions:
+        yield from (m.span() for m in _FR_PHONE.finditer(text) if valid_national(m.group(), "FR"))
+    if "GB" in regions:
+        yield from (m.span() for m in _UK_PHONE.finditer(text) if valid_national(m.group(), "GB"))
     if "+" in text or "00" in text:
         for m in _INTL_PHONE.finditer(text):
             body_start = m.start("body")
@@ -109,13 +119,17 @@ def _phones(text: str) -> Iterator[_Span]:
             for n in range(len(groups), 0, -1):
                 kept = groups[:n]
                 digits = "".join(re.sub(r"\D", "", g.group()) for g in kept if g.group() != "(0)")
-                split = split_country_code(digits)
-                if split is not None and valid_international(*split):
+                if valid_international(digits):
                     yield m.start(), body_start + kept[-1].end()
                     break
-    for m in _NANP_PHONE.finditer(text):
-        if valid_nanp(re.sub(r"\D", "", m.group())[-10:]):
-            yield m.span()
+    if "US" in regions or "CA" in regions:
+        for m in _NANP_PHONE.finditer(text):
+            if valid_nanp(re.sub(r"\D", "", m.group())[-10:]):
+                yield m.span()
+    for region in regions:
+        if region not in _OWN_PATTERNS:
+            matcher = phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID)
+            yield from ((m.start, m.end) for m in matcher)
 
 
 # -- IBAN ------------------------------------------------------------------------------------------------------
@@ -202,9 +216,9 @@ def _ips(text: str) -> Iterator[_Span]:
 
 
 _DETECTORS: dict[str, Callable[[str], Iterator[_Span]]] = {
-    "iban": _ibans, "card": _cards, "nir": _nirs, "ssn": _ssns, "phone": _phones, "email": _emails, "ip": _ips,
+    "iban": _ibans, "card": _cards, "nir": _nirs, "ssn": _ssns, "email": _emails, "ip": _ips,
 }
-_RANK = {k: i for i, k in enumerate(_DETECTORS)}
+_RANK = {k: i for i, k in enumerate(("iban", "card", "nir", "ssn", "phone", "email", "ip"))}
 """Tie-break when two kinds claim the very same span (rare: the detectors' formats barely intersect)."""
 
 
@@ -222,10 +236,12 @@ def _gates(text: str) -> set[str]:
     return kinds
 
 
-def find_pii(text: str, kinds: Collection[str] | None = None) -> list[PiiMatch]:
+def find_pii(text: str, kinds: Collection[str] | None = None,
+             regions: Collection[str] = DEFAULT_REGIONS) -> list[PiiMatch]:
     """Validated personal data in ``text``: non-overlapping, in order, leftmost-longest across kinds.
 
     ``kinds`` restricts the detectors (default: all of :data:`KINDS`); an unknown kind is a ``ValueError``.
+    ``regions`` (ISO 3166 alpha-2 codes) are where national-format phone numbers are looked for.
     """
     if kinds is not None:
         unknown = set(kinds) - set(KINDS)
@@ -238,6 +254,8 @@ def find_pii(text: str, kinds: Collection[str] | None = None) -> list[PiiMatch]:
     for kind, detect in _DETECTORS.items():
         if kind in gated and (kinds is None or kind in kinds):
             found.extend((s, -(e - s), _RANK[kind], kind) for s, e in detect(text))
+    if "phone" in gated and (kinds is None or "phone" in kinds):
+        found.extend((s, -(e - s), _RANK["phone"], "phone") for s, e in _phones(text, regions))
     found.sort()
     out: list[PiiMatch] = []
     last = 0
@@ -262,6 +280,6 @@ def apply_redaction(text: str, matches: list[PiiMatch]) -> str:
     return "".join(parts)
 
 
-def redact(text: str, kinds: Collection[str] | None = None) -> str:
+def redact(text: str, kinds: Collection[str] | None = None, regions: Collection[str] = DEFAULT_REGIONS) -> str:
     """``text`` with every detected item replaced by its typed placeholder (``[EMAIL]``, ``[IBAN]``…)."""
-    return apply_redaction(text, find_pii(text, kinds))
+    return apply_redaction(text, find_pii(text, kinds, regions))

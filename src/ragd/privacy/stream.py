@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 
-from ragd.privacy.pii import apply_redaction, find_pii
+from ragd.privacy.pii import DEFAULT_REGIONS, apply_redaction, find_pii
 
 _WORD = re.compile(r"\S+")
 _GROUPISH = re.compile(r"\S*\d\S*|[A-Z0-9+()\-./:]+")
@@ -25,8 +25,9 @@ _LEFT = 32
 
 
 class StreamRedactor:
-    def __init__(self, kinds: Collection[str] | None = None) -> None:
+    def __init__(self, kinds: Collection[str] | None = None, regions: Collection[str] = DEFAULT_REGIONS) -> None:
         self._kinds = kinds
+        self._regions = regions
         self._pending = ""
         self._left = ""
 
@@ -54,7 +55,7 @@ class StreamRedactor:
     def _emit(self, buf: str, cut: int) -> str:
         ctx = self._left + buf
         shift = len(self._left)
-        matches = [m for m in find_pii(ctx, self._kinds) if m.end > shift]
+        matches = [m for m in find_pii(ctx, self._kinds, self._regions) if m.end > shift]
         for m in matches:  # never cut through a match: hold it back whole
             if m.start < shift + cut < m.end:
                 cut = max(0, m.start - shift)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ragd.api.deps import AdminActor, RagdDep
+from ragd.api.problems import AUTH, BODY, problems
 from ragd.api.routes.auth import KeyRequest
+from ragd.api.schemas import Offset
 from ragd.auth.identities import Group
 from ragd.auth.policy import authorize
 from ragd.auth.service import key_out, user_out
@@ -19,7 +21,7 @@ router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
 
 
 class UserCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     email: str = Field(..., max_length=320)
     password: str = Field(..., max_length=1024)
     role: str = Field("user", description="admin, user, api_user or viewer.")
@@ -28,7 +30,7 @@ class UserCreate(BaseModel):
 
 
 class UserPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     role: str | None = None
     disabled: bool | None = None
     password: str | None = Field(None, max_length=1024)
@@ -39,19 +41,20 @@ class AdminKeyRequest(KeyRequest):
 
 
 class GroupCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     name: str = Field(..., min_length=1, max_length=100, pattern=r"^[\w.\- ]+$")
     members: list[str] = Field(default_factory=list, max_length=10_000, description="E-mails.")
 
 
-@router.get("/users")
-def list_users(ragd: RagdDep, actor: AdminActor, limit: int = 100, offset: int = 0) -> dict[str, Any]:
-    users, total = ragd.identities.list_users(actor.tenant_id, limit=max(1, min(limit, 1000)),
-                                              offset=max(0, offset))
+@router.get("/users", responses=problems(*AUTH))
+def list_users(
+    ragd: RagdDep, actor: AdminActor, limit: Annotated[int, Query(ge=1, le=1000)] = 100, offset: Offset = 0
+) -> dict[str, Any]:
+    users, total = ragd.identities.list_users(actor.tenant_id, limit=limit, offset=offset)
     return {"users": [user_out(u) for u in users], "total": total}
 
 
-@router.post("/users", status_code=201)
+@router.post("/users", status_code=201, responses=problems(*AUTH, *BODY, 404, 409))
 def create_user(ragd: RagdDep, actor: AdminActor, body: UserCreate) -> dict[str, Any]:
     tenant = body.tenant or actor.tenant_id
     if tenant != actor.tenant_id:
@@ -61,7 +64,7 @@ def create_user(ragd: RagdDep, actor: AdminActor, body: UserCreate) -> dict[str,
     return user_out(user)
 
 
-@router.patch("/users/{user_id}")
+@router.patch("/users/{user_id}", responses=problems(*AUTH, *BODY, 404, 409))
 def update_user(ragd: RagdDep, actor: AdminActor, user_id: str, body: UserPatch) -> dict[str, Any]:
     """Change a user's role, password or disabled flag. A password reset, disabling and a role change end all the
     user's sessions (signed-in devices sign in again)."""
@@ -77,7 +80,7 @@ def update_user(ragd: RagdDep, actor: AdminActor, user_id: str, body: UserPatch)
     return user_out(user)
 
 
-@router.delete("/users/{user_id}/sessions", status_code=204)
+@router.delete("/users/{user_id}/sessions", status_code=204, responses=problems(*AUTH, 404))
 def end_user_sessions(ragd: RagdDep, actor: AdminActor, user_id: str) -> Response:
     """Sign a user of your tenant out everywhere: refresh tokens revoked, access tokens refused at once. Their
     API keys are separate credentials (revoke them with DELETE /api/v1/keys/{id})."""
@@ -88,13 +91,13 @@ def end_user_sessions(ragd: RagdDep, actor: AdminActor, user_id: str) -> Respons
     return Response(status_code=204)
 
 
-@router.get("/groups")
+@router.get("/groups", responses=problems(*AUTH))
 def list_groups(ragd: RagdDep, actor: AdminActor) -> dict[str, Any]:
     return {"groups": [{"id": g.id, "name": g.name, "members": g.members}
                        for g in ragd.identities.list_groups(actor.tenant_id)]}
 
 
-@router.post("/groups", status_code=201)
+@router.post("/groups", status_code=201, responses=problems(*AUTH, *BODY, 404, 409))
 def create_group(ragd: RagdDep, actor: AdminActor, body: GroupCreate) -> dict[str, Any]:
     members = [ragd.auth.user_by_email(e, actor.tenant_id).id for e in body.members]
     group = ragd.identities.add_group(Group("g_" + uuid.uuid4().hex[:20], actor.tenant_id, body.name.strip()),
@@ -104,7 +107,7 @@ def create_group(ragd: RagdDep, actor: AdminActor, body: GroupCreate) -> dict[st
     return {"id": group.id, "name": group.name, "members": group.members}
 
 
-@router.put("/groups/{name}/members")
+@router.put("/groups/{name}/members", responses=problems(*AUTH, *BODY, 404))
 def set_members(ragd: RagdDep, actor: AdminActor, name: str, body: GroupCreate) -> dict[str, Any]:
     group = ragd.identities.get_group(actor.tenant_id, name)
     if group is None:
@@ -116,12 +119,12 @@ def set_members(ragd: RagdDep, actor: AdminActor, name: str, body: GroupCreate) 
     return {"id": group.id, "name": group.name, "members": group.members}
 
 
-@router.get("/keys")
+@router.get("/keys", responses=problems(*AUTH))
 def list_keys(ragd: RagdDep, actor: AdminActor) -> dict[str, Any]:
     return {"keys": [key_out(k) for k in ragd.identities.list_keys(tenant_id=actor.tenant_id)]}
 
 
-@router.post("/keys", status_code=201)
+@router.post("/keys", status_code=201, responses=problems(*AUTH, *BODY, 404))
 def create_key(ragd: RagdDep, actor: AdminActor, body: AdminKeyRequest) -> dict[str, Any]:
     owner = ragd.auth.user_by_email(body.email, actor.tenant_id)
     key, secret = ragd.auth.create_key(owner, creator=actor, name=body.name, role=body.role,

@@ -9,6 +9,8 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from ragd.api.deps import AdminActor, OpsActor, RagdDep
+from ragd.api.problems import AUTH, problems
+from ragd.api.schemas import Offset
 from ragd.audit.signing import key_id_of, public_key_b64, public_key_pem
 
 router = APIRouter(prefix="/api/v1/admin/audit", tags=["audit"])
@@ -57,7 +59,7 @@ class VerifyOut(BaseModel):
     reason: str | None
 
 
-@router.get("", response_model=AuditList)
+@router.get("", response_model=AuditList, responses=problems(*AUTH))
 def list_audit(
     ragd: RagdDep,
     actor: AdminActor,
@@ -66,7 +68,7 @@ def list_audit(
     since: Annotated[float | None, Query(description="Entries at or after (epoch seconds).")] = None,
     until: Annotated[float | None, Query(description="Entries before (epoch seconds).")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> AuditList:
     """The caller's tenant's entries (and those about every tenant), newest first."""
     page, total = ragd.audit.list(
@@ -77,14 +79,14 @@ def list_audit(
     )
 
 
-@router.get("/public-key", response_model=PublicKeyOut)
+@router.get("/public-key", response_model=PublicKeyOut, responses=problems(*AUTH))
 def public_key(ragd: RagdDep, actor: AdminActor) -> PublicKeyOut:
     """The key that verifies the entries' signatures (give it to auditors: `ragd audit verify --public-key`)."""
     key = ragd.audit.public_key
     return PublicKeyOut(key_id=key_id_of(key), public_key=public_key_b64(key), pem=public_key_pem(key))
 
 
-@router.post("/verify", response_model=VerifyOut)
+@router.post("/verify", response_model=VerifyOut, responses=problems(*AUTH))
 def verify(ragd: RagdDep, actor: OpsActor) -> VerifyOut:
     """Check the whole chain: every entry's hash, its link to the previous one and its signature, and the signed
     head. ``ok`` false names the first bad entry and why."""

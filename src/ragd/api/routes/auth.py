@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ragd.api.deps import CurrentActor, RagdDep, require
+from ragd.api.problems import AUTH, BODY, problems
 from ragd.auth.actor import LOCAL_ACTOR, LOCAL_TENANT, Actor
 from ragd.auth.ratelimit import Decision, check_login
 from ragd.auth.service import Session, key_out, user_out
@@ -23,18 +24,18 @@ def client_address(request: Request) -> str:
 
 
 class LoginRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     username: str = Field(..., min_length=3, max_length=320, description="The user's e-mail.")
     password: str = Field(..., min_length=1, max_length=1024)
 
 
 class RefreshRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     refresh_token: str = Field(..., min_length=10, max_length=200)
 
 
 class KeyRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     name: str = Field("", max_length=100)
     role: str | None = Field(None, description="admin, user, api_user or viewer; at most the rights of the owner "
                              "and of the credential creating it. Default api_user.")
@@ -50,7 +51,7 @@ def session_out(s: Session) -> dict[str, Any]:
             "refresh_token": s.refresh_token, "user": user_out(s.user)}
 
 
-@router.post("/auth/login")
+@router.post("/auth/login", responses=problems(*BODY, 401, 429))
 def login(ragd: RagdDep, body: LoginRequest, request: Request) -> dict[str, Any]:
     """Exchange an e-mail and password for a short-lived bearer access token and a refresh token. Attempts are
     throttled per client address, per address and account, and (a high ceiling) per account: docs/security.md."""
@@ -78,7 +79,7 @@ def login(ragd: RagdDep, body: LoginRequest, request: Request) -> dict[str, Any]
     return session_out(session)
 
 
-@router.post("/auth/refresh")
+@router.post("/auth/refresh", responses=problems(*BODY, 401, 429))
 def refresh(ragd: RagdDep, body: RefreshRequest, request: Request) -> dict[str, Any]:
     """A new access token and a new refresh token; the one presented is used up (presenting it again revokes the
     whole session, and is audited)."""
@@ -92,13 +93,13 @@ def refresh(ragd: RagdDep, body: RefreshRequest, request: Request) -> dict[str, 
         raise
 
 
-@router.post("/auth/logout", status_code=204)
+@router.post("/auth/logout", status_code=204, responses=problems(*BODY, 401, 429))
 def logout(ragd: RagdDep, body: RefreshRequest) -> Response:
     ragd.auth.logout(body.refresh_token)
     return Response(status_code=204)
 
 
-@router.get("/auth/me")
+@router.get("/auth/me", responses=problems(*AUTH))
 def me(ragd: RagdDep, actor: CurrentActor) -> dict[str, Any]:
     """Who the caller is. Works with authentication off (the local admin)."""
     enabled = ragd.settings.auth.enabled
@@ -113,12 +114,12 @@ def me(ragd: RagdDep, actor: CurrentActor) -> dict[str, Any]:
 
 
 class PasswordChange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     current_password: str = Field(..., min_length=1, max_length=1024)
     new_password: str = Field(..., min_length=1, max_length=1024)
 
 
-@router.post("/auth/password")
+@router.post("/auth/password", responses=problems(*AUTH, *BODY))
 def change_password(ragd: RagdDep, actor: CurrentActor, body: PasswordChange) -> dict[str, Any]:
     """Change your own password (signed in with a token, not an API key). Every session of yours ends, on every
     device (their access tokens are refused at once, their refresh tokens revoked); the answer is a fresh
@@ -133,7 +134,7 @@ def change_password(ragd: RagdDep, actor: CurrentActor, body: PasswordChange) ->
     return session_out(session)
 
 
-@router.delete("/auth/sessions", status_code=204)
+@router.delete("/auth/sessions", status_code=204, responses=problems(*AUTH))
 def end_my_sessions(ragd: RagdDep, actor: CurrentActor) -> Response:
     """Sign out everywhere: every refresh token of yours is revoked and every access token issued until now
     (this one included) is refused. Needs a signed-in session, not an API key (keys are revoked one by one)."""
@@ -148,12 +149,12 @@ def end_my_sessions(ragd: RagdDep, actor: CurrentActor) -> Response:
 KeysActor = Annotated[Actor, Depends(require("keys:own"))]
 
 
-@router.get("/keys")
+@router.get("/keys", responses=problems(*AUTH))
 def my_keys(ragd: RagdDep, actor: KeysActor) -> dict[str, Any]:
     return {"keys": [key_out(k) for k in ragd.identities.list_keys(user_id=actor.user_id)]}
 
 
-@router.post("/keys", status_code=201)
+@router.post("/keys", status_code=201, responses=problems(*AUTH, *BODY))
 def create_my_key(ragd: RagdDep, actor: KeysActor, body: KeyRequest) -> dict[str, Any]:
     """Create an API key for yourself. The key is in the response once and never again."""
     owner = ragd.auth.user(actor.user_id) if actor is not LOCAL_ACTOR else None
@@ -165,7 +166,7 @@ def create_my_key(ragd: RagdDep, actor: KeysActor, body: KeyRequest) -> dict[str
     return {**key_out(key), "key": secret}
 
 
-@router.delete("/keys/{key_id}", status_code=204)
+@router.delete("/keys/{key_id}", status_code=204, responses=problems(*AUTH, 404))
 def revoke_key(ragd: RagdDep, actor: KeysActor, key_id: str) -> Response:
     """Revoke one of your keys (admins: any key of their tenant). A key needs the ``keys:own`` scope."""
     key = ragd.auth.revoke_key(actor, key_id)

@@ -6,11 +6,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.responses import StreamingResponse
+from sse_starlette import EventSourceResponse
 
 from ragd.api.deps import QueryActor, RagdDep
 from ragd.api.limits import CHAT_MESSAGE_CEILING, CHAT_MESSAGES_CEILING, check_chat
-from ragd.api.schemas import CitationOut, Filters, ResultOut
+from ragd.api.problems import AUTH, BODY, LLM, problems
+from ragd.api.schemas import CitationOut, Filters, Offset, ResultOut
 from ragd.api.sse import turn_response
 from ragd.errors import ConversationNotFound
 from ragd.generate.base import ChatMessage
@@ -28,13 +29,13 @@ router = APIRouter(prefix="/api/v1", tags=["chat"])
 
 
 class MessageIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     role: Literal["system", "user", "assistant"]
     content: str = Field(..., max_length=CHAT_MESSAGE_CEILING)
 
 
 class ChatRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     messages: list[MessageIn] = Field(..., min_length=1, max_length=CHAT_MESSAGES_CEILING)
     conversation_id: str | None = Field(None, max_length=64, description="Continue this conversation; absent: "
                                         "a new one is created holding every message given.")
@@ -94,8 +95,9 @@ class ConversationList(BaseModel):
     offset: int
 
 
-@router.post("/chat", response_model=ChatResponse, responses={200: {"content": {"text/event-stream": {}}}})
-def chat(ragd: RagdDep, actor: QueryActor, body: ChatRequest) -> ChatResponse | StreamingResponse:
+@router.post("/chat", response_model=ChatResponse,
+             responses={200: {"content": {"text/event-stream": {}}}, **problems(*AUTH, *BODY, 404, *LLM)})
+def chat(ragd: RagdDep, actor: QueryActor, body: ChatRequest) -> ChatResponse | EventSourceResponse:
     from ragd.api.routes.query import to_search_filters
 
     check_chat([m.content for m in body.messages], ragd.settings.limits)
@@ -105,7 +107,8 @@ def chat(ragd: RagdDep, actor: QueryActor, body: ChatRequest) -> ChatResponse | 
     turn.after = lambda t, a: ragd.record_decision(actor, t.query, t.retrieval, a, t.ids.get("message_id"),
                                                    top_k=body.top_k)
     if body.stream:
-        return turn_response(turn, {"X-Conversation-Id": turn.conversation_id or ""})
+        return turn_response(turn, ragd.settings.server.sse_ping_seconds,
+                             {"X-Conversation-Id": turn.conversation_id or ""})
     ans = turn.result()
     return ChatResponse(
         conversation_id=turn.ids["conversation_id"], message_id=turn.ids["message_id"], answer=ans.text,
@@ -114,17 +117,18 @@ def chat(ragd: RagdDep, actor: QueryActor, body: ChatRequest) -> ChatResponse | 
     )
 
 
-@router.get("/conversations", response_model=ConversationList)
+@router.get("/conversations", response_model=ConversationList, responses=problems(*AUTH))
 def list_conversations(
     ragd: RagdDep, user: UserDep, limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> ConversationList:
     page, total = ragd.conversations.list_conversations(user, limit=limit, offset=offset)
     return ConversationList(conversations=[ConversationOut.of(c) for c in page], total=total, limit=limit,
                             offset=offset)
 
 
-@router.get("/conversations/{conversation_id}", response_model=ConversationDetail)
+@router.get("/conversations/{conversation_id}", response_model=ConversationDetail,
+            responses=problems(*AUTH, 404))
 def get_conversation(ragd: RagdDep, user: UserDep, conversation_id: str) -> ConversationDetail:
     conv = ragd.conversations.get_conversation(user, conversation_id)
     if conv is None:
@@ -133,7 +137,7 @@ def get_conversation(ragd: RagdDep, user: UserDep, conversation_id: str) -> Conv
     return ConversationDetail(**ConversationOut.of(conv).model_dump(), messages=[MessageOut.of(m) for m in msgs])
 
 
-@router.delete("/conversations/{conversation_id}", status_code=204)
+@router.delete("/conversations/{conversation_id}", status_code=204, responses=problems(*AUTH, 404))
 def delete_conversation(ragd: RagdDep, user: UserDep, conversation_id: str) -> Response:
     if not ragd.conversations.delete_conversation(user, conversation_id):
         raise ConversationNotFound(f"no conversation {conversation_id!r}")

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ragd.api.deps import CurrentActor, RagdDep, ReaderActor
+from ragd.api.problems import AUTH, BODY, problems
 from ragd.auth.access import collection_out
 from ragd.auth.actor import Actor
 from ragd.auth.identities import Collection
@@ -19,21 +20,21 @@ _NAME = r"^[\w.\- ]+$"
 
 
 class CollectionCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     name: str = Field(..., min_length=1, max_length=200, pattern=_NAME)
     tenant_access: Literal["read", "write"] | None = Field(
         None, description="Give every member of the tenant this access. Absent: private to you (and your grants).")
 
 
 class GrantIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     principal_type: Literal["user", "group"]
     principal: str = Field(..., min_length=1, max_length=320, description="An e-mail, or a group name.")
     access: Literal["read", "write"]
 
 
 class GrantsIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     grants: list[GrantIn] = Field(default_factory=list, max_length=10_000)
     tenant_access: Literal["read", "write", "none"] | None = Field(
         None, description="Change tenant-wide access too: read, write, or none. Absent: unchanged.")
@@ -44,25 +45,25 @@ def _out(ragd: Ragd, actor: Actor, coll: Collection) -> dict[str, Any]:
     return collection_out(coll, ragd.access.access(actor, coll.name), total, ragd.settings.privacy)
 
 
-@router.get("")
+@router.get("", responses=problems(*AUTH))
 def list_collections(ragd: RagdDep, actor: ReaderActor) -> dict[str, Any]:
     """The collections you may read, with your access on each (a key needs the ``documents:read`` scope)."""
     return {"collections": [_out(ragd, actor, c) for c in ragd.access.list(actor)]}
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=problems(*AUTH, *BODY, 409))
 def create_collection(ragd: RagdDep, actor: CurrentActor, body: CollectionCreate) -> dict[str, Any]:
     coll = ragd.access.create(actor, body.name, body.tenant_access)
     ragd.audit_event("collection.created", actor, target=coll.name, details={"tenant_access": body.tenant_access})
     return _out(ragd, actor, coll)
 
 
-@router.get("/{name}")
+@router.get("/{name}", responses=problems(*AUTH, 404))
 def get_collection(ragd: RagdDep, actor: CurrentActor, name: str) -> dict[str, Any]:
     return _out(ragd, actor, ragd.access.get(actor, name))
 
 
-@router.put("/{name}/grants")
+@router.put("/{name}/grants", responses=problems(*AUTH, *BODY, 404))
 def share(ragd: RagdDep, actor: CurrentActor, name: str, body: GrantsIn) -> dict[str, Any]:
     """Replace who the collection is shared with (owner or admin)."""
     tenant_access: Any = "keep" if body.tenant_access is None else (
@@ -74,14 +75,14 @@ def share(ragd: RagdDep, actor: CurrentActor, name: str, body: GrantsIn) -> dict
 
 
 class PrivacyIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     redact_ingest: bool | None = Field(None, description="Redact PII from documents ingested from now on (and "
                                        "re-indexed ones). null: follow RAGD_PRIVACY__REDACT_INGEST.")
     redact_answers: bool | None = Field(None, description="Redact PII in answers, citations and passages drawn "
                                         "from this collection. null: follow RAGD_PRIVACY__REDACT_ANSWERS.")
 
 
-@router.put("/{name}/privacy")
+@router.put("/{name}/privacy", responses=problems(*AUTH, *BODY, 404))
 def set_privacy(ragd: RagdDep, actor: CurrentActor, name: str, body: PrivacyIn) -> dict[str, Any]:
     """Per-collection PII redaction (owner or admin; docs/privacy.md)."""
     coll = ragd.access.set_privacy(actor, name, redact_ingest=body.redact_ingest,
@@ -90,7 +91,7 @@ def set_privacy(ragd: RagdDep, actor: CurrentActor, name: str, body: PrivacyIn) 
     return _out(ragd, actor, coll)
 
 
-@router.delete("/{name}", status_code=204)
+@router.delete("/{name}", status_code=204, responses=problems(*AUTH, 404, 409))
 def delete_collection(ragd: RagdDep, actor: CurrentActor, name: str) -> Response:
     """Delete the collection and every document in it (owner or admin)."""
     ragd.access.delete(actor, name)

@@ -12,7 +12,8 @@ from starlette.concurrency import run_in_threadpool
 
 from ragd.api.deps import RagdDep, ReaderActor, WriterActor
 from ragd.api.limits import upload_route
-from ragd.api.schemas import DocumentList, DocumentOut, UploadResponse
+from ragd.api.problems import AUTH, BODY, problems
+from ragd.api.schemas import COLLECTION_NAME, DocumentList, DocumentOut, Offset, UploadResponse
 from ragd.api.uploads import SpooledFile, UploadForm, read_upload, spool_dir
 from ragd.auth.actor import Actor
 from ragd.core import Ragd
@@ -23,31 +24,55 @@ from ragd.models import DocStatus
 router = APIRouter(prefix="/api/v1/documents", tags=["documents"])
 
 
+MAX_METADATA_CHARS = 65_536
+MAX_METADATA_DEPTH = 16
+
+
+def _depth(value: Any) -> int:
+    """How deeply objects and arrays nest in ``value`` (a scalar is 0), without recursion."""
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        item, level = todo.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is not None:
+            deepest = max(deepest, level)
+            if level <= MAX_METADATA_DEPTH:
+                todo.extend((c, level + 1) for c in children)
+    return deepest
+
+
 def _metadata(raw: str | None) -> dict[str, Any]:
     if not raw:
         return {}
+    too_deep = f"metadata is nested too deep (at most {MAX_METADATA_DEPTH} levels of objects and arrays)"
     try:
         value = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise BadRequest(f"metadata must be a JSON object: {exc.msg}") from exc
+    except RecursionError as exc:
+        raise ValidationFailed(too_deep) from exc
     if not isinstance(value, dict):
         raise BadRequest("metadata must be a JSON object")
+    if _depth(value) > MAX_METADATA_DEPTH:
+        raise ValidationFailed(too_deep)
     return value
 
 
-_COLLECTION = re.compile(r"^[\w.\- ]+$")
+_COLLECTION = re.compile(r"^[\w.\- ]*$")  # empty or absent: the caller's default collection
 _UPLOAD_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
     "type": "object", "required": ["file"], "properties": {
         "file": {"type": "array", "items": {"type": "string", "contentMediaType": "application/octet-stream"},
                  "description": "One or more files."},
-        "collection": {"type": "string", "maxLength": 200, "pattern": _COLLECTION.pattern},
-        "metadata": {"type": "string", "description": "JSON object stored with each document."},
+        "collection": {"type": "string", "maxLength": 200, "pattern": _COLLECTION.pattern,
+                       "description": "Absent or empty: your default collection."},
+        "metadata": {"type": "string", "maxLength": MAX_METADATA_CHARS, "description": "JSON object stored with "
+                     f"each document (at most {MAX_METADATA_DEPTH} levels deep)."},
     }}}}}}
 _GROUP_BYTES = 64 * 1024 * 1024  # originals held in memory at once while the checked files are stored
 
 
 @router.post("/upload", status_code=status.HTTP_201_CREATED, response_model=UploadResponse,
-             openapi_extra=_UPLOAD_BODY)
+             openapi_extra=_UPLOAD_BODY, responses=problems(*AUTH, *BODY, 404, 409, 413, 415))
 @upload_route
 async def upload(request: Request, ragd: RagdDep, actor: WriterActor) -> UploadResponse:
     """Store the files and queue them for ingestion; returns at once with each document's id and status.
@@ -64,10 +89,13 @@ async def upload(request: Request, ragd: RagdDep, actor: WriterActor) -> UploadR
 
 
 def _store(ragd: Ragd, actor: Actor, form: UploadForm) -> UploadResponse:
-    collection = form.fields.get("collection")
+    collection = form.fields.get("collection") or None
     if collection is not None and (len(collection) > 200 or not _COLLECTION.match(collection)):
         raise ValidationFailed("collection: 1-200 letters, digits, spaces, '.', '_' or '-'")
-    meta = _metadata(form.fields.get("metadata"))
+    raw_meta = form.fields.get("metadata")
+    if raw_meta is not None and len(raw_meta) > MAX_METADATA_CHARS:
+        raise ValidationFailed(f"metadata: at most {MAX_METADATA_CHARS} characters")
+    meta = _metadata(raw_meta)
     target = ragd.access.writable_collection(actor, collection)
     # the upload budget is charged once every file passed (a refused request records nothing, docs/ratelimits.md)
     ragd.rate_limit(actor, upload_bytes=sum(f.size for f in form.files), count_request=False)
@@ -93,15 +121,15 @@ def _store(ragd: Ragd, actor: Actor, form: UploadForm) -> UploadResponse:
     return UploadResponse(documents=out)
 
 
-@router.get("", response_model=DocumentList)
+@router.get("", response_model=DocumentList, responses=problems(*AUTH))
 def list_documents(
     ragd: RagdDep,
     actor: ReaderActor,
-    collection: str | None = None,
+    collection: Annotated[str | None, Query(max_length=200, pattern=COLLECTION_NAME)] = None,
     status: DocStatus | None = None,
     q: Annotated[str | None, Query(max_length=200, description="Substring of the file name or title.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> DocumentList:
     """Documents you may read, newest first (the total counts only those too)."""
     scope = ragd.access.scope(actor)
@@ -110,12 +138,12 @@ def list_documents(
     return DocumentList(documents=[DocumentOut.of(d) for d in docs], total=total, limit=limit, offset=offset)
 
 
-@router.get("/{doc_id}", response_model=DocumentOut)
+@router.get("/{doc_id}", response_model=DocumentOut, responses=problems(*AUTH, 404))
 def get_document(ragd: RagdDep, actor: ReaderActor, doc_id: str) -> DocumentOut:
     return DocumentOut.of(ragd.readable_document(actor, doc_id))
 
 
-@router.get("/{doc_id}/text")
+@router.get("/{doc_id}/text", responses=problems(*AUTH, 404))
 def get_text(ragd: RagdDep, actor: ReaderActor, doc_id: str) -> dict[str, Any]:
     """The extracted text that citation offsets point into."""
     doc = ragd.readable_document(actor, doc_id)
@@ -125,7 +153,9 @@ def get_text(ragd: RagdDep, actor: ReaderActor, doc_id: str) -> dict[str, Any]:
     return {"document_id": doc_id, "text": text}
 
 
-@router.get("/{doc_id}/file")
+@router.get("/{doc_id}/file", response_class=Response, responses={
+    200: {"content": {"*/*": {}}, "description": "The original file, with its own media type."},
+    **problems(*AUTH, 404)})
 def download(ragd: RagdDep, actor: ReaderActor, doc_id: str) -> Response:
     doc = ragd.readable_document(actor, doc_id)
     data = ragd.ingest.original(doc_id)
@@ -142,7 +172,8 @@ def content_disposition(filename: str) -> str:
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
-@router.post("/{doc_id}/reindex", response_model=DocumentOut, status_code=status.HTTP_202_ACCEPTED)
+@router.post("/{doc_id}/reindex", response_model=DocumentOut, status_code=status.HTTP_202_ACCEPTED,
+             responses=problems(*AUTH, 404, 409))
 def reindex(ragd: RagdDep, actor: WriterActor, doc_id: str) -> DocumentOut:
     ragd.access.check_document(actor, ragd.store.get_document(doc_id), write=True)
     doc = ragd.ingest.reindex(doc_id)
@@ -150,7 +181,7 @@ def reindex(ragd: RagdDep, actor: WriterActor, doc_id: str) -> DocumentOut:
     return DocumentOut.of(doc)
 
 
-@router.delete("/{doc_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{doc_id}", status_code=status.HTTP_204_NO_CONTENT, responses=problems(*AUTH, 404))
 def delete_document(ragd: RagdDep, actor: WriterActor, doc_id: str) -> Response:
     doc = ragd.access.check_document(actor, ragd.store.get_document(doc_id), write=True)
     ragd.ingest.delete(doc_id)

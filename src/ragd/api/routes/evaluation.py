@@ -13,6 +13,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from ragd.api.deps import AdminActor, RagdDep
+from ragd.api.problems import AUTH, BODY, problems
 from ragd.errors import BadRequest
 from ragd.evaluation.runner import score_queries
 from ragd.models import SearchFilters
@@ -21,7 +22,7 @@ router = APIRouter(prefix="/api/v1/admin", tags=["evaluation"])
 
 
 class JudgedQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     id: str | None = Field(None, max_length=200, description="Your id for the question (default: its position).")
     query: str = Field(..., min_length=1, max_length=2000)
     relevant: dict[str, int] = Field(
@@ -30,14 +31,14 @@ class JudgedQuery(BaseModel):
 
 
 class EvalRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     queries: list[JudgedQuery] = Field(..., min_length=1, max_length=2000)
     collection: str | None = Field(None, max_length=200, description="Only this collection.")
     modes: list[Literal["bm25", "dense", "hybrid"]] = Field(default_factory=lambda: ["hybrid"], min_length=1)
     top_k: int = Field(100, ge=10, le=1000)
 
 
-@router.post("/eval")
+@router.post("/eval", responses=problems(*AUTH, *BODY))
 def evaluate(ragd: RagdDep, actor: AdminActor, body: EvalRequest) -> dict[str, Any]:
     """Run every question through the normal retrieval path and score it against the judgments."""
     queries: dict[str, str] = {}

@@ -8,14 +8,16 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ragd.api.deps import AdminActor, RagdDep
+from ragd.api.problems import AUTH, BODY, problems
 from ragd.api.routes.chat import UserDep
+from ragd.api.schemas import Offset
 from ragd.store.conversations import Feedback
 
 router = APIRouter(prefix="/api/v1", tags=["feedback"])
 
 
 class FeedbackRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     query_id: str | None = Field(None, max_length=64, description="From a query response (or its done event).")
     message_id: str | None = Field(None, max_length=64, description="From a chat response (or its done event).")
     rating: Literal[1, -1] = Field(..., description="1 = helpful, -1 = not helpful.")
@@ -50,7 +52,7 @@ class FeedbackList(BaseModel):
     offset: int
 
 
-@router.post("/feedback", response_model=FeedbackOut, status_code=201)
+@router.post("/feedback", response_model=FeedbackOut, status_code=201, responses=problems(*AUTH, *BODY, 404))
 def add_feedback(ragd: RagdDep, user: UserDep, body: FeedbackRequest) -> FeedbackOut:
     fb = ragd.conversations.add_feedback(
         user, body.rating, body.comment, query_id=body.query_id, message_id=body.message_id
@@ -59,10 +61,10 @@ def add_feedback(ragd: RagdDep, user: UserDep, body: FeedbackRequest) -> Feedbac
     return FeedbackOut.of(fb)
 
 
-@router.get("/admin/feedback", response_model=FeedbackList)
+@router.get("/admin/feedback", response_model=FeedbackList, responses=problems(*AUTH))
 def list_feedback(
     ragd: RagdDep, actor: AdminActor, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> FeedbackList:
     """Feedback of every user of your tenant, newest first (admins)."""
     page, total = ragd.conversations.list_feedback(limit=limit, offset=offset,

@@ -19,12 +19,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.responses import StreamingResponse
 
 from ragd.api.deps import QueryActor, RagdDep
 from ragd.api.limits import CHAT_MESSAGE_CEILING, CHAT_MESSAGES_CEILING, check_chat
+from ragd.api.problems import AUTH, BODY, LLM, problems
 from ragd.api.schemas import CitationOut
-from ragd.api.sse import SSE_HEADERS, event_stream, problem_body, sse
+from ragd.api.sse import event_stream, problem_body, sse, stream_response
 from ragd.generate.base import NO_ANSWER, Answer, ChatMessage, GenEvent, Token
 
 MODEL_ID = "ragd"
@@ -32,7 +32,7 @@ router = APIRouter(prefix="/v1", tags=["openai-compatible"])
 
 
 class OAIMessage(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
     role: str = Field(..., max_length=32)
     content: (Annotated[str, Field(max_length=CHAT_MESSAGE_CEILING)]
               | Annotated[list[dict[str, Any]], Field(max_length=100)] | None) = None
@@ -44,7 +44,7 @@ class OAIMessage(BaseModel):
 
 
 class ChatCompletionRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")  # temperature, top_p, user… are accepted and not used
+    model_config = ConfigDict(extra="ignore", strict=True)  # temperature, top_p, user… are accepted and not used
     model: str = MODEL_ID
     messages: list[OAIMessage] = Field(..., min_length=1, max_length=CHAT_MESSAGES_CEILING)
     stream: bool = False
@@ -75,12 +75,13 @@ def _usage(ans: Answer) -> dict[str, int]:
             "total_tokens": ans.prompt_tokens + ans.completion_tokens}
 
 
-@router.get("/models")
+@router.get("/models", responses=problems(*AUTH))
 def models(actor: QueryActor) -> dict[str, Any]:
     return {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "ragd"}]}
 
 
-@router.post("/chat/completions", responses={200: {"content": {"text/event-stream": {}}}})
+@router.post("/chat/completions",
+             responses={200: {"content": {"text/event-stream": {}}}, **problems(*AUTH, *BODY, *LLM)})
 def chat_completions(
     ragd: RagdDep, actor: QueryActor, body: ChatCompletionRequest,
 ) -> Any:
@@ -126,5 +127,4 @@ def chat_completions(
         return [sse(None, {"error": {"message": p["detail"], "type": p["code"], "code": p["code"]}}),
                 sse(None, "[DONE]")]
 
-    return StreamingResponse(event_stream(turn.events(), render, on_error), media_type="text/event-stream",
-                             headers=SSE_HEADERS)
+    return stream_response(event_stream(turn.events(), render, on_error), ragd.settings.server.sse_ping_seconds)

@@ -14,6 +14,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from ragd.api.deps import OpsActor, RagdDep
+from ragd.api.problems import AUTH, problems
 from ragd.errors import Forbidden, NotFound, Unauthorized
 from ragd.ops.backup import create_backup, verify_backup
 from ragd.ops.doctor import run_doctor
@@ -43,7 +44,8 @@ def from_loopback(request: Request) -> bool:
     return bool((mapped or address).is_loopback)
 
 
-@router.get("/metrics", include_in_schema=True, response_class=Response)
+@router.get("/metrics", response_class=Response, responses={
+    200: {"content": {"text/plain": {}}, "description": "Prometheus text exposition."}, **problems(401, 403, 404)})
 def metrics(ragd: RagdDep, request: Request, authorization: Annotated[str | None, Header()] = None) -> Response:
     """Prometheus text exposition. With ``RAGD_METRICS__TOKEN`` set, needs ``Authorization: Bearer <token>``;
     without, it answers only clients on this machine (loopback, not forwarded by a proxy): 403 to anyone else."""
@@ -61,14 +63,14 @@ def metrics(ragd: RagdDep, request: Request, authorization: Annotated[str | None
     return Response(body, media_type=content_type)
 
 
-@router.get("/api/v1/ready")
+@router.get("/api/v1/ready", responses={503: {"description": "Not ready: the same body, with the failing checks."}})
 def ready(ragd: RagdDep) -> JSONResponse:
     """Readiness: each check with its status; 503 when any fails (take the instance out of rotation)."""
     body = readiness(ragd)
     return JSONResponse(body, status_code=200 if body["status"] == "ready" else 503)
 
 
-@router.post("/api/v1/admin/backup", status_code=201)
+@router.post("/api/v1/admin/backup", status_code=201, responses=problems(*AUTH, 404))
 async def backup(ragd: RagdDep, actor: OpsActor, format: str = "tar.gz") -> dict[str, Any]:
     """Write a backup archive into ``DATA_DIR/backups`` while serving; returns its file name."""
     if format not in ("tar.gz", "zip"):
@@ -85,7 +87,7 @@ async def backup(ragd: RagdDep, actor: OpsActor, format: str = "tar.gz") -> dict
             "files": result.files, "missing_files": result.missing_files, "took_ms": result.took_ms}
 
 
-@router.get("/api/v1/admin/backups")
+@router.get("/api/v1/admin/backups", responses=problems(*AUTH))
 def list_backups(ragd: RagdDep, actor: OpsActor) -> dict[str, Any]:
     directory = _backups_dir(ragd)
     files = sorted(directory.glob("ragd-backup-*"), reverse=True) if directory.is_dir() else []
@@ -100,19 +102,20 @@ def _backup_path(ragd: Any, name: str) -> Path:
     return path
 
 
-@router.get("/api/v1/admin/backups/{name}")
+@router.get("/api/v1/admin/backups/{name}", response_class=FileResponse, responses={
+    200: {"content": {"application/octet-stream": {}}, "description": "The archive."}, **problems(*AUTH, 404)})
 def download_backup(ragd: RagdDep, actor: OpsActor, name: str) -> FileResponse:
     return FileResponse(_backup_path(ragd, name), filename=name, media_type="application/octet-stream")
 
 
-@router.post("/api/v1/admin/backups/{name}/verify")
+@router.post("/api/v1/admin/backups/{name}/verify", responses=problems(*AUTH, 404))
 async def verify(ragd: RagdDep, actor: OpsActor, name: str) -> dict[str, Any]:
     """Check every member of a backup against its manifest's sha256 and the database's integrity."""
     manifest = await run_in_threadpool(verify_backup, _backup_path(ragd, name))
     return {"file": name, "ok": True, "store": manifest["store"], "members": len(manifest["members"])}
 
 
-@router.get("/api/v1/admin/doctor")
+@router.get("/api/v1/admin/doctor", responses=problems(*AUTH))
 async def doctor(ragd: RagdDep, actor: OpsActor) -> dict[str, Any]:
     """The report of ``ragd doctor`` (store, dense and lexical indexes, files, jobs), without repairs."""
     return await run_in_threadpool(run_doctor, ragd.settings, store=ragd.store)

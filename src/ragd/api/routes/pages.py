@@ -33,6 +33,7 @@ import pypdfium2.raw as pdfium_c
 from fastapi import APIRouter, Query, Request, Response
 
 from ragd.api.deps import RagdDep, ReaderActor
+from ragd.api.problems import AUTH, problems
 from ragd.config import LimitsSettings
 from ragd.errors import BadRequest, ChunkNotFound, DocumentNotPdf, InputTooLong, NotFound, PageNotFound
 from ragd.ingest.loaders.pdf import PDFIUM_LOCK, open_pdf  # PDFium is not thread-safe: share the loader's lock
@@ -101,7 +102,8 @@ def render_png(data: bytes, doc_id: str, page: int, scale: float) -> bytes:
 @router.get(
     "/{doc_id}/pages/{page}",
     response_class=Response,
-    responses={200: {"content": {"image/png": {}}, "description": "The page as a PNG image."}},
+    responses={200: {"content": {"image/png": {}}, "description": "The page as a PNG image."},
+               **problems(*AUTH, 404, 415)},
 )
 def page_image(
     ragd: RagdDep,
@@ -306,7 +308,7 @@ def passage_boxes(
     }
 
 
-@router.get("/{doc_id}/pages/{page}/boxes")
+@router.get("/{doc_id}/pages/{page}/boxes", responses=problems(*AUTH, 400, 404, 415))
 def page_boxes(
     ragd: RagdDep,
     actor: ReaderActor,

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from starlette.responses import StreamingResponse
+from sse_starlette import EventSourceResponse
 
 from ragd.api.deps import QueryActor, RagdDep
+from ragd.api.problems import AUTH, BODY, LLM, problems
 from ragd.api.schemas import CitationOut, Filters, QueryRequest, QueryResponse, ResultOut
 from ragd.api.sse import turn_response
 from ragd.errors import InvalidFilter
@@ -53,8 +54,8 @@ _SSE_DOC = {200: {"content": {"text/event-stream": {}}, "description": "With \"s
                  "citations and done events (or an error event)."}}
 
 
-@router.post("/query", response_model=QueryResponse, responses=_SSE_DOC)
-def query(ragd: RagdDep, actor: QueryActor, body: QueryRequest) -> QueryResponse | StreamingResponse:
+@router.post("/query", response_model=QueryResponse, responses={**_SSE_DOC, **problems(*AUTH, *BODY, 404, *LLM)})
+def query(ragd: RagdDep, actor: QueryActor, body: QueryRequest) -> QueryResponse | EventSourceResponse:
     """Search the documents you may read and answer from them, with citations."""
     user = actor.user_id
     filters = ragd.access.filters(actor, to_search_filters(body.filters))
@@ -62,7 +63,7 @@ def query(ragd: RagdDep, actor: QueryActor, body: QueryRequest) -> QueryResponse
         turn = ragd.answers.ask(user, body.query, top_k=body.top_k, filters=filters, mode=body.mode)
         turn.after = lambda t, a: ragd.record_decision(actor, body.query, t.retrieval, a, t.ids.get("query_id"),
                                                        top_k=body.top_k, mode=body.mode)
-        return turn_response(turn)
+        return turn_response(turn, ragd.settings.server.sse_ping_seconds)
     res = ragd.query(body.query, top_k=body.top_k, filters=filters, mode=body.mode, answer=body.answer)
     ans = res.answer
     query_id = ragd.answers.record_query(user, body.query, ans) if ans else None

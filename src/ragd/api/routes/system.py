@@ -10,6 +10,7 @@ from fastapi import APIRouter
 
 from ragd import __version__
 from ragd.api.deps import AdminActor, OpsActor, RagdDep
+from ragd.api.problems import AUTH, problems
 from ragd.api.schemas import RebuildResponse
 from ragd.auth.policy import allowed
 
@@ -27,7 +28,7 @@ def health(ragd: RagdDep) -> dict[str, Any]:
     }
 
 
-@router.post("/admin/rebuild-index", response_model=RebuildResponse)
+@router.post("/admin/rebuild-index", response_model=RebuildResponse, responses=problems(*AUTH))
 def rebuild_index(ragd: RagdDep, actor: OpsActor) -> RebuildResponse:
     """Rebuild the derived dense index from the store (the lexical index lives inside the store)."""
     t0 = time.perf_counter()
@@ -35,7 +36,7 @@ def rebuild_index(ragd: RagdDep, actor: OpsActor) -> RebuildResponse:
     return RebuildResponse(vectors=n, took_ms=round((time.perf_counter() - t0) * 1000, 1))
 
 
-@router.get("/admin/stats")
+@router.get("/admin/stats", responses=problems(*AUTH))
 def stats(ragd: RagdDep, actor: AdminActor) -> dict[str, Any]:
     """Your tenant's document count; for operators (admins of the ``default`` tenant) also the sizes of the whole
     store and the derived indexes, and whether they agree."""
