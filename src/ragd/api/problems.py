@@ -64,8 +64,9 @@ def _codes_by_status() -> dict[int, list[str]]:
 
 AUTH = (401, 403, 429)
 """What any authenticated route may answer besides its own errors (no credentials, not allowed, rate limited)."""
-BODY = (400,)
-"""A route with a request body: a body that cannot be parsed at all is a 400."""
+BODY = (400, 413)
+"""A route with a request body: a body that cannot be parsed at all is a 400, one over its route's size cap
+(``RAGD_LIMITS__MAX_JSON_MB``, uploads: ``RAGD_LIMITS__MAX_UPLOAD_REQUEST_MB``) a 413."""
 LLM = (502, 503, 504)
 """A route that asks the language model: it answered garbage, refused, or did not answer in time."""
 

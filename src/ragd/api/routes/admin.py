@@ -43,7 +43,8 @@ class AdminKeyRequest(KeyRequest):
 class GroupCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     name: str = Field(..., min_length=1, max_length=100, pattern=r"^[\w.\- ]+$")
-    members: list[str] = Field(default_factory=list, max_length=10_000, description="E-mails.")
+    members: list[str] = Field(default_factory=list, max_length=2_000, description="E-mails (at most 2,000: "
+                               "the list must fit the 1 MiB body cap, RAGD_LIMITS__MAX_JSON_MB).")
 
 
 @router.get("/users", responses=problems(*AUTH))

@@ -35,7 +35,8 @@ class GrantIn(BaseModel):
 
 class GrantsIn(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
-    grants: list[GrantIn] = Field(default_factory=list, max_length=10_000)
+    grants: list[GrantIn] = Field(default_factory=list, max_length=1_000, description="At most 1,000 "
+                                  "(share with a group beyond that).")
     tenant_access: Literal["read", "write", "none"] | None = Field(
         None, description="Change tenant-wide access too: read, write, or none. Absent: unchanged.")
 
