@@ -117,7 +117,8 @@ class _Reader:
         if part.path is None:  # a text field (or a part ragd ignores)
             part.value += chunk
             if len(part.value) > MAX_FIELD_BYTES:
-                raise PayloadTooLarge(f"the form field {part.name!r} is longer than {MAX_FIELD_BYTES} bytes")
+                # the schema bounds these fields (maxLength), so this is a validation error, not a 413
+                raise ValidationFailed(f"{part.name}: the form field is longer than {MAX_FIELD_BYTES} bytes")
             return
         part.size += len(chunk)
         if part.size > self.max_file_bytes:
