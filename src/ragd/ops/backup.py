@@ -37,7 +37,7 @@ from ragd import __version__
 from ragd.config import Settings
 from ragd.errors import BadRequest, ConfigurationError, Conflict, DecryptionFailed
 from ragd.security.encryption import HEADER_LEN, describe
-from ragd.store.sqlite.connection import path_from_url
+from ragd.store.url import parse_url
 from ragd.store.vectors import DenseIndex
 
 FORMAT = 1
@@ -65,13 +65,13 @@ def _sha256(path: Path) -> str:
 
 
 def store_file(settings: Settings) -> Path:
-    url = settings.store_url
-    if "://" in url and not url.startswith("sqlite"):
+    parsed = parse_url(settings.store_url)
+    if parsed.path is None:
         raise ConfigurationError(
             "`ragd backup` covers the embedded SQLite store; back up PostgreSQL with pg_dump "
             "and DATA_DIR/files"
         )
-    return path_from_url(url)
+    return parsed.path
 
 
 def _snapshot(db: Path, dest: Path) -> dict[str, Any]:

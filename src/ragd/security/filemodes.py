@@ -1,0 +1,111 @@
+"""Files at rest are the owner's alone: directories ragd makes are 0700, files 0600, whatever the umask.
+
+The data directory holds every original, the database (and its ``-wal``/``-shm`` files, which SQLite creates
+itself with the database file's mode), the rate-limit database, keys, the dense index and backups. Two layers
+keep them private:
+
+* :func:`restrict_umask` at the start of every entry point (the CLI, hence ``ragd serve`` and its worker
+  processes, and :func:`ragd.api.app.create_app` for servers started by another launcher), so files that
+  libraries create (SQLite's WAL, prometheus-client's multi-process files) are private too;
+* explicit modes where ragd creates a file or directory itself (:func:`private_dir`, :func:`open_private`,
+  :func:`ensure_private_file`), so a caller that resets the umask changes nothing.
+
+Data directories written by older versions (0644 files in 0755 directories) are tightened when ragd opens them
+(:func:`tighten_tree`), with one log line saying how many entries changed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+PRIVATE_UMASK = 0o077
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+_OPEN_TO_OTHERS = stat.S_IRWXG | stat.S_IRWXO
+
+
+def restrict_umask() -> int:
+    """Make every file this process creates from now on private to its owner (group and others get no bit).
+    Returns the previous umask."""
+    old = os.umask(PRIVATE_UMASK)
+    os.umask(old | PRIVATE_UMASK)
+    return old
+
+
+def private_dir(path: Path) -> Path:
+    """``mkdir -p`` with mode 0700 for every directory created; an existing ``path`` open to others is tightened."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    for p in reversed(missing):
+        try:
+            p.mkdir(mode=DIR_MODE)
+        except FileExistsError:
+            pass
+        else:
+            os.chmod(p, DIR_MODE)  # mkdir's mode is filtered by the umask; the result must not depend on it
+    _tighten(path, DIR_MODE)
+    return path
+
+
+def open_private(path: Path, flags: int) -> int:
+    """``os.open(path, flags | O_CREAT, 0600)``; a file that already existed with looser bits is tightened."""
+    fd = os.open(path, flags | os.O_CREAT, FILE_MODE)
+    try:
+        if stat.S_IMODE(os.fstat(fd).st_mode) & _OPEN_TO_OTHERS:
+            os.fchmod(fd, FILE_MODE)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def ensure_private_file(path: Path) -> None:
+    """Create ``path`` empty with mode 0600 if it is missing; tighten it if it exists and is open to others."""
+    os.close(open_private(path, os.O_RDONLY))
+
+
+def _tighten(path: Path, mode: int) -> bool:
+    try:
+        st = path.lstat()
+        if stat.S_ISLNK(st.st_mode) or not stat.S_IMODE(st.st_mode) & _OPEN_TO_OTHERS:
+            return False
+        os.chmod(path, stat.S_IMODE(st.st_mode) & ~_OPEN_TO_OTHERS | (mode & stat.S_IRWXU))
+        return True
+    except FileNotFoundError:
+        return False
+
+
+def tighten_tree(root: Path) -> int:
+    """Make ``root`` and everything below it private (directories 0700, files 0600; symbolic links are neither
+    followed nor changed). Returns how many entries were changed and logs it; entries this process may not
+    change are logged, never fatal."""
+    changed, failed = 0, 0
+    stack = [root]
+    while stack:
+        directory = stack.pop()
+        try:
+            changed += _tighten(directory, DIR_MODE)
+            with os.scandir(directory) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(Path(entry.path))
+                    elif entry.is_file(follow_symlinks=False):
+                        try:
+                            changed += _tighten(Path(entry.path), FILE_MODE)
+                        except PermissionError:
+                            failed += 1
+        except (PermissionError, NotADirectoryError):
+            failed += 1
+        except FileNotFoundError:
+            continue
+    if changed:
+        log.warning("tightened the permissions of %d entries under %s (directories 0700, files 0600: they were "
+                    "readable by other users)", changed, root)
+    if failed:
+        log.warning("could not tighten the permissions of %d entries under %s (not owned by this user?)", failed,
+                    root)
+    return changed
