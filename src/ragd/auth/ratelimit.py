@@ -30,6 +30,7 @@ from typing import Protocol
 from ragd.auth.actor import LOCAL_ACTOR, Actor
 from ragd.config import Settings
 from ragd.errors import ConfigurationError, PayloadTooLarge, RateLimited, ServiceUnavailable
+from ragd.security.filemodes import private_sqlite_file
 from ragd.store.url import scheme_of, sqlite_path
 
 REQUEST_WINDOW_S = 60.0
@@ -93,7 +94,7 @@ class SqliteRateLimiter:
     PRUNE_EVERY_S = 60.0
 
     def __init__(self, path: Path, *, busy_timeout_s: float = 10.0, clock: Callable[[], float] = time.time) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_sqlite_file(path)  # 0600, and so its WAL and SHM files
         self.path = path
         self._clock = clock
         self._lock = threading.Lock()

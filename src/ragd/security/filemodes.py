@@ -109,3 +109,16 @@ def tighten_tree(root: Path) -> int:
         log.warning("could not tighten the permissions of %d entries under %s (not owned by this user?)", failed,
                     root)
     return changed
+
+
+def private_sqlite_file(path: Path) -> None:
+    """Before SQLite opens ``path``: its directory made 0700 if missing, the database created (or tightened) 0600;
+    SQLite then gives the ``-wal``/``-shm``/``-journal`` files it creates the database's mode. Side files an
+    older version left open to others are tightened too."""
+    if not path.parent.exists():
+        private_dir(path.parent)
+    ensure_private_file(path)
+    for suffix in ("-wal", "-shm", "-journal"):
+        side = path.with_name(path.name + suffix)
+        if side.exists():
+            _tighten(side, FILE_MODE)

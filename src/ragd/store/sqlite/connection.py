@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
-from ragd.security.filemodes import ensure_private_file, private_dir
+from ragd.security.filemodes import private_sqlite_file
 from ragd.store.url import sqlite_path
 
 BUSY_TIMEOUT_MS = 30_000
@@ -63,13 +63,7 @@ class _Pool:
         self.write_lock = threading.RLock()
         self._held = threading.local()  # the connection this thread holds, if any
         self.closed = False
-        if not path.parent.exists():
-            private_dir(path.parent)
-        ensure_private_file(path)  # before SQLite creates it: the WAL and SHM files copy the database's mode
-        for suffix in ("-wal", "-shm"):
-            side = path.with_name(path.name + suffix)
-            if side.exists():
-                ensure_private_file(side)
+        private_sqlite_file(path)  # 0600 before SQLite creates it: the WAL and SHM files copy the database's mode
         conn = self._open()
         try:
             conn.execute("PRAGMA journal_mode = WAL")
