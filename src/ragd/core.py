@@ -36,7 +36,7 @@ from ragd.observability.instrument import Instrumentation
 from ragd.retrieve.rerank import create_reranker
 from ragd.retrieve.service import Mode, Retrieval, Retriever
 from ragd.security.encryption import FileCipher
-from ragd.security.filemodes import open_private, private_dir, tighten_tree
+from ragd.security.filemodes import open_private, private_dir, tighten_data_dir
 from ragd.store import open_store
 from ragd.store.conversations import open_conversation_store
 from ragd.store.lexical import LexicalIndex
@@ -63,7 +63,7 @@ class Ragd:
         threadpool_limits(limits=1, user_api="blas")
         self.settings = settings
         private_dir(settings.data_dir)
-        tighten_tree(settings.data_dir)  # a data directory an older version left readable to others
+        tighten_data_dir(settings.data_dir)  # a data directory an older version left readable to others
         self.store = open_store(settings.store_url)
         self.store.migrate()
         self.embedder = create_embedder(settings.embedding)

@@ -100,12 +100,14 @@ def test_a_data_directory_left_open_by_an_older_version_is_tightened(server_fact
             conn.execute("CREATE TABLE leftover (x)")
         (data / "files" / "ab" / "d_0123456789ab").write_bytes(b"an original")
         (data / "keys" / "jwt.key").write_text("k" * 64)
+        (data / "not-ragds").mkdir()  # a data directory may hold other programs' files: those are left alone
+        (data / "not-ragds" / "notes.txt").write_text("someone else's")
         for path in [data, *data.rglob("*")]:
             os.chmod(path, 0o755 if path.is_dir() else 0o644)
         assert loose(data)
         server = server_factory(data).start()
         server.stop()
-    assert loose(data) == []
+    assert loose(data) == ["data/not-ragds 755", "data/not-ragds/notes.txt 644"]
     log = (tmp_path / f"server-{server.port}.log").read_text()
     assert "tightened the permissions" in log
 
