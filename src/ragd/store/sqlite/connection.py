@@ -53,8 +53,9 @@ class _Pool:
     _registry: ClassVar[dict[Path, _Pool]] = {}
     _registry_lock: ClassVar[threading.Lock] = threading.Lock()
 
-    def __init__(self, path: Path, size: int) -> None:
+    def __init__(self, path: Path, size: int, key: Path) -> None:
         self.path = path
+        self.key = key
         self.size = size
         self.refs = 0
         self.opened = 0
@@ -76,7 +77,7 @@ class _Pool:
         with cls._registry_lock:
             pool = cls._registry.get(key)
             if pool is None:
-                pool = cls._registry[key] = _Pool(path, size)
+                pool = cls._registry[key] = _Pool(path, size, key)
             pool.refs += 1
             return pool
 
@@ -85,8 +86,8 @@ class _Pool:
             self.refs -= 1
             if self.refs > 0:
                 return
-            if self._registry.get(self.path.resolve()) is self:
-                del self._registry[self.path.resolve()]
+            if self._registry.get(self.key) is self:
+                del self._registry[self.key]
         with self.cond:
             self.closed = True
             for conn in self.idle:
@@ -120,6 +121,16 @@ class _Pool:
                 return self.idle.pop()
             return self._open()
 
+    @contextmanager
+    def writer(self) -> Iterator[None]:
+        """This process's writer lock, waited for as long as SQLite's own (``busy_timeout``), with its error."""
+        if not self.write_lock.acquire(timeout=BUSY_TIMEOUT_MS / 1000):
+            raise sqlite3.OperationalError("database is locked (another writer of this process held it too long)")
+        try:
+            yield
+        finally:
+            self.write_lock.release()
+
     def holding(self) -> bool:
         """Whether this thread holds one of the pool's connections now."""
         return getattr(self._held, "conn", None) is not None
@@ -139,10 +150,14 @@ class _Pool:
             self.give_back(conn)
 
     def give_back(self, conn: sqlite3.Connection) -> None:
+        broken = False
         if conn.in_transaction:  # never hand a connection on in the middle of a transaction
-            conn.execute("ROLLBACK")
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                broken = True
         with self.cond:
-            if self.closed:
+            if self.closed or broken:
                 conn.close()
                 self.opened -= 1
             else:
@@ -226,7 +241,7 @@ class Database:
             raise sqlite3.ProgrammingError("the store is closed")
         # The process's writers queue on a lock before they take a connection (they would only poll SQLite's
         # lock while holding one); a thread already holding a connection never waits for the lock or the pool.
-        lock = contextlib.nullcontext() if self._pool.holding() else self._pool.write_lock
+        lock = contextlib.nullcontext() if self._pool.holding() else self._pool.writer()
         with lock, self._pool.connection() as conn:
             nested = conn.in_transaction
             conn.execute("SAVEPOINT nested" if nested else "BEGIN IMMEDIATE")
@@ -258,7 +273,7 @@ class Database:
 
     def migrate(self, apply: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``apply(connection)`` (a schema migration, which manages its own transaction) on one connection."""
-        with self._pool.write_lock, self.connection() as conn:
+        with self._pool.writer(), self.connection() as conn:
             return apply(conn)
 
     def open_connections(self) -> int:
