@@ -8,6 +8,7 @@ rewrites the file; a test fails when the committed file differs, so no setting g
 from __future__ import annotations
 
 import json
+import re
 import types
 import typing
 from collections.abc import Iterator
@@ -112,7 +113,8 @@ MASK = "**********"
 
 def effective_config(settings: Settings) -> dict[str, Any]:
     """The settings as plain JSON data; every ``SecretStr``/``SecretBytes`` anywhere in the tree (nested sections,
-    lists, dicts) becomes ``"**********"`` whatever serializer its field declares (``None`` stays ``None``)."""
+    lists, dicts) becomes ``"**********"`` whatever serializer its field declares (``None`` stays ``None``), and so
+    does the password inside any URL-valued string (:func:`mask_url_secrets`)."""
     masked: dict[str, Any] = _masked(settings, settings.model_dump(mode="json"))
     return masked
 
@@ -128,7 +130,40 @@ def _masked(value: Any, dumped: Any) -> Any:
         return {k: _masked(originals.get(k), v) for k, v in dumped.items()}
     if isinstance(value, list | tuple | set | frozenset) and isinstance(dumped, list):
         return [_masked(a, b) for a, b in zip(value, dumped, strict=False)]
+    if isinstance(dumped, str):
+        return mask_url_secrets(dumped)
     return dumped
+
+
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s,]+")
+_SECRET_PARAM = re.compile(r"(?i)^(password|passwd|pwd|pass|sslpassword|secret|token|access_token|api[_-]?key|key)$")
+
+
+def mask_url_secrets(text: str) -> str:
+    """Every URL in ``text`` with the password of its user info (``scheme://user:PASSWORD@host``, also
+    ``redis://:PASSWORD@host``) and the values of secret-named query parameters (``?password=``, ``?token=``…)
+    replaced by the mask; the rest of the URL (user, host, database) stays readable."""
+    return _URL.sub(lambda m: _mask_url(m.group(0)), text) if "://" in text else text
+
+
+def _mask_url(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    authority, tail = rest[:end], rest[end:]
+    if "@" in authority:
+        userinfo, _, host = authority.rpartition("@")
+        user, colon, _password = userinfo.partition(":")
+        if colon:
+            authority = f"{user}:{MASK}@{host}"
+    path, qmark, query = tail.partition("?")
+    if qmark:
+        query, hash_, fragment = query.partition("#")
+        params = []
+        for pair in query.split("&"):
+            name, eq, _value = pair.partition("=")
+            params.append(f"{name}={MASK}" if eq and _SECRET_PARAM.match(name) else pair)
+        tail = f"{path}?{'&'.join(params)}{hash_}{fragment}"
+    return f"{scheme}://{authority}{tail}"
 
 
 def to_yaml(value: Any, indent: int = 0) -> str:

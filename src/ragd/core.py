@@ -36,6 +36,7 @@ from ragd.observability.instrument import Instrumentation
 from ragd.retrieve.rerank import create_reranker
 from ragd.retrieve.service import Mode, Retrieval, Retriever
 from ragd.security.encryption import FileCipher
+from ragd.security.filemodes import open_private, private_dir, tighten_data_dir
 from ragd.store import open_store
 from ragd.store.conversations import open_conversation_store
 from ragd.store.lexical import LexicalIndex
@@ -61,7 +62,8 @@ class Ragd:
         # its own threads for the model.
         threadpool_limits(limits=1, user_api="blas")
         self.settings = settings
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.data_dir)
+        tighten_data_dir(settings.data_dir)  # a data directory an older version left readable to others
         self.store = open_store(settings.store_url)
         self.store.migrate()
         self.embedder = create_embedder(settings.embedding)
@@ -201,8 +203,7 @@ class Ragd:
         except Conflict:
             return None  # another server process got there first
         path = self.settings.data_dir / "initial-admin-password"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
+        with os.fdopen(open_private(path, os.O_WRONLY | os.O_TRUNC), "w") as f:
             f.write(password + "\n")
         self.audit_event("user.created", None, tenant_id=LOCAL_TENANT, target=user.id,
                          details={"email": user.email, "role": "admin", "bootstrap": True})

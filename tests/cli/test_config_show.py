@@ -112,3 +112,35 @@ def test_masking_ignores_serializers_that_would_reveal() -> None:
     dumped = leaky.model_dump(mode="json")
     assert dumped["token"] == "t0ps3cret"  # the serializer does reveal it…
     assert _masked(leaky, dumped) == {"token": MASK, "nested": {"a": MASK}, "many": [MASK]}  # …the walk does not
+
+
+URL_SECRETS = {
+    "RAGD_STORE__URL": ("postgresql://ragd:St0reS3cret@db.internal:5432/ragd?sslmode=require", "St0reS3cret"),
+    "RAGD_RATELIMIT__URL": ("redis://:R3disPw@cache.internal:6379/0", "R3disPw"),
+    "RAGD_LLM__BASE_URL": ("https://llmuser:L1mPass%40word@llm.internal/v1", "L1mPass%40word"),
+    "RAGD_RERANK__URL": ("http://reranker.internal:8080/?token=Qu3ryT0ken&x=1", "Qu3ryT0ken"),
+}
+
+
+def test_config_show_masks_passwords_inside_urls(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    env = {"RAGD_DATA_DIR": str(tmp_path / "data"), **{k: v for k, (v, _) in URL_SECRETS.items()}}
+    for fmt in ("json", "yaml"):
+        out = ragd("config", "show", "--format", fmt, env=env)
+        assert out.returncode == 0, out.stderr
+        for var, (_url, secret) in URL_SECRETS.items():
+            assert secret not in out.stdout and secret not in out.stderr, (fmt, var)
+        assert "db.internal:5432/ragd" in out.stdout and "ragd:" in out.stdout  # the rest of the URL stays readable
+    data = json.loads(ragd("config", "show", "--format", "json", env=env).stdout)
+    assert data["store"]["url"] == f"postgresql://ragd:{MASK}@db.internal:5432/ragd?sslmode=require"
+    assert data["ratelimit"]["url"] == f"redis://:{MASK}@cache.internal:6379/0"
+    assert data["rerank"]["url"] == f"http://reranker.internal:8080/?token={MASK}&x=1"
+
+
+def test_url_masking_keeps_urls_without_secrets() -> None:
+    from ragd.config_docs import mask_url_secrets
+
+    for plain in ("http://127.0.0.1:11434/v1", "sqlite:////srv/ragd/ragd.sqlite3", "redis://cache:6379/0",
+                  "postgresql://ragd@db/ragd", "/plain/path.sqlite3", "not a url", ""):
+        assert mask_url_secrets(plain) == plain
+    assert mask_url_secrets("amqp://guest:guest@127.0.0.1:5672//") == f"amqp://guest:{MASK}@127.0.0.1:5672//"
+    assert mask_url_secrets("redis://a:p1@h1,redis://b:p2@h2") == f"redis://a:{MASK}@h1,redis://b:{MASK}@h2"

@@ -34,12 +34,14 @@ from ragd.config import Settings
 from ragd.core import Ragd
 from ragd.observability.logging import configure_logging
 from ragd.observability.middleware import ObservabilityMiddleware
+from ragd.security.filemodes import restrict_umask
 
 log = logging.getLogger("ragd.api")
 
 
 def create_app(settings: Settings | None = None, ragd: Ragd | None = None) -> FastAPI:
     """Build the app. The :class:`Ragd` instance is created at start-up (or given, for tests)."""
+    restrict_umask()  # files at rest are private to ragd's user, whoever launched the server
     settings = settings or Settings()
 
     @asynccontextmanager

@@ -43,7 +43,7 @@ AUDIT_LOGS: dict[str, Callable[[str, AuditSigner | None], AuditLog]] = {"sqlite"
 def open_audit_log(url: str, signer: AuditSigner | None, *, migrate: bool = True) -> AuditLog:
     """The audit log of the store at ``url`` (its tables migrated unless ``migrate=False``). ``signer=None``:
     read-only, for verifying with a public key alone."""
-    from ragd.store import scheme_of
+    from ragd.store.url import scheme_of
 
     scheme = scheme_of(url)
     factory = AUDIT_LOGS.get(scheme)

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from ragd.config import Settings
 from ragd.errors import ConfigurationError
+from ragd.security.filemodes import private_dir
 
 KEY_FILE = Path("keys") / "audit-ed25519.key"
 """Where the generated key lives, relative to the data directory."""
@@ -111,7 +112,7 @@ def load_signer(settings: Settings) -> AuditSigner:
 
 def load_or_create_key_file(path: Path) -> AuditSigner:
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(path.parent)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:

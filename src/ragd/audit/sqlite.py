@@ -42,7 +42,8 @@ from ragd.audit.chain import Head, anchors_from, trusted_keys, verify_chain
 from ragd.audit.signing import AuditSigner
 from ragd.errors import ConfigurationError, ServiceUnavailable
 from ragd.store.sqlite import schema
-from ragd.store.sqlite.connection import Database, path_from_url
+from ragd.store.sqlite.connection import Database
+from ragd.store.url import sqlite_path
 
 if TYPE_CHECKING:
     import sqlite3
@@ -93,7 +94,7 @@ def _like_prefix(prefix: str) -> str:
 class SqliteAuditLog(DecisionRecorder):
     def __init__(self, url_or_path: str | Path, signer: AuditSigner | None) -> None:
         """``signer=None`` opens the log read-only (an auditor holding only the public key): appends fail."""
-        self.path = path_from_url(url_or_path)
+        self.path = sqlite_path(url_or_path)
         self.signer = signer
         self._db = Database(self.path)
 
@@ -111,7 +112,7 @@ class SqliteAuditLog(DecisionRecorder):
         return self.signer
 
     def migrate(self) -> None:
-        schema.migrate(self._db.conn())
+        self._db.migrate(schema.migrate)
 
     def close(self) -> None:
         self._db.close()

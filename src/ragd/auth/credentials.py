@@ -25,6 +25,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from ragd.errors import InvalidCredentials, TokenExpired, Unauthorized
+from ragd.security.filemodes import private_dir
 
 KEY_PREFIX = "ragd_"
 _hasher = PasswordHasher()
@@ -120,7 +121,7 @@ def load_or_create_secret(path: Path, nbytes: int = 48) -> str:
         value = path.read_text().strip()
         if value:
             return value
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_dir(path.parent)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:

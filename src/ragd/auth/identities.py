@@ -196,14 +196,22 @@ class IdentityStore(Protocol):
         """Every collection of ``tenant_id`` the user may read, with the strongest access they have on it."""
 
 
-IDENTITY_STORES: dict[str, Callable[[str], IdentityStore]] = {}
+def _sqlite(url: str) -> IdentityStore:
+    from ragd.store.sqlite.identities import SqliteIdentityStore
+
+    return SqliteIdentityStore(url)
+
+
+#: URL scheme → factory (same schemes as :data:`ragd.store.STORES`).
+IDENTITY_STORES: dict[str, Callable[[str], IdentityStore]] = {"sqlite": _sqlite}
 
 
 def open_identity_store(url: str) -> IdentityStore:
-    scheme = url.split(":", 1)[0].split("+", 1)[0]
-    if scheme == "sqlite":
-        import ragd.store.sqlite.identities  # noqa: F401  (registers itself)
+    from ragd.store.url import scheme_of
+
+    scheme = scheme_of(url)
     factory = IDENTITY_STORES.get(scheme)
     if factory is None:
-        raise ConfigurationError(f"no identity store for URL scheme {scheme!r}")
+        known = ", ".join(sorted(IDENTITY_STORES))
+        raise ConfigurationError(f"no identity store for URL scheme {scheme!r} (known: {known})")
     return factory(url)

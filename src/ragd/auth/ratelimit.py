@@ -30,6 +30,8 @@ from typing import Protocol
 from ragd.auth.actor import LOCAL_ACTOR, Actor
 from ragd.config import Settings
 from ragd.errors import ConfigurationError, PayloadTooLarge, RateLimited, ServiceUnavailable
+from ragd.security.filemodes import private_sqlite_file
+from ragd.store.url import scheme_of, sqlite_path
 
 REQUEST_WINDOW_S = 60.0
 """The window of ``ratelimit.per_minute``."""
@@ -92,7 +94,7 @@ class SqliteRateLimiter:
     PRUNE_EVERY_S = 60.0
 
     def __init__(self, path: Path, *, busy_timeout_s: float = 10.0, clock: Callable[[], float] = time.time) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_sqlite_file(path)  # 0600, and so its WAL and SHM files
         self.path = path
         self._clock = clock
         self._lock = threading.Lock()
@@ -155,9 +157,7 @@ class SqliteRateLimiter:
 
 
 def _sqlite(url: str, data_dir: Path) -> RateLimiter:
-    path = url.split("://", 1)[1] if "://" in url else url
-    # sqlite:///relative/path and sqlite:////absolute/path, as for the store.
-    return SqliteRateLimiter(Path(path[1:] if path.startswith("/") else path))
+    return SqliteRateLimiter(sqlite_path(url))  # sqlite:///relative, sqlite:////absolute or a path, as for the store
 
 
 def _redis(url: str, data_dir: Path) -> RateLimiter:
@@ -181,7 +181,7 @@ RATE_LIMITERS: dict[str, Callable[[str, Path], RateLimiter]] = {
 def open_rate_limiter(url: str, data_dir: Path) -> RateLimiter:
     """The limiter for ``url`` (``ratelimit.url``); empty means the SQLite file ``data_dir/ratelimit.sqlite3``."""
     url = url or f"sqlite:///{(data_dir / 'ratelimit.sqlite3').resolve()}"
-    scheme = url.split("://", 1)[0].split("+", 1)[0].lower() if "://" in url else "sqlite"
+    scheme = scheme_of(url)
     factory = RATE_LIMITERS.get(scheme)
     if factory is None:
         raise ConfigurationError(

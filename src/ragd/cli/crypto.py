@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -28,6 +29,7 @@ from ragd.config import Settings
 from ragd.errors import Conflict, EncryptionKeyMissing
 from ragd.ingest.files import FileStore
 from ragd.security.encryption import CRYPTO_ERRORS, FileCipher, generate_key
+from ragd.security.filemodes import open_private, private_dir
 
 app = typer.Typer(help="Encryption at rest of stored originals: generate a key, show status, rotate keys.",
                   no_args_is_help=True)
@@ -51,8 +53,8 @@ class RotationReport:
 @contextmanager
 def rotation_lock(root: Path) -> Iterator[None]:
     """One rotation at a time per data directory (an advisory lock on ``files/.rotate.lock``)."""
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / LOCK_NAME, "a+b") as f:
+    private_dir(root)
+    with os.fdopen(open_private(root / LOCK_NAME, os.O_RDWR | os.O_APPEND), "a+b") as f:
         try:
             fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

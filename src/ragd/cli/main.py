@@ -21,9 +21,12 @@ app = typer.Typer(help="ragd: cited answers from your own documents, offline.", 
 
 @app.callback()
 def _logging() -> None:
-    """Every command logs to stderr (stdout carries only results, e.g. ``--json``)."""
+    """Every command logs to stderr (stdout carries only results, e.g. ``--json``) and creates files private to
+    its user (umask 077: docs/security.md, "Files at rest")."""
     from ragd.observability.logging import configure_logging
+    from ragd.security.filemodes import restrict_umask
 
+    restrict_umask()
     configure_logging()
 
 
@@ -52,6 +55,7 @@ def serve(
     import uvicorn
 
     from ragd.api.app import create_app
+    from ragd.security.filemodes import private_dir
 
     def _run() -> None:
         settings = settings_for(data_dir)
@@ -74,7 +78,7 @@ def serve(
         if not settings.metrics.multiproc_dir:
             shared = settings.data_dir / "prometheus-multiproc"
             shutil.rmtree(shared, ignore_errors=True)  # counters of processes from an earlier run
-            shared.mkdir(parents=True)
+            private_dir(shared)
             settings.metrics.multiproc_dir = str(shared)
         export_for_workers(settings)
         uvicorn.run("ragd.api.app:create_app", factory=True, host=h, port=p, workers=n, log_level="info",
@@ -147,6 +151,9 @@ def reindex(data_dir: DataDirOpt = None) -> None:
 
 
 def main() -> None:
+    from ragd.security.filemodes import restrict_umask
+
+    restrict_umask()
     app()
 
 

@@ -25,6 +25,7 @@ from ragd.auth.service import AuthService, key_out, user_out
 from ragd.cli.common import DataDirOpt, console_err, run_guarded, settings_for
 from ragd.config import Settings
 from ragd.errors import BadRequest
+from ragd.security.filemodes import private_dir
 
 users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
@@ -58,7 +59,7 @@ class _Ctx:
 @contextmanager
 def _open(data_dir: Any) -> Iterator[_Ctx]:
     settings = settings_for(data_dir)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)
     identities = open_identity_store(settings.store_url)
     identities.migrate()
     configured = settings.auth.jwt_secret

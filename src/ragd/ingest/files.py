@@ -21,6 +21,7 @@ from typing import Literal, TypeVar
 
 from ragd.errors import EncryptionKeyMissing
 from ragd.security.encryption import HEADER_LEN, FileCipher, StoredFormat, describe
+from ragd.security.filemodes import private_dir
 
 _KEY = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f/\\:*?\"<>|\u2028\u2029]+")
@@ -123,7 +124,7 @@ class FileStore:
             return
         dirs = {path.parent for path, _ in entries}
         for d in dirs:
-            d.mkdir(parents=True, exist_ok=True)
+            private_dir(d)  # originals: directories 0700; mkstemp makes each file 0600
         fds: list[int] = []
         written: list[tuple[Path, Path]] = []  # (temporary, final)
         try:

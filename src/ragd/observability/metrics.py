@@ -31,6 +31,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
 from ragd.config import MetricsSettings, export_prometheus_multiproc_dir
+from ragd.security.filemodes import private_dir
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0)
 
@@ -46,7 +47,7 @@ METRIC_NAMES = (
 
 def _enable_multiprocess(directory: Path) -> None:
     """Switch prometheus-client to memory-mapped values in ``directory`` (its API is environment-driven)."""
-    directory.mkdir(parents=True, exist_ok=True)
+    private_dir(directory)
     export_prometheus_multiproc_dir(directory)
     if getattr(values.ValueClass, "__name__", "") != "MmapedValue":
         values.ValueClass = values.MultiProcessValue()

@@ -31,13 +31,14 @@ import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, BinaryIO
 
 from ragd import __version__
 from ragd.config import Settings
 from ragd.errors import BadRequest, ConfigurationError, Conflict, DecryptionFailed
 from ragd.security.encryption import HEADER_LEN, describe
-from ragd.store.sqlite.connection import path_from_url
+from ragd.security.filemodes import open_private, private_dir, private_sqlite_file
+from ragd.store.url import parse_url
 from ragd.store.vectors import DenseIndex
 
 FORMAT = 1
@@ -65,17 +66,18 @@ def _sha256(path: Path) -> str:
 
 
 def store_file(settings: Settings) -> Path:
-    url = settings.store_url
-    if "://" in url and not url.startswith("sqlite"):
+    parsed = parse_url(settings.store_url)
+    if parsed.path is None:
         raise ConfigurationError(
             "`ragd backup` covers the embedded SQLite store; back up PostgreSQL with pg_dump "
             "and DATA_DIR/files"
         )
-    return path_from_url(url)
+    return parsed.path
 
 
 def _snapshot(db: Path, dest: Path) -> dict[str, Any]:
     src = sqlite3.connect(db, timeout=30)  # only reads; WAL lets the server write meanwhile
+    private_sqlite_file(dest)
     dst = sqlite3.connect(dest)
     try:
         src.backup(dst)  # all pages in one step: one consistent read snapshot
@@ -113,7 +115,8 @@ def create_backup(settings: Settings, dest: Path) -> BackupResult:
     db = store_file(settings)
     if not db.exists():
         raise BadRequest(f"no ragd database at {db}")
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    if not dest.parent.exists():
+        private_dir(dest.parent)  # a directory made for backups is the owner's alone, as the archive (0600)
     files_root = settings.data_dir / "files"
     with tempfile.TemporaryDirectory(prefix=".ragd-backup-", dir=dest.parent) as tmp_dir:
         tmp = Path(tmp_dir)
@@ -161,19 +164,32 @@ def _count_format(path: Path, counts: dict[str, Any]) -> None:
         counts["key_ids"][key_id] = counts["key_ids"].get(key_id, 0) + 1
 
 
+def _private(info: tarfile.TarInfo) -> tarfile.TarInfo:
+    info.mode &= 0o700  # members are recorded as the owner's alone, whatever the source file's mode was
+    return info
+
+
 def _write_archive(kind: str, part: Path, members: list[tuple[str, Path]], manifest: bytes) -> None:
-    if kind == "tar":
-        with tarfile.open(part, "w:gz", compresslevel=6) as tar:
-            for name, path in members:
-                tar.add(path, arcname=name, recursive=False)
-            info = tarfile.TarInfo("manifest.json")
-            info.size, info.mtime, info.mode = len(manifest), int(time.time()), 0o644
-            tar.addfile(info, io.BytesIO(manifest))
-    else:
-        with zipfile.ZipFile(part, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            for name, path in members:
-                zf.write(path, name)
-            zf.writestr("manifest.json", manifest)
+    """The archive holds every original: it is created 0600 (and its members recorded 0600) whatever the umask."""
+    with os.fdopen(open_private(part, os.O_WRONLY | os.O_TRUNC), "wb") as raw:
+        if kind == "tar":
+            with tarfile.open(fileobj=raw, mode="w:gz", compresslevel=6) as tar:
+                for name, path in members:
+                    tar.add(path, arcname=name, recursive=False, filter=_private)
+                info = tarfile.TarInfo("manifest.json")
+                info.size, info.mtime, info.mode = len(manifest), int(time.time()), 0o600
+                tar.addfile(info, io.BytesIO(manifest))
+        else:
+            with zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+                for name, path in members:
+                    info = zipfile.ZipInfo.from_file(path, name)
+                    info.external_attr = (info.external_attr & ~(0o077 << 16)) & 0xFFFFFFFF
+                    info.compress_type = zipfile.ZIP_DEFLATED
+                    with open(path, "rb") as src, zf.open(info, "w") as dst:
+                        shutil.copyfileobj(src, dst, _CHUNK)
+                zf.writestr("manifest.json", manifest)  # recorded 0600 by zipfile
+        raw.flush()
+        os.fsync(raw.fileno())
 
 
 def _safe_name(name: str) -> str:
@@ -181,6 +197,10 @@ def _safe_name(name: str) -> str:
     if p.is_absolute() or ".." in p.parts or not p.parts or "\\" in name:
         raise BadRequest(f"unsafe path in backup archive: {name!r}")
     return str(p)
+
+
+def _create(path: Path) -> BinaryIO:
+    return os.fdopen(open_private(path, os.O_WRONLY | os.O_TRUNC), "wb")
 
 
 def _extract(archive: Path, into: Path) -> dict[str, Any]:
@@ -191,10 +211,10 @@ def _extract(archive: Path, into: Path) -> dict[str, Any]:
                 if not m.isfile():
                     raise BadRequest(f"unexpected entry in backup archive: {m.name!r}")
                 target = into / _safe_name(m.name)
-                target.parent.mkdir(parents=True, exist_ok=True)
+                private_dir(target.parent)
                 src = tar.extractfile(m)
                 assert src is not None
-                with src, open(target, "wb") as out:
+                with src, _create(target) as out:
                     shutil.copyfileobj(src, out, _CHUNK)
     else:
         with zipfile.ZipFile(archive) as zf:
@@ -202,8 +222,8 @@ def _extract(archive: Path, into: Path) -> dict[str, Any]:
                 if info.is_dir():
                     continue
                 target = into / _safe_name(info.filename)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with zf.open(info) as src, open(target, "wb") as out:
+                private_dir(target.parent)
+                with zf.open(info) as src, _create(target) as out:
                     shutil.copyfileobj(src, out, _CHUNK)
     manifest_path = into / "manifest.json"
     if not manifest_path.is_file():
@@ -248,7 +268,7 @@ def restore_backup(archive: Path, data_dir: Path) -> dict[str, Any]:
         raise BadRequest(f"no backup file at {archive}")
     if data_dir.exists() and any(data_dir.iterdir()):
         raise Conflict(f"{data_dir} is not empty: restore only into an empty or new directory")
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     staging = Path(tempfile.mkdtemp(prefix=".ragd-restore-", dir=data_dir.parent))
     try:
         manifest = _verify(archive, staging)

@@ -3,7 +3,8 @@
 ``open_store("sqlite:////srv/ragd/ragd.sqlite3")`` builds the adapter registered for the URL's scheme (the
 part before ``://``, without a ``+driver`` suffix) and migrates its schema. Adapters register a factory
 ``url -> Store`` in :data:`STORES`; the factory imports its module lazily, so optional drivers (psycopg) are
-only needed when their scheme is used. A plain filesystem path means SQLite.
+only needed when their scheme is used. A plain filesystem path means SQLite. Every opener reads URLs with the one
+parser in :mod:`ragd.store.url`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Callable
 
 from ragd.errors import ConfigurationError
 from ragd.store.base import Store
+from ragd.store.url import scheme_of
 
 
 def _sqlite(url: str) -> Store:
@@ -22,13 +24,6 @@ def _sqlite(url: str) -> Store:
 
 #: URL scheme → factory. PostgreSQL registers ``"postgresql"`` (and ``"postgres"``) here.
 STORES: dict[str, Callable[[str], Store]] = {"sqlite": _sqlite}
-
-
-def scheme_of(url: str) -> str:
-    """``"postgresql+psycopg://…"`` → ``"postgresql"``; a path without ``://`` → ``"sqlite"``."""
-    if "://" not in url:
-        return "sqlite"
-    return url.split("://", 1)[0].split("+", 1)[0].lower()
 
 
 def open_store(url: str, *, migrate: bool = True) -> Store:

@@ -148,7 +148,7 @@ CONVERSATION_STORES: dict[str, Callable[[str], ConversationStore]] = {"sqlite": 
 
 
 def open_conversation_store(url: str, *, migrate: bool = True) -> ConversationStore:
-    from ragd.store import scheme_of
+    from ragd.store.url import scheme_of
 
     scheme = scheme_of(url)
     factory = CONVERSATION_STORES.get(scheme)

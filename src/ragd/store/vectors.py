@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 
 from ragd.errors import ModelMismatch
+from ragd.security.filemodes import open_private, private_dir
 from ragd.store.base import Store
 
 _FORMAT = 1
@@ -64,7 +65,7 @@ def _normalised(vectors: np.ndarray) -> np.ndarray:
 
 
 def _fsync_write(path: Path, write: Any) -> None:
-    with open(path, "wb") as handle:
+    with os.fdopen(open_private(path, os.O_WRONLY | os.O_TRUNC), "wb") as handle:
         write(handle)
         handle.flush()
         os.fsync(handle.fileno())
@@ -278,7 +279,7 @@ class DenseIndex:
     def save(self) -> None:
         """Write the index atomically: data files named by a fresh generation, then the manifest by rename."""
         with self._sync_lock:
-            self.directory.mkdir(parents=True, exist_ok=True)
+            private_dir(self.directory)
             with self._lock:
                 vectors = self._vectors[: self._n].copy()
                 seqs = self._seqs[: self._n].copy()

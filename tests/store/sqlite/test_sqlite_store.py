@@ -12,9 +12,9 @@ import pytest
 from ragd.errors import ConfigurationError
 from ragd.models import SearchFilters
 from ragd.store.sqlite import SqliteStore
-from ragd.store.sqlite.connection import path_from_url
 from ragd.store.sqlite.schema import MIGRATIONS
 from ragd.store.sqlite.store import fts_query
+from ragd.store.url import sqlite_path as path_from_url
 from ragd.testing.store_conformance import StoreConformance, add_indexed, make_doc
 from ragd.testing.store_conformance_batch import BatchConformance
 from ragd.testing.store_conformance_jobs import JobQueueConformance
@@ -135,14 +135,14 @@ def test_upload_lookups_use_an_index_not_a_walk_over_the_collection(tmp_path: Pa
     for i in range(20):
         store.add_document(make_doc(f"d{i}", filename=f"f{i}.txt"))
     seen: list[str] = []
-    conn = store._db.conn()
-    conn.set_trace_callback(seen.append)
-    assert store.find_document("default", content_hash="nope") is None
-    assert store.find_document("default", filename="f3.txt") is not None
-    conn.set_trace_callback(None)
-    plans = []
-    for sql in seen:
-        plans.append(" ".join(str(row[-1]) for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}")))
+    with store._db.connection() as conn:  # held by this thread: the store's statements run on it
+        conn.set_trace_callback(seen.append)
+        assert store.find_document("default", content_hash="nope") is None
+        assert store.find_document("default", filename="f3.txt") is not None
+        conn.set_trace_callback(None)
+        plans = []
+        for sql in seen:
+            plans.append(" ".join(str(row[-1]) for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}")))
     assert "content_hash=?" in plans[0], plans
     assert "filename=?" in plans[1], plans
     store.close()

@@ -17,7 +17,8 @@ from typing import Any
 from ragd.errors import ConversationNotFound, QueryNotFound
 from ragd.store.conversations import Conversation, Feedback, Message, PurgeScope, QueryRecord, Role
 from ragd.store.sqlite import schema
-from ragd.store.sqlite.connection import Database, path_from_url
+from ragd.store.sqlite.connection import Database
+from ragd.store.url import sqlite_path
 
 _CONV = (
     "SELECT c.id, c.user_id, c.title, c.created_at, c.updated_at, "
@@ -49,11 +50,11 @@ def _feedback(row: Sequence[Any]) -> Feedback:
 
 class SqliteConversationStore:
     def __init__(self, url_or_path: str | Path) -> None:
-        self.path = path_from_url(url_or_path)
+        self.path = sqlite_path(url_or_path)
         self._db = Database(self.path)
 
     def migrate(self) -> None:
-        schema.migrate(self._db.conn())
+        self._db.migrate(schema.migrate)
 
     def close(self) -> None:
         self._db.close()

@@ -13,10 +13,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from ragd.auth.identities import IDENTITY_STORES, Access, ApiKey, Collection, Grant, Group, RefreshUse, User
+from ragd.auth.identities import Access, ApiKey, Collection, Grant, Group, RefreshUse, User
 from ragd.errors import Conflict
 from ragd.store.sqlite import schema
-from ragd.store.sqlite.connection import Database, path_from_url
+from ragd.store.sqlite.connection import Database
+from ragd.store.url import sqlite_path
 
 _USER = (
     "SELECT u.id, u.email, u.role, u.tenant_id, u.password_hash, u.disabled, u.created_at, "
@@ -51,10 +52,10 @@ def _opt_bool(v: Any) -> bool | None:
 
 class SqliteIdentityStore:
     def __init__(self, url_or_path: str | Path) -> None:
-        self._db = Database(path_from_url(url_or_path))
+        self._db = Database(sqlite_path(url_or_path))
 
     def migrate(self) -> None:
-        schema.migrate(self._db.conn())
+        self._db.migrate(schema.migrate)
 
     def close(self) -> None:
         self._db.close()
@@ -323,6 +324,3 @@ class SqliteIdentityStore:
             if _RANK[access] > _RANK.get(out.get(name, ""), 0):
                 out[name] = access
         return out
-
-
-IDENTITY_STORES["sqlite"] = SqliteIdentityStore

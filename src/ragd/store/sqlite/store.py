@@ -23,8 +23,9 @@ from ragd.models import Chunk, ChunkDraft, DocStatus, Document, ParsedRecord, Se
 from ragd.store.sqlite import filters as _filters
 from ragd.store.sqlite import schema
 from ragd.store.sqlite.changes import ChangeLogMixin, from_blob, to_blob
-from ragd.store.sqlite.connection import Database, path_from_url
+from ragd.store.sqlite.connection import Database
 from ragd.store.sqlite.jobs import JobsMixin
+from ragd.store.url import sqlite_path
 
 _DOC_COLUMNS = (
     "id, collection, filename, content_hash, mime, size, status, error, error_code, failed_step, num_chunks, "
@@ -94,7 +95,7 @@ class SqliteStore(ChangeLogMixin, JobsMixin):
     """``SqliteStore("sqlite:////abs/ragd.sqlite3")`` or ``SqliteStore(path)``; call :meth:`migrate` once."""
 
     def __init__(self, url_or_path: str | Path) -> None:
-        self.path = path_from_url(url_or_path)
+        self.path = sqlite_path(url_or_path)
         self._db = Database(self.path)
 
     def __repr__(self) -> str:
@@ -102,7 +103,7 @@ class SqliteStore(ChangeLogMixin, JobsMixin):
 
     # -- lifecycle -------------------------------------------------------------------------------------------
     def migrate(self) -> None:
-        schema.migrate(self._db.conn())
+        self._db.migrate(schema.migrate)
 
     def close(self) -> None:
         self._db.close()
