@@ -34,7 +34,8 @@ machine-readable ``code``; the API renders every one of them as the same problem
     │   ├── DocumentEncrypted       document_encrypted
     │   ├── DocumentCorrupt         document_corrupt
     │   ├── NoTextFound             no_text_found
-    │   └── TooManyPages            too_many_pages
+    │   ├── TooManyPages            too_many_pages
+    │   └── ParserFailed            parser_failed — a parser or the chunker raised unexpectedly on this file
     ├── ConfigurationError (500)    configuration_error — raised at start-up, never per request
     ├── ServiceUnavailable (503)    service_unavailable
     │   ├── LLMUnavailable          llm_unavailable — the model server refused or kept failing after retries
@@ -237,3 +238,10 @@ class ChunkNotFound(NotFound):
 
 class DocumentNotPdf(UnsupportedMediaType):
     code, title = "document_not_pdf", "Document is not a PDF"
+
+
+class ParserFailed(DocumentError):
+    """A parser (or the chunker) raised an unexpected exception on one file: that document fails alone, with the
+    exception in its reason; the other documents of its batch go on."""
+
+    code, title = "parser_failed", "Document parser failed"

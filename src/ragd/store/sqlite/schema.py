@@ -314,8 +314,48 @@ def _m005_lookup_indexes(conn: sqlite3.Connection) -> None:
         conn.execute(sql)
 
 
+def _m006_unique_documents(conn: sqlite3.Connection) -> None:
+    """Identical bytes are one document per tenant and collection, enforced by a unique index (concurrent uploads
+    raced past a look-up before, issue 14); each document names its version ``lineage`` (the id of the lineage's
+    first document), so that indexing a new version removes every older one of the same lineage.
+
+    Copies left by that race in older databases are removed before the index is built: of each group of documents
+    with the same bytes, the one furthest along (indexed first, then in progress, then failed) and oldest stays;
+    the others go with their text, chunks (logged as deletions for the derived indexes) and jobs. Their originals
+    stay on disk as orphans until ``ragd doctor --repair``."""
+    rank = "CASE status WHEN 'indexed' THEN 0 WHEN 'failed' THEN 2 ELSE 1 END"
+    conn.execute(
+        f"""CREATE TEMP TABLE m006_surplus AS SELECT id FROM (
+            SELECT id, ROW_NUMBER() OVER (PARTITION BY tenant_id, collection, content_hash
+                                          ORDER BY {rank}, created_at, rowid) AS n FROM documents
+        ) WHERE n > 1"""
+    )
+    for table, column in (("chunks", "document_id"), ("doc_text", "doc_id"), ("jobs", "document_id"),
+                          ("documents", "id")):
+        conn.execute(f"DELETE FROM {table} WHERE {column} IN (SELECT id FROM temp.m006_surplus)")
+    conn.execute("DROP TABLE temp.m006_surplus")
+    conn.execute("UPDATE documents SET replaces = NULL WHERE replaces NOT IN (SELECT id FROM documents)")
+    conn.execute("ALTER TABLE documents ADD COLUMN lineage TEXT")
+    # a lineage is the first document of a chain of ``replaces``
+    conn.execute(
+        """WITH RECURSIVE chain (id, root) AS (
+            SELECT id, id FROM documents WHERE replaces IS NULL
+            UNION ALL SELECT d.id, chain.root FROM documents AS d JOIN chain ON d.replaces = chain.id
+        ) UPDATE documents SET lineage = (SELECT root FROM chain WHERE chain.id = documents.id)"""
+    )
+    conn.execute("UPDATE documents SET lineage = id WHERE lineage IS NULL")  # a cycle of replaces (never made)
+    statements = [
+        "DROP INDEX documents_lookup_hash",
+        "CREATE UNIQUE INDEX documents_unique_hash ON documents (tenant_id, collection, content_hash)",
+        "CREATE INDEX documents_lineage ON documents (lineage)",
+    ]
+    for sql in statements:
+        conn.execute(sql)
+
+
 MIGRATIONS: list[Migration] = [
     _m001_initial, _m002_conversations, _m003_identities, _m004_audit, _m005_lookup_indexes,
+    _m006_unique_documents,
 ]
 
 
