@@ -82,7 +82,7 @@ class IngestSettings(_Section):
         "(sorted by length across documents, so many small documents batch as well as one big one)."
     )
     batch_mb: float = Field(
-        16.0, gt=0, description="Most MiB of originals a worker claims at once (the first job whatever its size): "
+        4.0, gt=0, description="Most MiB of originals a worker claims at once (the first job whatever its size): "
         "what it is not processing stays queued for other workers, its documents pending."
     )
     small_document_kb: float = Field(
