@@ -18,6 +18,7 @@ machine-readable ``code``; the API renders every one of them as the same problem
     │   ├── UserNotFound            user_not_found
     │   ├── ApiKeyNotFound          api_key_not_found
     │   ├── DocumentNotFound        document_not_found
+    │   ├── StoreNotFound           store_not_found — no ragd database where the settings point (CLI)
     │   ├── ConversationNotFound    conversation_not_found
     │   └── QueryNotFound           query_not_found
     ├── Conflict (409)              conflict
@@ -245,3 +246,9 @@ class ParserFailed(DocumentError):
     exception in its reason; the other documents of its batch go on."""
 
     code, title = "parser_failed", "Document parser failed"
+
+
+class StoreNotFound(NotFound):
+    """No ragd database where the settings point (``ragd doctor`` on a directory that holds no store)."""
+
+    code, title = "store_not_found", "Store not found"
