@@ -45,6 +45,7 @@ def server(server_factory) -> Server:  # type: ignore[no-untyped-def]
     return server_factory().start()
 
 
+@pytest.mark.timeout(1800)
 def test_a_small_document_is_indexed_while_a_big_one_is_still_processing(server: Server) -> None:
     with server.client() as http:
         def up(name: str, data: bytes) -> str:
@@ -70,9 +71,10 @@ def r(tmp_path: Path) -> Iterator[Ragd]:
     inst.close()
 
 
+@pytest.mark.timeout(1800)  # a busy machine is slow; the test needs the job to outlive its lease, not speed
 def test_a_lease_is_renewed_while_a_long_job_runs(r: Ragd) -> None:
     lease = 3.0
-    [sub] = r.submit_many([Upload(long_text(2_000), "long.txt")])  # about 220 chunks
+    [sub] = r.submit_many([Upload(long_text(4_000), "long.txt")])  # about 450 chunks
     pool = WorkerPool(r.store, r.ingest, lease_seconds=lease, batch=8)
     done, stolen = threading.Event(), []
     other = SqliteStore(r.settings.data_dir / "ragd.sqlite3")  # a second worker, as another process has it

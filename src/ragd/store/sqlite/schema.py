@@ -336,14 +336,17 @@ def _m006_unique_documents(conn: sqlite3.Connection) -> None:
     conn.execute("DROP TABLE temp.m006_surplus")
     conn.execute("UPDATE documents SET replaces = NULL WHERE replaces NOT IN (SELECT id FROM documents)")
     conn.execute("ALTER TABLE documents ADD COLUMN lineage TEXT")
-    # a lineage is the first document of a chain of ``replaces``
+    # a lineage is the first document of a chain of ``replaces`` (computed once into a keyed table)
+    conn.execute("CREATE TEMP TABLE m006_lineage (id TEXT PRIMARY KEY, root TEXT NOT NULL) WITHOUT ROWID")
     conn.execute(
-        """WITH RECURSIVE chain (id, root) AS (
+        """INSERT INTO temp.m006_lineage (id, root) WITH RECURSIVE chain (id, root) AS (
             SELECT id, id FROM documents WHERE replaces IS NULL
             UNION ALL SELECT d.id, chain.root FROM documents AS d JOIN chain ON d.replaces = chain.id
-        ) UPDATE documents SET lineage = (SELECT root FROM chain WHERE chain.id = documents.id)"""
+        ) SELECT id, root FROM chain"""
     )
-    conn.execute("UPDATE documents SET lineage = id WHERE lineage IS NULL")  # a cycle of replaces (never made)
+    conn.execute("UPDATE documents SET lineage = COALESCE((SELECT root FROM temp.m006_lineage AS l "
+                 "WHERE l.id = documents.id), id)")  # COALESCE: a cycle of replaces (never made)
+    conn.execute("DROP TABLE temp.m006_lineage")
     statements = [
         "DROP INDEX documents_lookup_hash",
         "CREATE UNIQUE INDEX documents_unique_hash ON documents (tenant_id, collection, content_hash)",
