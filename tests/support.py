@@ -95,3 +95,30 @@ class Server:
             i: docs.get(i, {}).get("status") for i in ids if docs.get(i, {}).get("status") != "indexed"
         }
         raise AssertionError(f"documents not done in {timeout}s: {pending}")
+
+
+def wait_progressing(server: Server, client: httpx.Client, ids: list[str], stall: float = 900.0,
+                     headers: dict[str, str] | None = None) -> dict[str, dict]:
+    """Poll until every document is indexed or failed; returns the documents by id. There is no deadline on the
+    whole (a busy machine is slow, not broken): only ``stall`` seconds without any document changing its status
+    fail, as a server that stopped making progress would."""
+    docs: dict[str, dict] = {}
+    last_change = time.monotonic()
+    while True:
+        changed = False
+        for i in ids:
+            if docs.get(i, {}).get("status") in ("indexed", "failed"):
+                continue
+            r = client.get(f"/api/v1/documents/{i}", headers=headers)
+            assert r.status_code == 200, r.text
+            changed |= r.json()["status"] != docs.get(i, {}).get("status")
+            docs[i] = r.json()
+        if all(d.get("status") in ("indexed", "failed") for d in docs.values()) and len(docs) == len(ids):
+            return docs
+        now = time.monotonic()
+        if changed:
+            last_change = now
+        elif now - last_change > stall:
+            waiting = {i: d.get("status") for i, d in docs.items() if d.get("status") not in ("indexed", "failed")}
+            raise AssertionError(f"no document changed status for {stall:g} s (server {server.url}): {waiting}")
+        time.sleep(0.3)

@@ -81,6 +81,18 @@ class IngestSettings(_Section):
         1024, ge=1, le=4096, description="Jobs a worker claims at once; their new chunks are embedded together "
         "(sorted by length across documents, so many small documents batch as well as one big one)."
     )
+    batch_mb: float = Field(
+        4.0, gt=0, description="Most MiB of originals a worker claims at once (the first job whatever its size): "
+        "what it is not processing stays queued for other workers, its documents pending."
+    )
+    small_document_kb: float = Field(
+        128.0, ge=0, description="Documents up to this size (KiB) also have a lane of their own, a worker thread "
+        "that takes only them, so a small file is not queued behind a large one. 0 = no small lane."
+    )
+    lease_seconds: float = Field(
+        600.0, gt=0, description="Lease of a claimed job: renewed every third of it while the job runs; a job "
+        "whose lease ran out (its worker died) may be taken by another worker."
+    )
 
 
 class RetrievalSettings(_Section):

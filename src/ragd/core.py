@@ -17,7 +17,7 @@ from threadpoolctl import threadpool_limits
 from ragd.audit import load_signer, open_audit_log
 from ragd.audit.retention import run_retention
 from ragd.auth.access import AccessService
-from ragd.auth.actor import LOCAL_TENANT, Actor
+from ragd.auth.actor import LOCAL_ACTOR, LOCAL_TENANT, Actor
 from ragd.auth.credentials import jwt_secret
 from ragd.auth.identities import open_identity_store
 from ragd.auth.ratelimit import Decision, check_request, check_upload, open_rate_limiter
@@ -103,8 +103,9 @@ class Ragd:
         ing = settings.ingest
         self.workers = WorkerPool(
             self.store, self.ingest, workers=ing.workers, poll_interval=ing.poll_interval_s,
-            max_attempts=ing.max_attempts,
-            batch=ing.batch_documents,
+            max_attempts=ing.max_attempts, lease_seconds=ing.lease_seconds,
+            batch=ing.batch_documents, batch_bytes=int(ing.batch_mb * 1024 * 1024),
+            small_bytes=int(ing.small_document_kb * 1024),
         )
         self.obs = Instrumentation(settings, self)  # metrics, logs, spans: decorates the services above
         self.startup_ms = (time.perf_counter() - t0) * 1000
@@ -252,17 +253,29 @@ class Ragd:
 
     # -- documents -------------------------------------------------------------------------------------------
     def submit(self, data: bytes, filename: str, **kw: Any) -> tuple[Document, bool]:
-        sub = self.ingest.submit(data, filename, **kw)
-        if not sub.duplicate:
-            self.workers.notify()
+        sub = self.submit_many([Upload(data, filename, kw.pop("mime", None))], **kw)[0]
         return sub.document, sub.duplicate
 
     def submit_many(self, uploads: Sequence[Upload], **kw: Any) -> list[Submission]:
-        """Several files stored and queued with one durable write (:meth:`IngestService.submit_many`)."""
+        """Several files stored and queued with one durable write (:meth:`IngestService.submit_many`). A file
+        name replaces another member's document only if the uploader may write it (:meth:`may_replace_others`)."""
+        kw.setdefault("replace_others", self.may_replace_others(
+            kw.get("tenant_id", LOCAL_TENANT), kw.get("collection"), kw.get("uploaded_by")))
         subs = self.ingest.submit_many(uploads, **kw)
-        if any(not s.duplicate for s in subs):
+        if any(s.document.status is DocStatus.PENDING for s in subs):
             self.workers.notify()
         return subs
+
+    def may_replace_others(self, tenant_id: str, collection: str | None, uploaded_by: str | None) -> bool:
+        """Whether ``uploaded_by``'s upload may replace a document someone else uploaded to ``collection``: the
+        local operator (no user, or auth off), an admin of the tenant, the collection's owner."""
+        if uploaded_by is None or uploaded_by == LOCAL_ACTOR.user_id:
+            return True
+        user = self.identities.get_user(uploaded_by)
+        if user is not None and user.role == "admin" and user.tenant_id == tenant_id:
+            return True
+        coll = self.identities.get_collection(tenant_id, collection or self.settings.default_collection)
+        return coll is not None and coll.owner_id == uploaded_by
 
     def get_document(self, doc_id: str) -> Document:
         doc = self.store.get_document(doc_id)

@@ -19,6 +19,7 @@ machine-readable ``code``; the API renders every one of them as the same problem
     │   ├── UserNotFound            user_not_found
     │   ├── ApiKeyNotFound          api_key_not_found
     │   ├── DocumentNotFound        document_not_found
+    │   ├── StoreNotFound           store_not_found — no ragd database where the settings point (CLI)
     │   ├── ConversationNotFound    conversation_not_found
     │   └── QueryNotFound           query_not_found
     ├── Conflict (409)              conflict
@@ -36,7 +37,8 @@ machine-readable ``code``; the API renders every one of them as the same problem
     │   ├── DocumentEncrypted       document_encrypted
     │   ├── DocumentCorrupt         document_corrupt
     │   ├── NoTextFound             no_text_found
-    │   └── TooManyPages            too_many_pages
+    │   ├── TooManyPages            too_many_pages
+    │   └── ParserFailed            parser_failed — a parser or the chunker raised unexpectedly on this file
     ├── ConfigurationError (500)    configuration_error — raised at start-up, never per request
     ├── ServiceUnavailable (503)    service_unavailable
     │   ├── LLMUnavailable          llm_unavailable — the model server refused or kept failing after retries
@@ -255,3 +257,16 @@ class InputTooLong(ValidationFailed):
     limit and its setting (``RAGD_LIMITS__…``)."""
 
     code, title = "input_too_long", "Input too long"
+
+
+class ParserFailed(DocumentError):
+    """A parser (or the chunker) raised an unexpected exception on one file: that document fails alone, with the
+    exception in its reason; the other documents of its batch go on."""
+
+    code, title = "parser_failed", "Document parser failed"
+
+
+class StoreNotFound(NotFound):
+    """No ragd database where the settings point (``ragd doctor`` on a directory that holds no store)."""
+
+    code, title = "store_not_found", "Store not found"

@@ -6,12 +6,12 @@ import io
 import json
 import tarfile
 import threading
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 from tests.ops.conftest import QUERIES, corpus, settings_for
+from tests.support import wait_progressing
 
 from ragd.errors import BadRequest, Conflict
 from ragd.ops.backup import create_backup, restore_backup, verify_backup
@@ -70,29 +70,33 @@ def _answers(client: httpx.Client) -> list[dict]:
     return out
 
 
+@pytest.mark.timeout(3600)  # a busy machine is slow: waits fail on a stall, not on slowness
 def test_backup_under_concurrent_uploads_restores_identically(server_factory, tmp_path: Path, cli) -> None:
     env = {"RAGD_HEALTH__MAX_MEMORY_PERCENT": "100"}
     src = server_factory(tmp_path / "src", **env).start()
     with src.client() as client:
         first = [client.post("/api/v1/documents/upload", files=[("file", d)]).json()["documents"][0]["id"]
                  for d in corpus(8)]
-        src.wait_done(client, first)
+        wait_progressing(src, client, first)
 
+        # uploads keep arriving while the backups run; the last ones wait until the backups are written, so some
+        # uploads always come after the snapshot, on a slow machine as on a fast one
         later: list[str] = []
-        stop = threading.Event()
+        started, backed_up = threading.Event(), threading.Event()
+        held_back = 5
 
         def upload_more() -> None:
             with src.client() as c:
-                for d in corpus(25, start=8):
-                    if stop.is_set():
-                        return
+                for n, d in enumerate(corpus(25, start=8)):
+                    if n == 25 - held_back:
+                        backed_up.wait(600)
                     later.append(c.post("/api/v1/documents/upload", files=[("file", d)]).json()["documents"][0]["id"])
-                    time.sleep(0.1)
+                    if len(later) == 3:
+                        started.set()
 
         uploader = threading.Thread(target=upload_more)
         uploader.start()
-        while len(later) < 3:
-            time.sleep(0.02)
+        assert started.wait(600)
         archive = tmp_path / "under-load.tar.gz"
         res = cli("backup", str(archive), "--data-dir", str(src.data_dir))  # another process, server busy
         assert res.returncode == 0, res.stderr
@@ -102,9 +106,9 @@ def test_backup_under_concurrent_uploads_restores_identically(server_factory, tm
         assert (src.data_dir / "backups" / name).is_file()
         assert name in [b["file"] for b in client.get("/api/v1/admin/backups").json()["backups"]]
         assert client.post(f"/api/v1/admin/backups/{name}/verify").json()["ok"]
-        stop.set()
-        uploader.join(120)
-        src.wait_done(client, first + later)
+        backed_up.set()
+        uploader.join(600)
+        wait_progressing(src, client, first + later)
 
         restored_dir = tmp_path / "restored"
         res = cli("restore", str(archive), "--data-dir", str(restored_dir))
@@ -112,13 +116,14 @@ def test_backup_under_concurrent_uploads_restores_identically(server_factory, tm
         with tarfile.open(archive) as tar:
             manifest = json.loads(tar.extractfile("manifest.json").read())  # type: ignore[union-attr]
         in_backup = manifest["store"]["documents"]
-        assert 8 + 3 <= in_backup < 8 + len(later), (in_backup, len(later))  # uploads were still arriving
+        assert len(later) == 25
+        assert 8 + 3 <= in_backup <= 8 + 25 - held_back, in_backup  # uploads were still arriving
 
         dst = server_factory(restored_dir, **env).start()
         with dst.client() as rc:
             kept = [d["id"] for d in rc.get("/api/v1/documents", params={"limit": 500}).json()["documents"]]
             assert len(kept) == in_backup and set(first) <= set(kept)
-            rc_docs = dst.wait_done(rc, kept)  # documents still pending in the snapshot are finished now
+            rc_docs = wait_progressing(dst, rc, kept)  # documents still pending in the snapshot are finished now
             assert all(d["status"] == "indexed" for d in rc_docs.values())
             # the source, minus what arrived after the snapshot, must answer exactly like the restored copy
             for doc_id in set(first + later) - set(kept):

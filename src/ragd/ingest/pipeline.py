@@ -19,7 +19,7 @@ from typing import Any
 
 from ragd.config import Settings
 from ragd.embed.base import Embedder, TokenCounter
-from ragd.errors import DocumentError, DocumentNotFound, PayloadTooLarge
+from ragd.errors import DocumentError, DocumentNotFound, ParserFailed, PayloadTooLarge
 from ragd.ingest.chunking import chunk_document
 from ragd.ingest.files import FileStore, sanitize_filename
 from ragd.ingest.loaders import check_page_limit, load_document, sniff_type
@@ -75,6 +75,14 @@ class _Prepared:
     parsed: ParsedRecord
     ids: dict[str, list[int]]
     """The model's token ids of those texts the chunker already tokenized, by content hash."""
+
+
+class _ContentCrash(Exception):
+    """An unexpected exception raised by one document's own content step (its cause), not by ragd's services."""
+
+    def __init__(self, step: str) -> None:
+        super().__init__(step)
+        self.step = step
 
 
 def _at(exc: DocumentError, step: str) -> DocumentError:
@@ -148,11 +156,12 @@ class IngestService:
         mime: str | None = None,
         tenant_id: str = "default",
         uploaded_by: str | None = None,
+        replace_others: bool = True,
     ) -> Submission:
         """Store the original and queue it. Identical bytes in the same collection return the existing document;
         a new version of the same file name replaces the old one once it is indexed."""
         return self.submit_many([Upload(data, filename, mime)], collection=collection, metadata=metadata,
-                                tenant_id=tenant_id, uploaded_by=uploaded_by)[0]
+                                tenant_id=tenant_id, uploaded_by=uploaded_by, replace_others=replace_others)[0]
 
     def submit_many(
         self,
@@ -162,52 +171,67 @@ class IngestService:
         metadata: dict[str, Any] | None = None,
         tenant_id: str = "default",
         uploaded_by: str | None = None,
+        replace_others: bool = True,
     ) -> list[Submission]:
         """:meth:`submit` for several files with one durable write: the originals are fsynced together and the
         documents and their jobs inserted in one transaction. An upload without ``mime`` is checked first
         (:meth:`check`); the first one rejected raises before anything is stored. Within the batch, identical
-        bytes are one document and a later file of the same name replaces an earlier one."""
+        bytes are one document and a later file of the same name replaces an earlier one.
+
+        The store decides duplicates and versions atomically (:meth:`Store.submit_documents`): concurrent
+        identical uploads get one document back, a failed document uploaded again is queued again, and a file
+        name replaces only a document ``uploaded_by`` may replace (its own; any with ``replace_others``: the
+        collection's owner, a tenant admin, the local operator)."""
         collection = collection or self._settings.default_collection
-        out: list[tuple[Document, bool]] = []  # (document, duplicate)
+        known: dict[str, Document] = {}  # content hash → document already stored (not failed)
+        first: dict[str, int] = {}  # content hash → index of its first new document in this batch
         new: list[Document] = []
         originals: list[tuple[str, bytes]] = []
-        by_hash: dict[str, Document] = {}
-        by_name: dict[str, str] = {}
+        plan: list[Document | int] = []  # per upload: a known document, or the index of a new one
         for up in uploads:
             mime = up.mime or self.check(up.data, up.filename)
-            name = sanitize_filename(up.filename)
             digest = hashlib.sha256(up.data).hexdigest()
-            existing = by_hash.get(digest) or self._store.find_document(
-                collection, content_hash=digest, tenant_id=tenant_id
-            )
-            if existing is not None:
-                out.append((existing, True))
+            if digest not in known and digest not in first:
+                found = self._store.find_document(collection, content_hash=digest, tenant_id=tenant_id)
+                if found is not None and found.status is not DocStatus.FAILED:
+                    known[digest] = found  # a plain re-upload: no file written, nothing changed
+            if digest in known:
+                plan.append(known[digest])
                 continue
-            previous = by_name.get(name)
-            if previous is None:
-                found = self._store.find_document(collection, filename=name, tenant_id=tenant_id)
-                previous = found.id if found is not None else None
+            if digest in first:
+                plan.append(first[digest])
+                continue
+            first[digest] = len(new)
+            plan.append(len(new))
             doc = Document(
-                id="d_" + uuid.uuid4().hex[:20],
-                collection=collection,
-                filename=name,
-                content_hash=digest,
-                mime=mime,
-                size=len(up.data),
-                metadata={**(metadata or {}), **(up.metadata or {})},
-                replaces=previous,
-                tenant_id=tenant_id,
-                uploaded_by=uploaded_by,
+                id="d_" + uuid.uuid4().hex[:20], collection=collection, filename=sanitize_filename(up.filename),
+                content_hash=digest, mime=mime, size=len(up.data),
+                metadata={**(metadata or {}), **(up.metadata or {})}, tenant_id=tenant_id, uploaded_by=uploaded_by,
             )
-            by_hash[digest], by_name[name] = doc, doc.id
             new.append(doc)
             originals.append((doc.id, up.data))
-            out.append((doc, False))
-        stored: dict[str, Document] = {}
+        results: list[tuple[Document, bool]] = []
         if new:
             self._files.put_many(originals)
-            stored = {d.id: d for d in self._store.add_documents(new)}
-        return [Submission(stored.get(doc.id, doc), dup) for doc, dup in out]
+            try:
+                results = self._store.submit_documents(new, replace_others=replace_others)
+            except BaseException:
+                for doc in new:
+                    self._files.delete(doc.id)
+                raise
+            for doc, (_stored, duplicate) in zip(new, results, strict=True):
+                if duplicate:  # another upload of the same bytes won the race: ours is not needed
+                    self._files.delete(doc.id)
+        out: list[Submission] = []
+        seen: set[int] = set()
+        for item in plan:
+            if isinstance(item, Document):
+                out.append(Submission(item, True))
+            else:
+                stored, duplicate = results[item]
+                out.append(Submission(stored, duplicate or item in seen))
+                seen.add(item)
+        return out
 
     def reindex(self, doc_id: str) -> Document:
         doc = self._store.get_document(doc_id)
@@ -234,15 +258,17 @@ class IngestService:
 
     def process_batch(self, doc_ids: list[str]) -> dict[str, DocStatus]:
         """Run the pipeline for several documents, embedding all their new chunks in one batched call (small
-        documents would otherwise reach the model one short batch at a time). Document errors end that document
-        ``failed``; other exceptions propagate (the worker retries the jobs)."""
+        documents would otherwise reach the model one short batch at a time). A document moves to ``parsing``
+        when its turn comes (the others stay ``pending``). Document errors, and any exception raised while a
+        document's own content is parsed, chunked or analysed, end that document ``failed`` alone; other
+        exceptions (the store, the model) propagate (the worker retries the jobs)."""
         result: dict[str, DocStatus] = {}
         ready: list[_Prepared] = []
         pending = 0
-        self._store.set_status_many(doc_ids, DocStatus.PARSING)
         redact: dict[tuple[str, str], bool] = {}  # per (tenant, collection), looked up once per batch
 
         for doc_id in doc_ids:
+            self._store.set_status_many([doc_id], DocStatus.PARSING)
             prepared = self._guard(doc_id, DocStatus.PARSING, lambda d=doc_id: self._prepare(d, redact))
             if prepared is None:
                 result[doc_id] = DocStatus.FAILED
@@ -257,7 +283,8 @@ class IngestService:
 
     def _embed_and_commit(self, ready: list[_Prepared], result: dict[str, DocStatus]) -> None:
         """Store the parsed texts, embed the new chunks, and index every document, each step one transaction for
-        the whole group. A document deleted meanwhile is dropped, the others go on."""
+        the whole group. A document deleted meanwhile (or replaced by a newer version) is dropped, the others go
+        on; the originals of the older versions an indexed document replaced are deleted."""
         try:
             self._store.record_parsed([p.parsed for p in ready])
         except DocumentNotFound:
@@ -268,14 +295,16 @@ class IngestService:
         self._embed_missing({h: t for p in ready for h, t in p.texts.items()},
                             {h: ids for p in ready for h, ids in p.ids.items()})
         model = self._embedder.name
+        removed: list[str] = []
         try:
-            self._store.commit_chunks_many([(p.doc.id, p.chunks, p.lexical) for p in ready], model)
+            removed = self._store.commit_chunks_many([(p.doc.id, p.chunks, p.lexical) for p in ready], model)
         except DocumentNotFound:
             ready = [p for p in ready
-                     if self._each_or_gone(lambda p=p: self._store.commit_chunks(p.doc.id, p.chunks, p.lexical, model))]
+                     if self._each_or_gone(lambda p=p: removed.extend(
+                         self._store.commit_chunks(p.doc.id, p.chunks, p.lexical, model)))]
+        for old in removed:
+            self._files.delete(old)
         for p in ready:
-            if p.doc.replaces:
-                self._files.delete(p.doc.replaces)
             result[p.doc.id] = DocStatus.INDEXED
         self._on_indexed()
 
@@ -292,12 +321,20 @@ class IngestService:
         try:
             return fn()
         except (DocumentError, *CRYPTO_ERRORS) as exc:  # a missing key fails this document only, not the batch
-            failed_step = getattr(exc, "step", step.value)
-            self._store.set_status(
-                doc_id, DocStatus.FAILED, error=exc.detail, error_code=exc.code, failed_step=failed_step
-            )
-            log.info("document %s failed at %s: %s", doc_id, failed_step, exc.detail)
-            return None
+            self._failed(doc_id, getattr(exc, "step", step.value), exc.detail, exc.code)
+        except _ContentCrash as crash:  # a parser's (or chunker's) own bug or a file it did not expect
+            exc = crash.__cause__
+            log.warning("document %s: %s raised %r", doc_id, crash.step, exc, exc_info=exc)
+            self._failed(doc_id, crash.step, f"the {crash.step} step failed unexpectedly on this file "
+                         f"({type(exc).__name__}: {str(exc)[:300]})", ParserFailed.code)
+        return None
+
+    def _failed(self, doc_id: str, step: str, reason: str, code: str) -> None:
+        try:
+            self._store.set_status(doc_id, DocStatus.FAILED, error=reason, error_code=code, failed_step=step)
+        except DocumentNotFound:  # deleted (or replaced by a newer version) meanwhile
+            return
+        log.info("document %s failed at %s: %s", doc_id, step, reason)
 
     def _prepare(self, doc_id: str, redact: dict[tuple[str, str], bool]) -> _Prepared | None:
         doc = self._store.get_document(doc_id)
@@ -310,11 +347,23 @@ class IngestService:
             parsed = load_document(data, doc.filename, mime=doc.mime, max_pages=self._settings.ingest.max_pages)
         except DocumentError as exc:
             raise _at(exc, "parsing") from None
+        except Exception as exc:
+            raise _ContentCrash("parsing") from exc
         key = (doc.tenant_id, doc.collection)
         if key not in redact:
             redact[key] = self.redact_ingest(doc)
+        try:
+            return self._chunk(doc, parsed, redact[key])
+        except DocumentError:
+            raise
+        except Exception as exc:
+            raise _ContentCrash("chunking") from exc
+
+    def _chunk(self, doc: Document, parsed: ParsedDocument, redact: bool) -> _Prepared:
+        """Redact, chunk and analyse one parsed document (its own content only: no store, no model call)."""
+        doc_id = doc.id
         privacy = self._settings.privacy
-        parsed = redact_document(parsed, redact[key], privacy.kinds, privacy.phone_regions)
+        parsed = redact_document(parsed, redact, privacy.kinds, privacy.phone_regions)
         cs = self._settings.chunking
         chunks = chunk_pages(parsed, self._embedder, max_tokens=cs.max_tokens, overlap_tokens=cs.overlap_tokens)
         if not chunks:

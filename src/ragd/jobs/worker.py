@@ -3,6 +3,15 @@
 Jobs live in the store, so they survive a restart: at start-up the embedded server puts back every job that was
 running when the previous process died (:meth:`Store.requeue_running`), and a job whose worker vanished is also
 reclaimed when its lease expires (for several processes sharing one store).
+
+What a worker claims is what it processes next: at most ``batch`` jobs whose originals total at most
+``batch_bytes`` (the first one whatever its size), so the jobs it is not working on stay queued for any other
+worker and their documents stay ``pending``. Besides the ``workers`` threads, a *small lane* thread takes only
+documents of at most ``small_bytes``: a one-line text uploaded behind a 600-page PDF is indexed while the PDF is
+still being parsed, instead of after it. While a batch runs, a heartbeat renews its leases every third of the lease
+(and touches the jobs, so ``ragd doctor`` does not call them stuck); a worker finishes or releases only the jobs it
+still holds. When a batch fails unexpectedly, its documents are run again one by one, so one bad document fails
+alone (after ``max_attempts``) and the others are indexed.
 """
 
 from __future__ import annotations
@@ -11,10 +20,11 @@ import logging
 import os
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 from ragd.ingest.pipeline import IngestService
-from ragd.models import DocStatus
+from ragd.models import DocStatus, Job
 from ragd.store.base import Store
 
 log = logging.getLogger(__name__)
@@ -31,6 +41,8 @@ class WorkerPool:
         max_attempts: int = 3,
         lease_seconds: float = 600.0,
         batch: int = 8,
+        batch_bytes: int | None = None,
+        small_bytes: int = 0,
     ) -> None:
         self._store = store
         self._ingest = ingest
@@ -39,62 +51,124 @@ class WorkerPool:
         self._max_attempts = max_attempts
         self._lease = lease_seconds
         self._batch = batch
+        self._batch_bytes = batch_bytes
+        self._small = small_bytes
         self._stop = threading.Event()
-        self._wake = threading.Event()
+        self._wake: list[threading.Event] = []
         self._threads: list[threading.Thread] = []
         self._id = f"{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
     def start(self) -> None:
-        for i in range(self._n):
-            t = threading.Thread(
-                target=self._loop, name=f"ragd-worker-{i}", args=(f"{self._id}-{i}",), daemon=True
-            )
+        lanes: list[tuple[str, int | None]] = [(str(i), None) for i in range(self._n)]
+        if self._n and self._small > 0:
+            lanes.append(("small", self._small))
+        for name, max_size in lanes:
+            wake = threading.Event()
+            t = threading.Thread(target=self._loop, name=f"ragd-worker-{name}",
+                                 args=(f"{self._id}-{name}", wake, max_size), daemon=True)
+            self._wake.append(wake)
             t.start()
             self._threads.append(t)
 
     def notify(self) -> None:
         """Wake idle workers (a job was just queued)."""
-        self._wake.set()
+        for wake in self._wake:
+            wake.set()
 
     def stop(self, timeout: float = 30.0) -> None:
         self._stop.set()
-        self._wake.set()
+        self.notify()
         for t in self._threads:
             t.join(timeout)
         self._threads.clear()
+        self._wake.clear()
 
-    def _loop(self, worker_id: str) -> None:
+    def _loop(self, worker_id: str, wake: threading.Event, max_size: int | None) -> None:
         while not self._stop.is_set():
             try:
-                worked = self.run_one(worker_id)
+                worked = self.run_one(worker_id, max_size=max_size)
             except Exception:  # the store itself failed: back off and try again
                 log.exception("worker %s: unexpected error", worker_id)
                 worked = False
             if not worked:
-                self._wake.wait(self._poll)
-                self._wake.clear()
+                wake.wait(self._poll)
+                wake.clear()
 
-    def run_one(self, worker_id: str = "inline", on_done: Callable[[str, str], None] | None = None) -> bool:
-        """Claim up to ``batch`` jobs and process them together. False when the queue is empty."""
-        jobs = self._store.claim_jobs(worker_id, self._batch, self._lease)
+    def run_one(self, worker_id: str | None = None, on_done: Callable[[str, str], None] | None = None, *,
+                max_size: int | None = None) -> bool:
+        """Claim the next jobs (``batch`` at most, ``batch_bytes`` of originals at most; only documents of at
+        most ``max_size`` bytes when given) and process them together. False when there was nothing to claim."""
+        worker_id = worker_id or f"{self._id}-inline"
+        jobs = self._store.claim_jobs(worker_id, self._batch, self._lease, max_bytes=self._batch_bytes,
+                                      max_size=max_size)
         if not jobs:
             return False
-        try:
-            statuses = self._ingest.process_batch([j.document_id for j in jobs])
-        except Exception as exc:
-            log.exception("jobs %s failed", [j.id for j in jobs])
-            for job in jobs:
-                if job.attempts >= self._max_attempts:
-                    self._ingest.fail(job.document_id, f"internal error after {job.attempts} attempts: {exc}")
-                    self._store.finish_job(job.id, ok=False, error=str(exc))
-                else:
-                    self._store.release_job(job.id)
-            return True
-        self._store.finish_jobs([job.id for job in jobs])
+        with self._heartbeat(worker_id, [j.id for j in jobs]):
+            try:
+                statuses = self._ingest.process_batch([j.document_id for j in jobs])
+                done = list(jobs)
+            except Exception as exc:
+                if len(jobs) == 1:
+                    self._retry_or_fail(worker_id, jobs[0], exc)
+                    return True
+                log.warning("a batch of %d jobs failed (%r): running them one by one", len(jobs), exc)
+                statuses, done = self._one_by_one(worker_id, jobs)
+        self._store.finish_jobs([j.id for j in done], worker_id=worker_id)
         if on_done:
-            for job in jobs:
+            for job in done:
                 on_done(job.document_id, statuses.get(job.document_id, DocStatus.FAILED).value)
         return True
+
+    def _one_by_one(self, worker_id: str, jobs: Sequence[Job]) -> tuple[dict[str, DocStatus], list[Job]]:
+        """Each job of a failed batch alone; those that fail again are retried later or failed. Returns the
+        statuses and the jobs that ran to their end."""
+        statuses: dict[str, DocStatus] = {}
+        done: list[Job] = []
+        for job in jobs:
+            try:
+                statuses.update(self._ingest.process_batch([job.document_id]))
+            except Exception as exc:
+                self._retry_or_fail(worker_id, job, exc)
+                continue
+            done.append(job)
+        return statuses, done
+
+    def _retry_or_fail(self, worker_id: str, job: Job, exc: Exception) -> None:
+        log.error("job %s (document %s) failed: %r", job.id, job.document_id, exc, exc_info=exc)
+        if job.attempts >= self._max_attempts:
+            try:
+                self._ingest.fail(job.document_id, f"internal error after {job.attempts} attempts: {exc}")
+            except Exception:  # deleted meanwhile
+                log.warning("could not mark document %s failed", job.document_id)
+            self._store.finish_job(job.id, ok=False, error=str(exc), worker_id=worker_id)
+        else:
+            self._store.release_job(job.id, worker_id=worker_id)
+
+    @contextmanager
+    def _heartbeat(self, worker_id: str, job_ids: list[int]) -> Iterator[None]:
+        """Renew the jobs' leases every third of a lease while the block runs."""
+        done = threading.Event()
+
+        def beat() -> None:
+            held = list(job_ids)
+            while held and not done.wait(self._lease / 3):
+                try:
+                    renewed = self._store.renew_jobs(worker_id, held, self._lease)
+                except Exception:  # a busy store: try again at the next beat, the lease still runs
+                    log.warning("worker %s: renewing %d leases failed", worker_id, len(held), exc_info=True)
+                    continue
+                if len(renewed) < len(held):
+                    log.warning("worker %s lost %d jobs (finished, deleted or taken over)", worker_id,
+                                len(held) - len(renewed))
+                held = renewed
+
+        thread = threading.Thread(target=beat, name=f"ragd-lease-{worker_id}", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join()
 
     def drain(self, on_done: Callable[[str, str], None] | None = None) -> int:
         """Process jobs in the calling thread until the queue is empty (the CLI's way). Returns jobs run."""

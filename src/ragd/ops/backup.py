@@ -14,7 +14,8 @@ An archive (``.tar.gz`` or ``.zip``) holds:
   the size and sha256 of every other member.
 
 :func:`restore_backup` refuses a non-empty target, verifies every checksum and the database's integrity before
-anything lands in the target, and then rebuilds the dense index so the restored directory is ready to serve.
+anything lands in the target, puts the jobs that were running at the snapshot back in the queue (no process of the
+restored directory holds them), and then rebuilds the dense index so the restored directory is ready to serve.
 """
 
 from __future__ import annotations
@@ -260,6 +261,20 @@ def _verify(archive: Path, into: Path) -> dict[str, Any]:
     return manifest
 
 
+def _reset_jobs(db: Path) -> None:
+    """Jobs that were running when the backup was taken belong to no process of the restored directory: queue
+    them again, and start the clock of every unfinished job at the restore (``ragd doctor`` would otherwise call
+    them stuck)."""
+    conn = sqlite3.connect(db, isolation_level=None)
+    try:
+        conn.execute(
+            "UPDATE jobs SET status = 'queued', worker_id = NULL, locked_until = NULL, updated_at = ? "
+            "WHERE status IN ('queued', 'running')", (time.time(),),
+        )
+    finally:
+        conn.close()
+
+
 def restore_backup(archive: Path, data_dir: Path) -> dict[str, Any]:
     """Restore ``archive`` into the empty (or absent) ``data_dir`` and rebuild its dense index.
 
@@ -272,6 +287,7 @@ def restore_backup(archive: Path, data_dir: Path) -> dict[str, Any]:
     staging = Path(tempfile.mkdtemp(prefix=".ragd-restore-", dir=data_dir.parent))
     try:
         manifest = _verify(archive, staging)
+        _reset_jobs(staging / DB_NAME)
         os.replace(staging / DB_NAME, data_dir / DB_NAME)
         if (staging / "files").is_dir():
             os.replace(staging / "files", data_dir / "files")

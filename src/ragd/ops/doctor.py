@@ -15,7 +15,8 @@ Checks (each reports how many differences it found):
 ``repair=True`` rebuilds the dense index from the store, rebuilds the FTS5 index from the chunks, re-queues
 unfinished documents without a job and deletes orphan files; then checks again. Missing originals and a model
 change cannot be repaired here (re-upload; ``ragd reindex``). The doctor never loads the embedding model, so
-it runs in a second while a server is serving the same directory.
+it runs in a second while a server is serving the same directory. A directory without a store is refused
+(``store_not_found``) before anything is opened, so the doctor never creates an empty database there.
 """
 
 from __future__ import annotations
@@ -29,10 +30,12 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ragd.config import Settings
+from ragd.errors import StoreNotFound
 from ragd.ops.sqlite_inspect import SqliteInspector, sqlite_path
 from ragd.security.encryption import CRYPTO_ERRORS, HEADER_LEN, FileCipher, describe
 from ragd.store import open_store
 from ragd.store.base import Store
+from ragd.store.sqlite.connection import path_from_url
 from ragd.store.vectors import DenseIndex
 
 ORPHAN_AGE_S = 3600.0
@@ -51,11 +54,23 @@ class Finding:
         return self.differences == 0
 
 
+def existing_store_url(settings: Settings) -> str:
+    """``settings.store_url`` when it names a store that exists; ``StoreNotFound`` for a SQLite file that does not
+    (opening it would create an empty database)."""
+    url = settings.store_url
+    if url.startswith("sqlite") or "://" not in url:
+        path = path_from_url(url)
+        if not path.is_file():
+            raise StoreNotFound(f"no ragd store at {path}: is the data directory right (--data-dir, "
+                                "RAGD_DATA_DIR)? Nothing was created.")
+    return url
+
+
 class Doctor:
     def __init__(self, settings: Settings, store: Store | None = None) -> None:
         self.settings = settings
         self._own_store = store is None
-        self.store = store or open_store(settings.store_url, migrate=False)
+        self.store = store or open_store(existing_store_url(settings), migrate=False)
         path = sqlite_path(self.store)
         self.sql = SqliteInspector(path) if path is not None else None
         self.model = self.store.get_meta("embedding_model")

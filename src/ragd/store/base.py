@@ -53,6 +53,17 @@ class Store(Protocol):
     def add_documents(self, docs: Sequence[Document]) -> list[Document]:
         """:meth:`add_document` with ``enqueue`` for each of ``docs``, all in one transaction (all or none)."""
 
+    def submit_documents(
+        self, docs: Sequence[Document], *, replace_others: bool = True
+    ) -> list[tuple[Document, bool]]:
+        """Uploads, in order, in one transaction, each as ``(document, duplicate)``. The store, not a look-up
+        before it, guarantees that identical bytes are one document: concurrent calls from any thread or process
+        with the same ``(tenant_id, collection, content_hash)`` insert one row, and every other caller gets that
+        document back with ``duplicate`` true (a ``failed`` one is queued again first, once). A new document
+        ``replaces`` the newest of the same tenant, collection and file name that its uploader may replace (every
+        one when ``replace_others``, else only those with the same ``uploaded_by``) and joins its lineage;
+        otherwise it starts a lineage of its own. Inserted documents are ``pending`` with a queued job."""
+
     def get_document(self, doc_id: str) -> Document | None: ...
 
     def find_document(
@@ -106,18 +117,19 @@ class Store(Protocol):
 
     def commit_chunks(
         self, doc_id: str, chunks: Sequence[ChunkDraft], lexical: Sequence[str], model: str
-    ) -> None:
+    ) -> list[str]:
         """Atomically make ``chunks`` the document's chunks and mark it ``indexed``.
 
         ``lexical[i]`` is the analysed text of ``chunks[i]`` for the lexical index. Every chunk's embedding must
         already be in the embedding cache for ``model``. In the same transaction: the document's previous chunks
-        are removed, ``num_chunks`` set, and if the document ``replaces`` another one, that one and its chunks are
-        deleted. Adds ``add``/``del`` rows to the change log.
+        are removed, ``num_chunks`` set, and every older version of its lineage (added before it, whatever their
+        status; and the one it ``replaces``) is deleted with its chunks. Adds ``add``/``del`` rows to the change
+        log. Returns the ids of the documents deleted (their originals are the caller's to remove).
         """
 
     def commit_chunks_many(
         self, items: Sequence[tuple[str, Sequence[ChunkDraft], Sequence[str]]], model: str
-    ) -> None:
+    ) -> list[str]:
         """:meth:`commit_chunks` for several ``(doc_id, chunks, lexical)`` in one transaction (all or none)."""
 
     def delete_document(self, doc_id: str) -> bool:
@@ -182,16 +194,26 @@ class Store(Protocol):
     def claim_job(self, worker_id: str, lease_seconds: float = 600.0) -> Job | None:
         """Atomically take the oldest queued job, or a running one whose lease expired. Increments attempts."""
 
-    def claim_jobs(self, worker_id: str, limit: int, lease_seconds: float = 600.0) -> list[Job]:
-        """Up to ``limit`` jobs taken at once, oldest first, as :meth:`claim_job` would take them one by one."""
+    def claim_jobs(
+        self, worker_id: str, limit: int, lease_seconds: float = 600.0, *, max_bytes: int | None = None,
+        max_size: int | None = None,
+    ) -> list[Job]:
+        """Up to ``limit`` jobs taken at once, oldest first, as :meth:`claim_job` would take them one by one;
+        only those whose documents total at most ``max_bytes`` (the first is taken whatever its size), and only
+        jobs of documents of at most ``max_size`` bytes when given."""
 
-    def finish_job(self, job_id: int, *, ok: bool, error: str | None = None) -> None: ...
+    def renew_jobs(self, worker_id: str, job_ids: Sequence[int], lease_seconds: float = 600.0) -> list[int]:
+        """Extend the lease (and touch ``updated_at``) of those jobs still running under ``worker_id``; returns
+        their ids (a job missing from the answer was lost: finished, deleted or taken by another worker)."""
 
-    def finish_jobs(self, job_ids: Sequence[int]) -> None:
+    def finish_job(self, job_id: int, *, ok: bool, error: str | None = None, worker_id: str | None = None) -> None:
+        """Mark a job done or failed; with ``worker_id``, only while that worker still holds it."""
+
+    def finish_jobs(self, job_ids: Sequence[int], *, worker_id: str | None = None) -> None:
         """Mark several jobs done (``finish_job(id, ok=True)`` each) in one transaction."""
 
-    def release_job(self, job_id: int) -> None:
-        """Put a running job back in the queue (retry)."""
+    def release_job(self, job_id: int, *, worker_id: str | None = None) -> None:
+        """Put a running job back in the queue (retry); with ``worker_id``, only while that worker holds it."""
 
     def requeue_running(self) -> int:
         """Put every running job back in the queue (embedded mode at start-up). Returns how many."""

@@ -19,9 +19,11 @@ from ragd.testing.store_conformance import StoreConformance, add_indexed, make_d
 from ragd.testing.store_conformance_batch import BatchConformance
 from ragd.testing.store_conformance_jobs import JobQueueConformance
 from ragd.testing.store_conformance_lexical import LexicalFeedConformance
+from ragd.testing.store_conformance_uploads import UploadConformance
 
 
-class TestSqliteStore(StoreConformance, JobQueueConformance, BatchConformance, LexicalFeedConformance):
+class TestSqliteStore(StoreConformance, JobQueueConformance, BatchConformance, LexicalFeedConformance,
+                      UploadConformance):
     @pytest.fixture
     def store(self, tmp_path: Path) -> Iterator[SqliteStore]:
         store = SqliteStore(tmp_path / "ragd.sqlite3")

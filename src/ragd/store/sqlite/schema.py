@@ -314,6 +314,48 @@ def _m005_lookup_indexes(conn: sqlite3.Connection) -> None:
         conn.execute(sql)
 
 
+def _m006_unique_documents(conn: sqlite3.Connection) -> None:
+    """Identical bytes are one document per tenant and collection, enforced by a unique index (concurrent uploads
+    raced past a look-up before, issue 14); each document names its version ``lineage`` (the id of the lineage's
+    first document), so that indexing a new version removes every older one of the same lineage.
+
+    Copies left by that race in older databases are removed before the index is built: of each group of documents
+    with the same bytes, the one furthest along (indexed first, then in progress, then failed) and oldest stays;
+    the others go with their text, chunks (logged as deletions for the derived indexes) and jobs. Their originals
+    stay on disk as orphans until ``ragd doctor --repair``."""
+    rank = "CASE status WHEN 'indexed' THEN 0 WHEN 'failed' THEN 2 ELSE 1 END"
+    conn.execute(
+        f"""CREATE TEMP TABLE m006_surplus AS SELECT id FROM (
+            SELECT id, ROW_NUMBER() OVER (PARTITION BY tenant_id, collection, content_hash
+                                          ORDER BY {rank}, created_at, rowid) AS n FROM documents
+        ) WHERE n > 1"""
+    )
+    for table, column in (("chunks", "document_id"), ("doc_text", "doc_id"), ("jobs", "document_id"),
+                          ("documents", "id")):
+        conn.execute(f"DELETE FROM {table} WHERE {column} IN (SELECT id FROM temp.m006_surplus)")
+    conn.execute("DROP TABLE temp.m006_surplus")
+    conn.execute("UPDATE documents SET replaces = NULL WHERE replaces NOT IN (SELECT id FROM documents)")
+    conn.execute("ALTER TABLE documents ADD COLUMN lineage TEXT")
+    # a lineage is the first document of a chain of ``replaces`` (computed once into a keyed table)
+    conn.execute("CREATE TEMP TABLE m006_lineage (id TEXT PRIMARY KEY, root TEXT NOT NULL) WITHOUT ROWID")
+    conn.execute(
+        """INSERT INTO temp.m006_lineage (id, root) WITH RECURSIVE chain (id, root) AS (
+            SELECT id, id FROM documents WHERE replaces IS NULL
+            UNION ALL SELECT d.id, chain.root FROM documents AS d JOIN chain ON d.replaces = chain.id
+        ) SELECT id, root FROM chain"""
+    )
+    conn.execute("UPDATE documents SET lineage = COALESCE((SELECT root FROM temp.m006_lineage AS l "
+                 "WHERE l.id = documents.id), id)")  # COALESCE: a cycle of replaces (never made)
+    conn.execute("DROP TABLE temp.m006_lineage")
+    statements = [
+        "DROP INDEX documents_lookup_hash",
+        "CREATE UNIQUE INDEX documents_unique_hash ON documents (tenant_id, collection, content_hash)",
+        "CREATE INDEX documents_lineage ON documents (lineage)",
+    ]
+    for sql in statements:
+        conn.execute(sql)
+
+
 def _m007_sessions(conn: sqlite3.Connection) -> None:
     """Ending a user's sessions (password change or reset, disabling, role change, sign-out everywhere): access
     tokens issued before ``users.sessions_after`` are refused, and all their refresh tokens are found by user."""
@@ -336,7 +378,7 @@ def _m008_tenant_owned_default(conn: sqlite3.Connection) -> None:
 
 MIGRATIONS: list[Migration] = [
     _m001_initial, _m002_conversations, _m003_identities, _m004_audit, _m005_lookup_indexes,
-    _m007_sessions, _m008_tenant_owned_default,
+    _m006_unique_documents, _m007_sessions, _m008_tenant_owned_default,
 ]
 
 

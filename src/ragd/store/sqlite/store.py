@@ -8,7 +8,6 @@ transaction).
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sqlite3
 import time
@@ -18,19 +17,17 @@ from typing import Any
 
 import numpy as np
 
-from ragd.errors import Conflict, DocumentNotFound
+from ragd.errors import DocumentNotFound
 from ragd.models import Chunk, ChunkDraft, DocStatus, Document, ParsedRecord, SearchFilters
 from ragd.store.sqlite import filters as _filters
 from ragd.store.sqlite import schema
 from ragd.store.sqlite.changes import ChangeLogMixin, from_blob, to_blob
 from ragd.store.sqlite.connection import Database
 from ragd.store.sqlite.jobs import JobsMixin
+from ragd.store.sqlite.submit import DOC_COLUMNS as _DOC_COLUMNS
+from ragd.store.sqlite.submit import SubmitMixin
 from ragd.store.url import sqlite_path
 
-_DOC_COLUMNS = (
-    "id, collection, filename, content_hash, mime, size, status, error, error_code, failed_step, num_chunks, "
-    "pages, title, metadata, replaces, created_at, updated_at, tenant_id, uploaded_by"
-)
 _CHUNK_SELECT = (
     'SELECT c.seq, c.id, c.document_id, d.collection, d.filename, c.ordinal, c.text, c.start, c."end", '
     "c.page_start, c.page_end, c.heading_path, c.content_hash, d.mime, d.metadata, d.tenant_id "
@@ -91,8 +88,10 @@ def fts_query(terms: Sequence[str]) -> str:
     return " OR ".join('"' + t.replace('"', '""') + '"' for t in cleaned if t)
 
 
-class SqliteStore(ChangeLogMixin, JobsMixin):
+class SqliteStore(ChangeLogMixin, JobsMixin, SubmitMixin):
     """``SqliteStore("sqlite:////abs/ragd.sqlite3")`` or ``SqliteStore(path)``; call :meth:`migrate` once."""
+
+    _row_to_document = staticmethod(_document)
 
     def __init__(self, url_or_path: str | Path) -> None:
         self.path = sqlite_path(url_or_path)
@@ -121,51 +120,7 @@ class SqliteStore(ChangeLogMixin, JobsMixin):
                 (key, value),
             )
 
-    # -- documents -------------------------------------------------------------------------------------------
-    def add_document(self, doc: Document, *, enqueue: bool = True) -> Document:
-        with self._db.write() as conn:
-            return self._insert_document(conn, doc, enqueue, time.time())
-
-    def add_documents(self, docs: Sequence[Document]) -> list[Document]:
-        now = time.time()
-        with self._db.write() as conn:
-            return [self._insert_document(conn, doc, True, now) for doc in docs]
-
-    def _insert_document(self, conn: sqlite3.Connection, doc: Document, enqueue: bool, now: float) -> Document:
-        stored = dataclasses.replace(
-            doc, status=DocStatus.PENDING, metadata=dict(doc.metadata), created_at=now, updated_at=now
-        )
-        try:
-            conn.execute(
-                f"INSERT INTO documents ({_DOC_COLUMNS}) VALUES ({', '.join('?' * 19)})",
-                (
-                    stored.id,
-                    stored.collection,
-                    stored.filename,
-                    stored.content_hash,
-                    stored.mime,
-                    stored.size,
-                    stored.status.value,
-                    stored.error,
-                    stored.error_code,
-                    stored.failed_step,
-                    stored.num_chunks,
-                    stored.pages,
-                    stored.title,
-                    json.dumps(stored.metadata),
-                    stored.replaces,
-                    now,
-                    now,
-                    stored.tenant_id,
-                    stored.uploaded_by,
-                ),
-            )
-        except sqlite3.IntegrityError as exc:
-            raise Conflict(f"document {doc.id!r} already exists") from exc
-        if enqueue:
-            self._insert_job(conn, doc.id, "ingest", now)
-        return stored
-
+    # -- documents (adding them: :mod:`ragd.store.sqlite.submit`) -----------------------------------------------
     def get_document(self, doc_id: str) -> Document | None:
         sql = f"SELECT {_DOC_COLUMNS} FROM documents WHERE id = ?"
         row = self._db.conn().execute(sql, (doc_id,)).fetchone()
@@ -285,12 +240,12 @@ class SqliteStore(ChangeLogMixin, JobsMixin):
 
     def commit_chunks(
         self, doc_id: str, chunks: Sequence[ChunkDraft], lexical: Sequence[str], model: str
-    ) -> None:
-        self.commit_chunks_many([(doc_id, chunks, lexical)], model)
+    ) -> list[str]:
+        return self.commit_chunks_many([(doc_id, chunks, lexical)], model)
 
     def commit_chunks_many(
         self, items: Sequence[tuple[str, Sequence[ChunkDraft], Sequence[str]]], model: str
-    ) -> None:
+    ) -> list[str]:
         for doc_id, chunks, lexical in items:
             if len(chunks) != len(lexical):
                 raise ValueError(f"{len(chunks)} chunks but {len(lexical)} lexical texts of {doc_id!r}")
@@ -307,12 +262,12 @@ class SqliteStore(ChangeLogMixin, JobsMixin):
             missing = [h for h in hashes if h not in cached]
             if missing:
                 raise ValueError(f"{len(missing)} chunk(s) have no cached embedding for model {model!r}")
-            for doc_id, chunks, lexical in items:
-                self._commit_chunks(conn, doc_id, chunks, lexical)
+            return [old for doc_id, chunks, lexical in items
+                    for old in self._commit_chunks(conn, doc_id, chunks, lexical)]
 
     def _commit_chunks(
         self, conn: sqlite3.Connection, doc_id: str, chunks: Sequence[ChunkDraft], lexical: Sequence[str]
-    ) -> None:
+    ) -> list[str]:
         rows = [
             (
                 f"{doc_id}:{c.ordinal}",
@@ -330,10 +285,8 @@ class SqliteStore(ChangeLogMixin, JobsMixin):
             )
             for c, lex in zip(chunks, lexical, strict=True)
         ]
-        row = conn.execute("SELECT replaces FROM documents WHERE id = ?", (doc_id,)).fetchone()
-        if row is None:
+        if conn.execute("SELECT 1 FROM documents WHERE id = ?", (doc_id,)).fetchone() is None:
             raise DocumentNotFound(f"no document {doc_id!r}")
-        replaces = row[0]
         conn.execute("DELETE FROM chunks WHERE document_id = ?", (doc_id,))
         try:
             conn.executemany(
@@ -349,16 +302,7 @@ class SqliteStore(ChangeLogMixin, JobsMixin):
             "failed_step = NULL, updated_at = ? WHERE id = ?",
             (len(rows), DocStatus.INDEXED.value, time.time(), doc_id),
         )
-        if replaces and replaces != doc_id:
-            self._delete_document(conn, replaces)
-
-    @staticmethod
-    def _delete_document(conn: sqlite3.Connection, doc_id: str) -> bool:
-        # Explicit deletes (the foreign keys would cascade anyway): chunk triggers log ``del`` changes.
-        conn.execute("DELETE FROM chunks WHERE document_id = ?", (doc_id,))
-        conn.execute("DELETE FROM doc_text WHERE doc_id = ?", (doc_id,))
-        conn.execute("DELETE FROM jobs WHERE document_id = ?", (doc_id,))
-        return conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,)).rowcount > 0
+        return self._delete_older_versions(conn, doc_id)
 
     def delete_document(self, doc_id: str) -> bool:
         with self._db.write() as conn:
