@@ -44,3 +44,18 @@ def test_a_member_cannot_replace_another_members_document(world: World) -> None:
     assert admin["replaces"] == again["id"]
     wait_indexed(world, "admin_a", [admin["id"]])
     assert {d["id"] for d in named(world, "admin_a", name)} == {admin["id"], theirs["id"]}
+
+
+def test_an_admins_user_role_key_replaces_only_as_a_user(world: World) -> None:
+    """The calling credential decides, not its owner: an admin's key with the role ``user`` is a member here."""
+    name = f"rota-{int(time.time() * 1000)}.txt"
+    mine = world.upload("user_a", "The rota changes on Mondays.", name=name)
+    wait_indexed(world, "user_a", [mine["id"]])
+    r = world.http.post("/api/v1/keys", json={"name": "as a user", "role": "user"}, headers=world.as_("admin_a"))
+    assert r.status_code == 201, r.text
+    key = {"X-API-Key": r.json()["key"]}
+    up = world.http.post("/api/v1/documents/upload", files=[("file", (name, b"The rota never changes."))],
+                         headers=key)
+    assert up.status_code == 201, up.text
+    doc = up.json()["documents"][0]
+    assert doc["replaces"] is None and doc["id"] != mine["id"]

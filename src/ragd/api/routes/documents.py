@@ -104,11 +104,15 @@ def _store(ragd: Ragd, actor: Actor, form: UploadForm) -> UploadResponse:
         if groups[-1] and sum(g.size for g in groups[-1]) + f.size > _GROUP_BYTES:
             groups.append([])
         groups[-1].append(f)
+    # a same-name upload replaces another member's document only for a caller who may write it: the calling
+    # credential's role decides (an admin's user-role key is a user here), or owning the collection
+    owner = ragd.access.get(actor, target).owner_id
+    replace_others = actor.is_admin or owner == actor.user_id
     out = []
     for group in groups:
         subs = ragd.submit_many([Upload(f.path.read_bytes(), f.filename, f.mime) for f in group],
                                 collection=target, metadata=meta, tenant_id=actor.tenant_id,
-                                uploaded_by=actor.user_id)
+                                uploaded_by=actor.user_id, replace_others=replace_others)
         for sub in subs:
             doc, dup = sub.document, sub.duplicate
             ragd.audit_event("document.uploaded", actor, target=doc.id, details={
