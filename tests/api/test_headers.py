@@ -6,10 +6,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 from tests.support import FIXTURES, Server
+
+from ragd.api.app import create_app
+from ragd.config import Settings
 
 EXPECTED = {"x-content-type-options": "nosniff", "referrer-policy": "no-referrer", "x-frame-options": "DENY"}
 
@@ -57,3 +62,18 @@ def test_every_kind_of_response_carries_the_security_headers(client: httpx.Clien
         assert got == EXPECTED, (kind, r.status_code, got)
     # the UI page keeps its own, stricter policy
     assert "frame-ancestors 'none'" in index.headers["content-security-policy"]
+
+
+def test_an_unexpected_error_carries_the_security_headers_too(tmp_path: Path) -> None:
+    """A 500 is rendered by Starlette's outermost middleware, outside SecurityHeadersMiddleware."""
+    app = create_app(Settings(data_dir=tmp_path / "data", auth={"enabled": False}, ingest={"workers": 0}))
+
+    @app.get("/boom")
+    def boom() -> None:
+        raise RuntimeError("a bug")
+
+    with TestClient(app, raise_server_exceptions=False) as c:
+        r = c.get("/boom")
+    assert r.status_code == 500 and r.json()["code"] == "internal_error"
+    for name, value in EXPECTED.items():
+        assert r.headers.get(name) == value, name

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ragd.api.headers import DEFAULT_HEADERS
 from ragd.errors import RagdError, RateLimited
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error")
-        return problem(
+        response = problem(
             500, "internal_error", "Internal error", "an unexpected error occurred; it has been logged"
         )
+        # Starlette sends this from its outermost middleware, outside SecurityHeadersMiddleware
+        response.headers.update(DEFAULT_HEADERS)
+        return response
