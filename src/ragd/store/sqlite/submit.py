@@ -40,23 +40,24 @@ class SubmitMixin:
     _row_to_document: Callable[[Sequence[Any]], Document]
 
     def add_document(self, doc: Document, *, enqueue: bool = True) -> Document:
-        with self._db.write() as conn:
+        with self._db.write() as conn:  # the clock is read under the write lock: created_at follows commit order
             stored = self._insert_document(conn, doc, enqueue, time.time())
         assert stored is not None
         return stored
 
     def add_documents(self, docs: Sequence[Document]) -> list[Document]:
-        now = time.time()
         with self._db.write() as conn:
+            now = time.time()
             out = [self._insert_document(conn, doc, True, now) for doc in docs]
         return [d for d in out if d is not None]
 
     def submit_documents(
         self, docs: Sequence[Document], *, replace_others: bool = True
     ) -> list[tuple[Document, bool]]:
-        now = time.time()
         out: list[tuple[Document, bool]] = []
         with self._db.write() as conn:
+            # read under the write lock, so that created_at orders versions as their commits do (the newest wins)
+            now = time.time()
             for doc in docs:
                 previous = conn.execute(
                     "SELECT id FROM documents WHERE tenant_id = ? AND collection = ? AND filename = ? "
