@@ -31,12 +31,16 @@ from ragd.config.sections import (
 )
 from ragd.config.security import (
     _RATELIMIT_ROLES as _RATELIMIT_ROLES,
+)
+from ragd.config.security import (
     AuditSettings,
     AuthSettings,
     EncryptionSettings,
     LimitsSettings,
     PrivacySettings,
     RateLimitSettings,
+)
+from ragd.config.security import (
     decode_encryption_key as decode_encryption_key,
 )
 
