@@ -8,39 +8,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
+from tests.api.memory import MIB, RSS_GROWTH_BOUND, reset_peak, server_with_admin, vm
 from tests.api.rawhttp import RawResponse, request, zeros
-from tests.auth.conftest import PASSWORD, login, ragd_cli
+from tests.auth.conftest import login
 from tests.support import Server
 
-MIB = 1024 * 1024
 BIG = 300 * 1000 * 1000  # the attack of issue 14: a 300 MB JSON body
-RSS_GROWTH_BOUND = 100 * MIB
-
-
-def vm(pid: int, field: str = "VmRSS") -> int:
-    """A memory figure of the process, in bytes: VmRSS (resident now) or VmHWM (the peak since reset_peak)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) * 1024
-    raise AssertionError(f"no {field}")
-
-
-def reset_peak(pid: int) -> int:
-    """Reset the process's peak resident size (Linux: ``5`` into clear_refs); returns its resident size now."""
-    Path(f"/proc/{pid}/clear_refs").write_text("5")
-    return vm(pid)
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    s = Server(tmp_path_factory.mktemp("limits") / "data", {"RAGD_AUTH__ENABLED": "true", "RAGD_INGEST__WORKERS": "0"})
-    s.start()
-    res = ragd_cli(s.data_dir, "users", "create-admin", "--email", "ops@example.org", "--password", PASSWORD)
-    assert res.returncode == 0, res.stderr
+    s = server_with_admin(tmp_path_factory.mktemp("limits") / "data", "ops@example.org")
     yield s
     s.stop()
 

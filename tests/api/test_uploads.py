@@ -13,23 +13,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.api.memory import MIB, RSS_GROWTH_BOUND, reset_peak, server_with_admin, vm
 from tests.api.rawhttp import RawResponse, request
-from tests.api.test_limits import RSS_GROWTH_BOUND, reset_peak, vm
-from tests.auth.conftest import PASSWORD, login, ragd_cli
+from tests.auth.conftest import login
 from tests.support import Server
 
-MIB = 1024 * 1024
 PART = 95 * 1000 * 1000
 ELF = b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 40
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    env = {"RAGD_AUTH__ENABLED": "true", "RAGD_INGEST__WORKERS": "0",
-           "RAGD_RATELIMIT__UPLOAD_MB_PER_HOUR": json.dumps({"admin": 100_000})}
-    s = Server(tmp_path_factory.mktemp("uploads") / "data", env).start()
-    res = ragd_cli(s.data_dir, "users", "create-admin", "--email", "up@example.org", "--password", PASSWORD)
-    assert res.returncode == 0, res.stderr
+    s = server_with_admin(tmp_path_factory.mktemp("uploads") / "data", "up@example.org",
+                          RAGD_RATELIMIT__UPLOAD_MB_PER_HOUR=json.dumps({"admin": 100_000}))
     yield s
     s.stop()
 
