@@ -11,9 +11,9 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from tests.api.memory import MIB, RSS_GROWTH_BOUND, reset_peak, server_with_admin, vm
+from tests.api.memory import MIB, RSS_GROWTH_BOUND, reset_peak, vm
 from tests.api.rawhttp import RawResponse, request, zeros
-from tests.auth.conftest import login
+from tests.auth.conftest import login, server_with_admin
 from tests.support import Server
 
 BIG = 300 * 1000 * 1000  # the attack of issue 14: a 300 MB JSON body
@@ -21,7 +21,7 @@ BIG = 300 * 1000 * 1000  # the attack of issue 14: a 300 MB JSON body
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    s = server_with_admin(tmp_path_factory.mktemp("limits") / "data", "ops@example.org")
+    s = server_with_admin(tmp_path_factory.mktemp("limits") / "data", "ops@example.org", RAGD_INGEST__WORKERS="0")
     yield s
     s.stop()
 

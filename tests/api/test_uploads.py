@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.api.memory import MIB, RSS_GROWTH_BOUND, reset_peak, server_with_admin, vm
+from tests.api.memory import MIB, RSS_GROWTH_BOUND, reset_peak, vm
 from tests.api.rawhttp import RawResponse, request
-from tests.auth.conftest import login
+from tests.auth.conftest import login, server_with_admin
 from tests.support import Server
 
 PART = 95 * 1000 * 1000
@@ -24,7 +24,7 @@ ELF = b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 40
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    s = server_with_admin(tmp_path_factory.mktemp("uploads") / "data", "up@example.org",
+    s = server_with_admin(tmp_path_factory.mktemp("uploads") / "data", "up@example.org", RAGD_INGEST__WORKERS="0",
                           RAGD_RATELIMIT__UPLOAD_MB_PER_HOUR=json.dumps({"admin": 100_000}))
     yield s
     s.stop()

@@ -34,6 +34,14 @@ def ragd_cli(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> s
     )
 
 
+def server_with_admin(data_dir: Path, email: str = "op@example.org", **env: str) -> Server:
+    """A started server with authentication on whose administrator is ``email`` (password :data:`PASSWORD`)."""
+    s = Server(data_dir, {"RAGD_AUTH__ENABLED": "true", **env}).start()
+    res = ragd_cli(s.data_dir, "users", "create-admin", "--email", email, "--password", PASSWORD)
+    assert res.returncode == 0, res.stderr
+    return s
+
+
 @dataclass
 class Caller:
     name: str

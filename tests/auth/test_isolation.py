@@ -18,7 +18,7 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.auth.conftest import HIGH_LIMITS, HIGH_LOGIN_LIMITS, PASSWORD, login, ragd_cli
+from tests.auth.conftest import HIGH_LIMITS, HIGH_LOGIN_LIMITS, PASSWORD, login, server_with_admin
 from tests.support import Server
 
 ROLES = ("admin", "user", "viewer")
@@ -77,11 +77,7 @@ def worlds(draw: st.DrawFn) -> tuple[list[U], list[C], list[int]]:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, httpx.Client, dict[str, str]]]:
     base: Path = tmp_path_factory.mktemp("isolation")
-    s = Server(base / "data", {"RAGD_AUTH__ENABLED": "true", "RAGD_RATELIMIT__PER_MINUTE": HIGH_LIMITS,
-                               **HIGH_LOGIN_LIMITS})
-    s.start()
-    res = ragd_cli(s.data_dir, "users", "create-admin", "--email", "op@example.org", "--password", PASSWORD)
-    assert res.returncode == 0, res.stderr
+    s = server_with_admin(base / "data", RAGD_RATELIMIT__PER_MINUTE=HIGH_LIMITS, **HIGH_LOGIN_LIMITS)
     http = s.client()
     # searches must go through the in-memory BM25 index (built in the background at start), not the FTS5 fallback
     for _ in range(200):

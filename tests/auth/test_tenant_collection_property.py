@@ -18,7 +18,7 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from tests.auth.conftest import HIGH_LIMITS, HIGH_LOGIN_LIMITS, PASSWORD, login, ragd_cli
+from tests.auth.conftest import HIGH_LIMITS, HIGH_LOGIN_LIMITS, PASSWORD, login, server_with_admin
 from tests.support import Server
 
 MEMBERS = ("user", "user", "viewer")
@@ -40,11 +40,7 @@ ACTIONS = st.one_of(
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, httpx.Client, dict[str, str]]]:
     base: Path = tmp_path_factory.mktemp("tenant-owned")
-    s = Server(base / "data", {"RAGD_AUTH__ENABLED": "true", "RAGD_RATELIMIT__PER_MINUTE": HIGH_LIMITS,
-                               **HIGH_LOGIN_LIMITS})
-    s.start()
-    res = ragd_cli(s.data_dir, "users", "create-admin", "--email", "op@example.org", "--password", PASSWORD)
-    assert res.returncode == 0, res.stderr
+    s = server_with_admin(base / "data", RAGD_RATELIMIT__PER_MINUTE=HIGH_LIMITS, **HIGH_LOGIN_LIMITS)
     http = s.client()
     try:
         yield s, http, login(http, "op@example.org")
