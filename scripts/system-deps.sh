@@ -23,3 +23,41 @@ if ! redis_up; then
   for _ in $(seq 50); do redis_up && break; sleep 0.1; done
   redis_up || { echo "redis-server did not answer on 127.0.0.1:6379" >&2; exit 1; }
 fi
+
+# PostgreSQL 15 with pgvector on 127.0.0.1:5432, and a `ragd` superuser role (password `ragd`) the tests connect
+# as (tests/pg.py). Debian bookworm has no pgvector package: Debian trixie's source package (pgvector 0.8.0) is
+# built against bookworm's postgresql-server-dev and installed into the running server (about a minute, once).
+pg_up() { command -v pg_isready >/dev/null 2>&1 && pg_isready -q -h 127.0.0.1 -p 5432; }
+as_root() { [ "$(id -u)" = 0 ] || { echo "PostgreSQL set-up needs root (apt-get, the postgres account): $*" >&2; exit 1; }; }
+if ! pg_up; then
+  if ! command -v pg_ctlcluster >/dev/null 2>&1; then
+    as_root "install postgresql"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+  fi
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -1)" main start || true
+  for _ in $(seq 100); do pg_up && break; sleep 0.2; done
+  pg_up || { echo "PostgreSQL did not answer on 127.0.0.1:5432" >&2; exit 1; }
+fi
+pg_major="$(ls /etc/postgresql | sort -V | tail -1)"
+pg_config="/usr/lib/postgresql/${pg_major}/bin/pg_config"
+psql_admin() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- psql -X -q -d postgres "$@"; else psql -X -q -h 127.0.0.1 -U postgres -d postgres "$@"; fi
+}
+if [ ! -f "/usr/share/postgresql/${pg_major}/extension/vector.control" ]; then
+  as_root "build pgvector"
+  src_list=/etc/apt/sources.list.d/ragd-trixie-src.sources
+  if [ ! -f "$src_list" ]; then
+    printf 'Types: deb-src\nURIs: http://deb.debian.org/debian\nSuites: trixie\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' >"$src_list"
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    "postgresql-server-dev-${pg_major}" dpkg-dev make gcc >/dev/null
+  build="$(mktemp -d)"
+  (cd "$build" && apt-get source -qq pgvector >/dev/null 2>&1 && cd pgvector-*/ \
+    && make -s PG_CONFIG="$pg_config" OPTFLAGS="" >/dev/null && make -s install PG_CONFIG="$pg_config" >/dev/null)
+  rm -rf "$build"
+fi
+if [ "$(psql_admin -tAc "SELECT 1 FROM pg_roles WHERE rolname = 'ragd'")" != 1 ]; then
+  psql_admin -c "CREATE ROLE ragd LOGIN SUPERUSER PASSWORD 'ragd'"
+fi

@@ -21,3 +21,22 @@ def server_factory(tmp_path: Path) -> Iterator[Callable[..., Server]]:
     yield make
     for s in servers:
         s.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> str:
+    """``ragd_test`` on the local PostgreSQL, with pgvector (never skipped: a missing server fails the test)."""
+    from tests import pg
+
+    pg.ensure_database()
+    pg.drop_leftover_schemas()
+    return pg.TEST_DB_URL
+
+
+@pytest.fixture
+def pg_url(pg_database: str) -> Iterator[str]:
+    """A PostgreSQL store URL over a fresh, empty schema of its own."""
+    from tests import pg
+
+    with pg.fresh_schema() as url:
+        yield url

@@ -14,12 +14,11 @@ from typing import Any
 
 from threadpoolctl import threadpool_limits
 
-from ragd.audit import load_signer, open_audit_log
+from ragd.audit import load_signer
 from ragd.audit.retention import run_retention
 from ragd.auth.access import AccessService
 from ragd.auth.actor import LOCAL_ACTOR, LOCAL_TENANT, Actor
 from ragd.auth.credentials import jwt_secret
-from ragd.auth.identities import open_identity_store
 from ragd.auth.ratelimit import Decision, check_request, check_upload, open_rate_limiter
 from ragd.auth.service import AuthService
 from ragd.config import Settings
@@ -37,8 +36,7 @@ from ragd.retrieve.rerank import create_reranker
 from ragd.retrieve.service import Mode, Retrieval, Retriever
 from ragd.security.encryption import FileCipher
 from ragd.security.filemodes import open_private, private_dir, tighten_data_dir
-from ragd.store import open_store
-from ragd.store.conversations import open_conversation_store
+from ragd.store.backend import open_backend
 from ragd.store.lexical import LexicalIndex
 from ragd.store.vectors import DenseIndex
 
@@ -64,8 +62,10 @@ class Ragd:
         self.settings = settings
         private_dir(settings.data_dir)
         tighten_data_dir(settings.data_dir)  # a data directory an older version left readable to others
-        self.store = open_store(settings.store_url)
-        self.store.migrate()
+        # the one storage backend (SQLite file or PostgreSQL), chosen by the store URL: it owns the pool and the
+        # migrations and hands out every port below (docs/architecture.md)
+        self.backend = open_backend(settings.store_url)
+        self.store = self.backend.store
         self.embedder = create_embedder(settings.embedding)
         self.model_changed = self._check_model(allow_model_change)
         self.index = DenseIndex(settings.data_dir / "index", self.embedder.name, self.embedder.dim)
@@ -76,7 +76,7 @@ class Ragd:
             self.index.save()
         self.index.sync(self.store)
         self.files = FileStore(settings.data_dir / "files", FileCipher.from_settings(settings.encryption))
-        self.identities = open_identity_store(settings.store_url)
+        self.identities = self.backend.identities
         self.ingest = IngestService(self.store, self.embedder, self.files, settings, on_indexed=self._indexed,
                                     collection_privacy=self.identities.collection_privacy)
         self.reranker = create_reranker(settings.rerank)  # None unless RAGD_RERANK__BACKEND is set
@@ -86,9 +86,9 @@ class Ragd:
         self.retriever = Retriever(self.store, self.embedder, self.index, settings.retrieval, self.reranker,
                                    settings.rerank.candidates, self.lexical)
         self.generator = create_generator(settings, self.embedder)  # settings.llm.backend
-        self.conversations = open_conversation_store(settings.store_url)
+        self.conversations = self.backend.conversations
         # the audit trail (docs/audit.md): self.audit.append(...) / self.audit.record_decision(...)
-        self.audit = open_audit_log(settings.store_url, load_signer(settings))
+        self.audit = self.backend.audit_log(load_signer(settings))
         secret = settings.auth.jwt_secret
         self.auth = AuthService(self.identities, settings.auth,
                                 jwt_secret(secret.get_secret_value() if secret else None, settings.data_dir))
@@ -130,9 +130,10 @@ class Ragd:
 
     # -- lifecycle -------------------------------------------------------------------------------------------
     def start(self) -> None:
-        """Start background workers. A single server process requeues the jobs a previous process left running;
-        with several, a sibling may be running them, so they come back only when their lease expires."""
-        if self.settings.server.workers == 1:
+        """Start background workers. A single server process on its own SQLite file requeues the jobs a previous
+        process left running; with several processes, or replicas sharing a PostgreSQL database, a sibling may be
+        running them, so they come back only when their lease expires."""
+        if self.settings.server.workers == 1 and self.backend.engine == "sqlite":
             n = self.store.requeue_running()
             if n:
                 log.info("requeued %d interrupted ingestion jobs", n)
@@ -177,14 +178,11 @@ class Ragd:
             self.index.save()
         self.obs.close()
         getattr(self.generator, "close", lambda: None)()
-        self.conversations.close()
-        self.audit.close()
-        self.identities.close()
         if self.reranker is not None:
             self.reranker.close()
         if self.limiter is not None:
             self.limiter.close()
-        self.store.close()
+        self.backend.close()  # every port it handed out, then the pool
 
     def _indexed(self) -> None:
         """After each ingested batch: catch the derived indexes up here, so the next query need not."""

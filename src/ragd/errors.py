@@ -270,3 +270,11 @@ class StoreNotFound(NotFound):
     """No ragd database where the settings point (``ragd doctor`` on a directory that holds no store)."""
 
     code, title = "store_not_found", "Store not found"
+
+
+class StoreUnavailable(ServiceUnavailable):
+    """The database does not answer (PostgreSQL down, restarting or unreachable). Nothing was acknowledged: the
+    client retries after ``retry_after`` seconds."""
+
+    code, title = "store_unavailable", "Store unavailable"
+    retry_after = 2

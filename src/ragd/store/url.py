@@ -73,3 +73,22 @@ def sqlite_path(url: str | Path) -> Path:
 def scheme_of(url: str | Path) -> str:
     """``"postgresql+psycopg://…"`` → ``"postgresql"``; a plain path → ``"sqlite"``."""
     return parse_url(url).scheme
+
+
+_PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://[^:/@?#]*):[^@/?#]*@")
+
+
+def masked(url: str | Path) -> str:
+    """The URL with its password replaced by ``***`` (for messages and logs): ``postgresql://ragd:***@db/ragd``."""
+    return _PASSWORD.sub(r"\1:***@", str(url).strip())
+
+
+def libpq_url(url: str) -> str:
+    """A PostgreSQL URL as libpq reads it: ``postgresql+psycopg://…`` and ``postgres://…`` become
+    ``postgresql://…``; the rest (user, password, host, port, database, query options) is kept."""
+    parsed = parse_url(url)
+    if parsed.scheme not in ("postgresql", "postgres"):
+        raise ConfigurationError(f"not a PostgreSQL URL: {masked(url)!r}")
+    m = _SCHEME.match(parsed.url)
+    assert m is not None
+    return "postgresql://" + parsed.url[m.end():]

@@ -1,0 +1,122 @@
+"""The storage backend: one object per store URL, chosen once in the composition root.
+
+A :class:`Backend` owns what every port over one database shares — the connection pool, the migration chain and
+the unit of work — and hands out the ports (:attr:`Backend.store`, :attr:`Backend.identities`,
+:attr:`Backend.conversations`, :meth:`Backend.audit_log`, :attr:`Backend.blobs`). It is picked by the URL's
+scheme from :data:`BACKENDS` (the only registry of storage engines); after that, callers only delegate to it, the
+way a client library picks its local or remote implementation once::
+
+    backend = open_backend("postgresql://ragd@db/ragd")      # or sqlite:////srv/ragd/ragd.sqlite3
+    with backend.unit_of_work():                              # one transaction across ports
+        backend.store.delete_document(doc_id)
+        backend.audit_log(signer).append(...)
+
+Every port's method run inside :meth:`Backend.unit_of_work` on the same thread joins that one transaction (a
+nested unit of work is a savepoint), so an operation that spans ports commits or rolls back as a whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from ragd.errors import ConfigurationError
+from ragd.store.url import scheme_of
+
+if TYPE_CHECKING:
+    from ragd.audit.base import AuditLog
+    from ragd.audit.signing import AuditSigner
+    from ragd.auth.identities import IdentityStore
+    from ragd.store.base import Store
+    from ragd.store.blobs import BlobStore
+    from ragd.store.conversations import ConversationStore
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """One database behind every storage port."""
+
+    #: the URL it was opened with (for messages: use :func:`ragd.store.url.masked` to print it)
+    url: str
+    #: ``"sqlite"`` or ``"postgresql"``
+    engine: str
+
+    @property
+    def store(self) -> Store: ...
+
+    @property
+    def identities(self) -> IdentityStore: ...
+
+    @property
+    def conversations(self) -> ConversationStore: ...
+
+    @property
+    def blobs(self) -> BlobStore | None:
+        """Where uploaded originals live when the database holds them (PostgreSQL), else ``None`` (files on disk
+        under the data directory)."""
+
+    def audit_log(self, signer: AuditSigner | None) -> AuditLog:
+        """The audit log over this database; ``signer=None`` opens it read-only (verification with a public
+        key alone)."""
+
+    def migrate(self) -> int:
+        """Create or upgrade the whole schema (every port's tables) in one transaction; returns how many
+        migrations ran. Idempotent, safe when several processes start at once."""
+
+    def unit_of_work(self) -> AbstractContextManager[None]:
+        """A transaction every port joins on this thread: committed when the block ends, rolled back on an
+        exception."""
+
+    def ping(self) -> None:
+        """Raise :class:`ragd.errors.StoreUnavailable` unless the database answers now (readiness)."""
+
+    def close(self) -> None:
+        """Close every port and the pool. The backend is unusable afterwards."""
+
+
+def _sqlite(url: str) -> Backend:
+    from ragd.store.sqlite.backend import SqliteBackend
+
+    return SqliteBackend(url)
+
+
+def _postgresql(url: str) -> Backend:
+    from ragd.store.postgres.backend import PostgresBackend
+
+    return PostgresBackend(url)
+
+
+#: URL scheme → factory. The factory imports its engine lazily, so the PostgreSQL driver (``ragd[postgres]``) is
+#: needed only when a ``postgresql://`` URL is used.
+BACKENDS: dict[str, Callable[[str], Backend]] = {
+    "sqlite": _sqlite,
+    "postgresql": _postgresql,
+    "postgres": _postgresql,
+}
+
+
+def open_backend(url: str, *, migrate: bool = True) -> Backend:
+    """The backend for ``url`` (a plain path means SQLite), its schema created or upgraded unless
+    ``migrate=False``."""
+    scheme = scheme_of(url)
+    factory = BACKENDS.get(scheme)
+    if factory is None:
+        known = ", ".join(sorted(BACKENDS))
+        raise ConfigurationError(f"no storage backend for URL scheme {scheme!r} (known: {known})")
+    backend = factory(url)
+    if migrate:
+        try:
+            backend.migrate()
+        except BaseException:
+            backend.close()
+            raise
+    return backend
+
+
+def iter_engines() -> Iterator[str]:
+    """The engines ragd ships (for ``ragd doctor`` and the docs)."""
+    yield from ("sqlite", "postgresql")
+
+
+__all__ = ["BACKENDS", "Backend", "open_backend"]
