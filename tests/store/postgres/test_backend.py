@@ -50,7 +50,7 @@ def test_unreachable_server_names_the_url_without_its_password() -> None:
     with pytest.raises(StoreUnavailable) as err:
         open_backend(url)
     assert "s3cret" not in str(err.value)
-    assert f"postgresql://ragd:***@127.0.0.1:" in str(err.value)
+    assert "postgresql://ragd:***@127.0.0.1:" in str(err.value)
 
 
 def test_vectors_round_trip_as_arrays(pg_url: str) -> None:

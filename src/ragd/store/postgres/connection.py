@@ -14,6 +14,7 @@ reconnects on the next call, with backoff, by itself.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -48,10 +49,9 @@ def to_array(value: Any) -> np.ndarray:
 
 
 def _configure(conn: psycopg.Connection[Any]) -> None:
-    try:
+    # the extension is created by the first migration; the pool's connections are replaced after it
+    with contextlib.suppress(psycopg.ProgrammingError):
         register_vector(conn)
-    except psycopg.ProgrammingError:  # the extension is created by the first migration; later connections see it
-        pass
 
 
 class _Pool:
