@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ragd.api.headers import DEFAULT_HEADERS
-from ragd.errors import RagdError, RateLimited
+from ragd.errors import RagdError, RateLimited, StoreUnavailable
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
@@ -66,7 +66,7 @@ def install_error_handlers(app: FastAPI) -> None:
         headers: dict[str, str] = {}
         if exc.status == 401:
             headers["WWW-Authenticate"] = 'Bearer realm="ragd"'
-        if isinstance(exc, RateLimited):
+        if isinstance(exc, RateLimited | StoreUnavailable):
             headers["Retry-After"] = str(exc.retry_after)
         return JSONResponse(exc.to_problem(), status_code=exc.status, media_type=PROBLEM, headers=headers)
 
