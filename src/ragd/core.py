@@ -23,7 +23,7 @@ from ragd.auth.ratelimit import Decision, check_request, check_upload, open_rate
 from ragd.auth.service import AuthService
 from ragd.config import Settings
 from ragd.embed import create_embedder
-from ragd.errors import Conflict, DocumentNotFound, ModelMismatch
+from ragd.errors import ConfigurationError, Conflict, DocumentNotFound, ModelMismatch
 from ragd.generate import create_generator
 from ragd.generate.base import Answer
 from ragd.generate.service import AnswerService
@@ -37,6 +37,7 @@ from ragd.retrieve.service import Mode, Retrieval, Retriever
 from ragd.security.encryption import FileCipher
 from ragd.security.filemodes import open_private, private_dir, tighten_data_dir
 from ragd.store.backend import open_backend
+from ragd.store.url import scheme_of
 from ragd.store.lexical import LexicalIndex
 from ragd.store.vectors import DenseIndex
 
@@ -48,6 +49,24 @@ class QueryResult:
     retrieval: Retrieval
     answer: Answer | None
     timings_ms: dict[str, float]
+
+
+def require_shared_secrets(settings: Settings) -> None:
+    """On a shared database (PostgreSQL: any number of replicas), the keys every replica must hold alike come from
+    the settings, never from a key file each data directory would generate for itself: the audit signing key
+    (entries signed by per-replica keys would not verify as one chain) and, with authentication on, the token
+    secret (a token signed by one replica would be refused by the next)."""
+    if scheme_of(settings.store_url) == "sqlite":
+        return
+    missing = []
+    if settings.audit.signing_key is None or not settings.audit.signing_key.get_secret_value().strip():
+        missing.append("RAGD_AUDIT__SIGNING_KEY (ragd audit generate-key)")
+    if settings.auth.enabled and settings.auth.jwt_secret is None:
+        missing.append("RAGD_AUTH__JWT_SECRET (32+ random characters)")
+    if missing:
+        raise ConfigurationError(
+            "a PostgreSQL store is shared by every replica, which must hold the same keys: set "
+            + " and ".join(missing) + " to the same value on every replica (docs/scaling.md)")
 
 
 class Ragd:
@@ -62,6 +81,7 @@ class Ragd:
         self.settings = settings
         private_dir(settings.data_dir)
         tighten_data_dir(settings.data_dir)  # a data directory an older version left readable to others
+        require_shared_secrets(settings)
         # the one storage backend (SQLite file or PostgreSQL), chosen by the store URL: it owns the pool and the
         # migrations and hands out every port below (docs/architecture.md)
         self.backend = open_backend(settings.store_url)

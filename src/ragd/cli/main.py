@@ -70,8 +70,10 @@ def serve(
         n = workers or settings.server.workers
         # the database first: an unreachable PostgreSQL (or a schema newer than this ragd) is one clear line naming
         # the URL, password masked, and exit code 1, before any server process starts; migrations run here once
+        from ragd.core import require_shared_secrets
         from ragd.store.backend import open_backend
 
+        require_shared_secrets(settings)
         open_backend(settings.store_url).close()
         # Forwarded headers only from configured proxies (uvicorn's own default believes 127.0.0.1).
         trusted = ",".join(settings.server.trusted_proxies) or None
