@@ -37,8 +37,8 @@ from ragd.retrieve.service import Mode, Retrieval, Retriever
 from ragd.security.encryption import FileCipher
 from ragd.security.filemodes import open_private, private_dir, tighten_data_dir
 from ragd.store.backend import open_backend
-from ragd.store.url import scheme_of
 from ragd.store.lexical import LexicalIndex
+from ragd.store.url import scheme_of
 from ragd.store.vectors import DenseIndex
 
 log = logging.getLogger(__name__)

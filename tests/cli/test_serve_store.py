@@ -8,8 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ragd.audit.signing import generate_seed_b64
 from tests.support import free_port
+
+from ragd.audit.signing import generate_seed_b64
 
 SIGNING_KEY = generate_seed_b64()
 
