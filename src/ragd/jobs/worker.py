@@ -23,11 +23,14 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
+from ragd.errors import StoreUnavailable
 from ragd.ingest.pipeline import IngestService
 from ragd.models import DocStatus, Job
 from ragd.store.base import Store
 
 log = logging.getLogger(__name__)
+STORE_BACKOFF_MAX_S = 30.0
+"""Longest pause between two polls of a store that does not answer (the pause doubles from the poll interval)."""
 
 
 class WorkerPool:
@@ -84,9 +87,17 @@ class WorkerPool:
         self._wake.clear()
 
     def _loop(self, worker_id: str, wake: threading.Event, max_size: int | None) -> None:
+        outage = 0  # consecutive polls that found the store unavailable
         while not self._stop.is_set():
             try:
                 worked = self.run_one(worker_id, max_size=max_size)
+                outage = 0
+            except StoreUnavailable as exc:  # the database is down or restarting: wait longer each time
+                outage += 1
+                if outage == 1 or outage % 10 == 0:
+                    log.warning("worker %s: %s (retrying with backoff)", worker_id, exc.detail)
+                self._stop.wait(min(STORE_BACKOFF_MAX_S, self._poll * 2 ** min(outage, 10)))
+                continue
             except Exception:  # the store itself failed: back off and try again
                 log.exception("worker %s: unexpected error", worker_id)
                 worked = False
