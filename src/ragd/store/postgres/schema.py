@@ -135,7 +135,10 @@ MIGRATIONS: list[Callable[[Conn], None]] = [_m001_documents, _m003_identities, _
 
 
 def schema_version(conn: Conn) -> int:
-    row = conn.execute("SELECT to_regclass('ragd_schema') IS NOT NULL").fetchone()
+    """The version of the schema ragd's tables are created in (``current_schema()``, the first of the
+    ``search_path`` that exists): a ``ragd_schema`` further down the path (say in ``public``, behind a schema of
+    its own) belongs to another installation."""
+    row = conn.execute("SELECT to_regclass(quote_ident(current_schema()) || '.ragd_schema') IS NOT NULL").fetchone()
     if not row or not row[0]:
         return 0
     row = conn.execute("SELECT version FROM ragd_schema").fetchone()
