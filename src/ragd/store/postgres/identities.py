@@ -10,6 +10,8 @@ writer) is one statement or takes row locks here:
 * ``add_refresh`` reads the user's ``sessions_after`` under ``FOR SHARE`` and ``end_sessions`` locks the user row
   ``FOR UPDATE`` before it revokes: a refresh token stored by a sign-in or refresh that raced with the end of the
   user's sessions is either revoked by it or refused by the guard, never left alive;
+* storing a rotated refresh token and revoking its family (a replay) take the family's advisory lock, so the
+  token of a rotation that raced with the detection of a replay is refused rather than left alive;
 * e-mails compare as ``lower(email)`` (a unique index on it replaces SQLite's ``COLLATE NOCASE``), and lists sort
   the way SQLite does (byte order, e-mails case-folded) so both engines return the same pages.
 """
@@ -55,6 +57,16 @@ def _key(row: Sequence[Any]) -> ApiKey:
     scopes = json.loads(row[7]) if row[7] is not None else None
     return ApiKey(row[0], row[1], row[2], row[3], row[4], row[5], row[6], scopes, row[8], row[9], row[10], row[11],
                   row[12])
+
+
+FAMILY_LOCK = 0x72660001
+"""First key of the two-key ``pg_advisory_xact_lock(FAMILY_LOCK, hashtext(family))`` that serialises storing a
+refresh token in a family with revoking the family (two-key locks never collide with the one-key ones of
+:mod:`ragd.store.postgres.schema`; two families sharing a hash only wait for each other)."""
+
+
+def _lock_family(c: Conn, family: str) -> None:
+    c.execute("SELECT pg_advisory_xact_lock(%s::integer, hashtext(%s))", (FAMILY_LOCK, family))
 
 
 class PostgresIdentityStore:
@@ -209,6 +221,10 @@ class PostgresIdentityStore:
             row = c.execute("SELECT sessions_after FROM users WHERE id = %s FOR SHARE", (user_id,)).fetchone()
             if row is not None and row[0] is not None and row[0] > now:
                 return False
+            _lock_family(c, family)
+            if c.execute("SELECT 1 FROM refresh_tokens WHERE family = %s AND revoked_at IS NOT NULL LIMIT 1",
+                         (family,)).fetchone():
+                return False  # a replay revoked the family while this refresh ran
             c.execute("INSERT INTO refresh_tokens (token_hash, user_id, family, expires_at, created_at) "
                       "VALUES (%s, %s, %s, %s, %s)", (token_hash, user_id, family, expires_at, now))
             return True
@@ -226,13 +242,18 @@ class PostgresIdentityStore:
                             (token_hash,)).fetchone()
             if row is None or row[2] < now:
                 return None
-            # Used or revoked, presented again: stolen or replayed. Revoke everything issued from the same login.
+            # Used or revoked, presented again: stolen or replayed. Revoke everything issued from the same login
+            # (under the family's lock: a rotation in flight either stored its token before, or is refused after).
+            _lock_family(c, row[1])
             c.execute("UPDATE refresh_tokens SET revoked_at = %s WHERE family = %s AND revoked_at IS NULL",
                       (now, row[1]))
             return RefreshUse(row[0], row[1], replayed=True) if row[3] is not None else None
 
     def revoke_refresh(self, token_hash: str, now: float) -> None:
         with self._db.write() as c:
+            row = c.execute("SELECT family FROM refresh_tokens WHERE token_hash = %s", (token_hash,)).fetchone()
+            if row is not None:
+                _lock_family(c, row[0])
             c.execute("UPDATE refresh_tokens SET revoked_at = %s WHERE revoked_at IS NULL AND family = "
                       "(SELECT family FROM refresh_tokens WHERE token_hash = %s)", (now, token_hash))
             c.execute("DELETE FROM refresh_tokens WHERE expires_at < %s", (now,))
