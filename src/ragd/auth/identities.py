@@ -155,7 +155,9 @@ class IdentityStore(Protocol):
     # refresh tokens (rotated on every use; reuse of a used token revokes its whole family)
     def add_refresh(self, token_hash: str, user_id: str, family: str, expires_at: float, now: float) -> bool:
         """Store a new refresh token issued for a sign-in or refresh that started at ``now``; ``False`` (nothing
-        stored) when the user's sessions were ended after ``now`` (a race with a password change must not win)."""
+        stored) when the user's sessions were ended after ``now`` (a race with a password change must not win), or
+        when the family was revoked meanwhile (a replay of its previous token detected while this refresh ran: the
+        rotated token must not outlive the revocation)."""
 
     def use_refresh(self, token_hash: str, now: float) -> RefreshUse | None:
         """Mark a live token used and return its user and family. A token already used or revoked revokes its

@@ -161,7 +161,7 @@ class AuthService:
         refresh = cred.new_refresh_token()
         if not self.identities.add_refresh(cred.digest(refresh), user.id, family,
                                            started + self.settings.refresh_token_days * 86400, started):
-            raise InvalidCredentials("the account's sessions were ended meanwhile: sign in again")
+            raise InvalidCredentials("the session was ended meanwhile: sign in again")
         return Session(self.signer.issue(user.id, user.tenant_id, user.role, issued_at=started), refresh,
                        int(self.signer.ttl), user)
 

@@ -7,7 +7,8 @@ Differences from the SQLite schema (:mod:`ragd.store.sqlite.schema`), each for a
 * writers that append to ``changes`` take the advisory lock :data:`CHANGES_LOCK` first, so change ids are
   handed out in commit order and a follower reading ``change_id > watermark`` never skips a row committed late;
 * embeddings are pgvector ``vector`` values (any dimension: one table serves every model);
-* e-mail uniqueness is on ``lower(email)`` (SQLite's ``COLLATE NOCASE``);
+* e-mail uniqueness is on ``lower(email)`` (SQLite's ``COLLATE NOCASE``); the identity and conversation tables
+  are in :mod:`ragd.store.postgres.schema_identities`;
 * timestamps stay epoch seconds (``double precision``), JSON stays text, so rows read the same on both engines.
 """
 
@@ -19,6 +20,7 @@ from typing import Any
 import psycopg
 
 from ragd.errors import ConfigurationError
+from ragd.store.postgres.schema_identities import _m003_identities, _m004_conversations
 
 CHANGES_LOCK = 0x72616764_01
 """``pg_advisory_xact_lock`` key every transaction takes before it writes chunks (and so change-log rows)."""
@@ -129,11 +131,14 @@ def _m001_documents(conn: Conn) -> None:
 
 
 #: In order; a migration's number is its position + 1. Never edit one that shipped: append a new one.
-MIGRATIONS: list[Callable[[Conn], None]] = [_m001_documents]
+MIGRATIONS: list[Callable[[Conn], None]] = [_m001_documents, _m003_identities, _m004_conversations]
 
 
 def schema_version(conn: Conn) -> int:
-    row = conn.execute("SELECT to_regclass('ragd_schema') IS NOT NULL").fetchone()
+    """The version of the schema ragd's tables are created in (``current_schema()``, the first of the
+    ``search_path`` that exists): a ``ragd_schema`` further down the path (say in ``public``, behind a schema of
+    its own) belongs to another installation."""
+    row = conn.execute("SELECT to_regclass(quote_ident(current_schema()) || '.ragd_schema') IS NOT NULL").fetchone()
     if not row or not row[0]:
         return 0
     row = conn.execute("SELECT version FROM ragd_schema").fetchone()

@@ -196,8 +196,9 @@ class SqliteIdentityStore:
         with self._db.write() as c:
             return c.execute(
                 "INSERT INTO refresh_tokens (token_hash, user_id, family, expires_at, created_at) "
-                "SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM users WHERE id = ? AND sessions_after > ?)",
-                (token_hash, user_id, family, expires_at, now, user_id, now),
+                "SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM users WHERE id = ? AND sessions_after > ?) "
+                "AND NOT EXISTS (SELECT 1 FROM refresh_tokens WHERE family = ? AND revoked_at IS NOT NULL)",
+                (token_hash, user_id, family, expires_at, now, user_id, now, family),
             ).rowcount == 1
 
     def use_refresh(self, token_hash: str, now: float) -> RefreshUse | None:
