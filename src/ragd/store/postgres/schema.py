@@ -134,7 +134,10 @@ MIGRATIONS: list[Callable[[Conn], None]] = [_m001_documents, _m005_audit]
 
 
 def schema_version(conn: Conn) -> int:
-    row = conn.execute("SELECT to_regclass('ragd_schema') IS NOT NULL").fetchone()
+    """The version recorded in the schema the migrations create their tables in (``current_schema()``, the
+    first existing schema of the search path) — not in a ``ragd_schema`` table found further down the path (a
+    fresh schema in front of an old one would otherwise be taken as migrated)."""
+    row = conn.execute("SELECT to_regclass(format('%I.ragd_schema', current_schema())) IS NOT NULL").fetchone()
     if not row or not row[0]:
         return 0
     row = conn.execute("SELECT version FROM ragd_schema").fetchone()
