@@ -15,7 +15,11 @@ whichever replica wrote it.
 Joining the caller's unit of work: appends run in :meth:`Database.write`, which is a savepoint when this thread
 already runs a transaction on the same database (``backend.unit_of_work()`` or any port's write), so "delete the
 document and record it" commits or rolls back as one; the audit lock is then held until that outer transaction
-ends (keep such transactions short).
+ends. Append the audit entry *last* in such a unit of work: it keeps the chain's lock short, and it takes the
+locks in one order everywhere (:data:`ragd.store.postgres.schema.CHANGES_LOCK` for chunk writes first, then
+:data:`AUDIT_LOCK`), so two units of work never wait for each other in a circle (PostgreSQL would abort one of
+them with a deadlock error). The advisory key is database-wide: installations in several schemas of one database
+serialise their appends together (harmless, each keeps its own chain).
 """
 
 from __future__ import annotations
