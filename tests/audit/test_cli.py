@@ -10,13 +10,15 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.audit.helpers import tamper
+from tests.audit.helpers import pg_tamper, tamper
 from tests.support import REPO
 
-from ragd.audit import load_signer, open_audit_log
+from ragd.audit import load_signer
+from ragd.audit.base import AuditLog
 from ragd.audit.signing import AuditSigner, generate_seed_b64
 from ragd.auth.actor import LOCAL_ACTOR
 from ragd.config import Settings
+from ragd.store.backend import open_backend
 
 
 def ragd(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -31,20 +33,27 @@ def ragd(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
     )
 
 
+def _five_entries(log: AuditLog) -> None:
+    log.append("auth.login", tenant_id="default", actor=LOCAL_ACTOR)
+    log.append("document.uploaded", tenant_id="default", actor=LOCAL_ACTOR, target="doc-1")
+    log.record_decision(LOCAL_ACTOR, "q?", [("c1", 0.7)], "an answer", "extractive")
+    log.append("document.deleted", tenant_id="default", actor=LOCAL_ACTOR, target="doc-1")
+    log.append("auth.login", tenant_id="other", actor=None)
+
+
+def _write_five(settings: Settings) -> None:
+    backend = open_backend(settings.store_url)
+    try:
+        _five_entries(backend.audit_log(load_signer(settings)))
+    finally:
+        backend.close()
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     """A data directory whose audit log holds 5 entries (the third a decision record)."""
     d = tmp_path / "data"
-    settings = Settings(data_dir=d)
-    log = open_audit_log(settings.store_url, load_signer(settings))
-    try:
-        log.append("auth.login", tenant_id="default", actor=LOCAL_ACTOR)
-        log.append("document.uploaded", tenant_id="default", actor=LOCAL_ACTOR, target="doc-1")
-        log.record_decision(LOCAL_ACTOR, "q?", [("c1", 0.7)], "an answer", "extractive")
-        log.append("document.deleted", tenant_id="default", actor=LOCAL_ACTOR, target="doc-1")
-        log.append("auth.login", tenant_id="other", actor=None)
-    finally:
-        log.close()
+    _write_five(Settings(data_dir=d))
     return d
 
 
@@ -107,3 +116,34 @@ def test_purge_applies_retention_and_is_audited(data_dir: Path) -> None:
         "auth.login",
     ]
     assert ragd("audit", "verify", "--data-dir", str(data_dir)).stdout.strip() == "ok, 3 entries"
+
+
+# -- the store on PostgreSQL (RAGD_STORE__URL), the key file in the data directory ------------------------------------
+@pytest.fixture
+def pg_data_dir(tmp_path: Path, pg_url: str) -> Path:
+    """A data directory (holding only the signing key) whose store is PostgreSQL, its audit log 5 entries."""
+    d = tmp_path / "data"
+    _write_five(Settings(data_dir=d, store={"url": pg_url}))
+    return d
+
+
+def test_verify_and_list_on_postgresql(pg_data_dir: Path, pg_url: str) -> None:
+    env = {"RAGD_STORE__URL": pg_url}
+    r = ragd("audit", "verify", "--data-dir", str(pg_data_dir), env=env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "ok, 5 entries"
+    assert not (pg_data_dir / "ragd.sqlite3").exists()  # the chain was read from PostgreSQL
+    r = ragd("audit", "list", "--json", "--action", "document.*", "--data-dir", str(pg_data_dir), env=env)
+    assert r.returncode == 0, r.stderr
+    assert [json.loads(line)["seq"] for line in r.stdout.splitlines()] == [4, 2]
+    key_b64 = ragd("audit", "public-key", "--data-dir", str(pg_data_dir)).stdout.splitlines()[0]
+    (pg_data_dir / "keys" / "audit-ed25519.key").unlink()  # an auditor holds no private key
+    r = ragd("audit", "verify", "--public-key", key_b64, "--data-dir", str(pg_data_dir), env=env)
+    assert r.returncode == 0 and r.stdout.strip() == "ok, 5 entries", r.stderr
+
+
+def test_verify_on_postgresql_names_the_entry_a_superuser_edited(pg_data_dir: Path, pg_url: str) -> None:
+    pg_tamper(pg_url, "UPDATE audit_log SET target = 'doc-2' WHERE seq = 4")
+    r = ragd("audit", "verify", "--data-dir", str(pg_data_dir), env={"RAGD_STORE__URL": pg_url})
+    assert r.returncode == 1
+    assert "seq 4" in r.stdout and "altered" in r.stdout and "3 entries before it are intact" in r.stdout

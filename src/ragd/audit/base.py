@@ -1,10 +1,11 @@
 """The ``AuditLog`` port: an append-only, hash-chained, signed record of who did what.
 
-Contract (every adapter keeps it; ``tests/audit`` pins it for SQLite):
+Contract (every adapter keeps it; :mod:`ragd.testing.audit_conformance` pins it, run on SQLite and PostgreSQL):
 
 * :meth:`AuditLog.append` adds one :class:`AuditEntry` at the end of one global chain. ``seq`` grows by exactly
-  one per entry and is never reused. Appends are serialised across threads *and* processes (SQLite:
-  ``BEGIN IMMEDIATE``), so the chain never forks.
+  one per entry and is never reused. Appends are serialised across threads, processes and replicas in the
+  database (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: an advisory transaction lock), so the chain never forks, and
+  an append joins the transaction its thread already runs on the same database (one unit of work).
 * Each entry's ``hash`` is ``sha256`` over :func:`canonical_json` of its fields (``seq, ts, tenant_id, actor,
   action, target, details, decision, key_id``) and the previous entry's hash (``prev_hash``; the first entry
   of a database uses :data:`GENESIS`). Each entry carries an Ed25519 ``signature`` over the canonical JSON of

@@ -17,9 +17,7 @@ Its tables live in the same database file as the documents, created by migration
 from __future__ import annotations
 
 import builtins
-import json
-import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,13 +30,10 @@ from ragd.audit.base import (
     DecisionRecorder,
     PurgeResult,
     VerifyResult,
-    entry_hash,
-    entry_payload,
-    head_message,
     normalise,
-    signed_message,
 )
 from ragd.audit.chain import Head, anchors_from, trusted_keys, verify_chain
+from ragd.audit.rows import COLUMNS, entry_from_row, json_column, like_prefix, next_entry, row_of
 from ragd.audit.signing import AuditSigner
 from ragd.errors import ConfigurationError, ServiceUnavailable
 from ragd.store.sqlite import schema
@@ -52,43 +47,7 @@ if TYPE_CHECKING:
 
     from ragd.auth.actor import Actor
 
-_COLS = (
-    "seq, ts, tenant_id, actor_id, actor_email, actor_role, actor_key_id, action, target, details, decision, "
-    "prev_hash, hash, signature, key_id"
-)
 _BATCH = 1000
-
-
-def _json(text: str | None, seq: int) -> Any:
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:  # unreadable JSON: keep the raw text so that the hash check names this entry
-        return {"_unreadable": text, "_seq": seq}
-
-
-def _entry(row: Sequence[Any]) -> AuditEntry:
-    actor = ActorRef(row[3], row[4], row[5], row[6]) if row[3] is not None else None
-    details = _json(row[9], row[0])
-    return AuditEntry(
-        seq=row[0],
-        ts=row[1],
-        tenant_id=row[2],
-        actor=actor,
-        action=row[7],
-        target=row[8],
-        details=details if isinstance(details, dict) else {"_not_an_object": details},
-        decision=_json(row[10], row[0]),
-        prev_hash=row[11],
-        hash=row[12],
-        signature=row[13],
-        key_id=row[14],
-    )
-
-
-def _like_prefix(prefix: str) -> str:
-    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 class SqliteAuditLog(DecisionRecorder):
@@ -150,41 +109,18 @@ class SqliteAuditLog(DecisionRecorder):
             if c.execute("SELECT 1 FROM audit_log LIMIT 1").fetchone() is not None:
                 raise ServiceUnavailable("the audit chain head is missing (tampering?): run `ragd audit verify`")
             head = (0, GENESIS)
-        signer = self._signer()
-        seq, prev_hash, key_id = int(head[0]) + 1, str(head[1]), signer.key_id
-        ts = time.time()
-        payload = entry_payload(seq, ts, tenant_id, actor, action, target, details, decision, prev_hash, key_id)
-        hash_ = entry_hash(payload)
-        signature = signer.sign(signed_message(decision, hash_))
-        c.execute(
-            f"INSERT INTO audit_log ({_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                seq,
-                ts,
-                tenant_id,
-                actor.user_id if actor else None,
-                actor.email if actor else None,
-                actor.role if actor else None,
-                actor.key_id if actor else None,
-                action,
-                target,
-                json.dumps(details, ensure_ascii=False),
-                None if decision is None else json.dumps(decision, ensure_ascii=False),
-                prev_hash,
-                hash_,
-                signature,
-                key_id,
-            ),
+        entry, head_signature = next_entry(
+            self._signer(), int(head[0]), str(head[1]), tenant_id, actor, action, target, details, decision
         )
+        c.execute(f"INSERT INTO audit_log ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                  row_of(entry))
         c.execute(
             "INSERT INTO audit_head (id, seq, hash, signature, key_id) VALUES (1, ?, ?, ?, ?) ON CONFLICT (id) "
             "DO UPDATE SET seq = excluded.seq, hash = excluded.hash, signature = excluded.signature, "
             "key_id = excluded.key_id",
-            (seq, hash_, signer.sign(head_message(seq, hash_)), key_id),
+            (entry.seq, entry.hash, head_signature, entry.key_id),
         )
-        return AuditEntry(
-            seq, ts, tenant_id, actor, action, target, details, decision, prev_hash, hash_, signature, key_id
-        )
+        return entry
 
     def purge_before(self, ts: float, *, actor: Actor | None = None) -> PurgeResult:
         with self._db.write() as c:
@@ -212,8 +148,8 @@ class SqliteAuditLog(DecisionRecorder):
 
     # -- reading ---------------------------------------------------------------------------------------------
     def get(self, seq: int) -> AuditEntry | None:
-        row = self._db.conn().execute(f"SELECT {_COLS} FROM audit_log WHERE seq = ?", (seq,)).fetchone()
-        return _entry(row) if row else None
+        row = self._db.conn().execute(f"SELECT {COLUMNS} FROM audit_log WHERE seq = ?", (seq,)).fetchone()
+        return entry_from_row(row) if row else None
 
     def list(
         self,
@@ -234,7 +170,7 @@ class SqliteAuditLog(DecisionRecorder):
         if action:
             if action.endswith("*"):
                 where.append("action LIKE ? ESCAPE '\\'")
-                args.append(_like_prefix(action[:-1]))
+                args.append(like_prefix(action[:-1]))
             else:
                 where.append("action = ?")
                 args.append(action)
@@ -251,22 +187,22 @@ class SqliteAuditLog(DecisionRecorder):
         with self._db.read() as c:
             total = c.execute(f"SELECT COUNT(*) FROM audit_log{sql_where}", args).fetchone()[0]
             rows = c.execute(
-                f"SELECT {_COLS} FROM audit_log{sql_where} ORDER BY seq DESC LIMIT ? OFFSET ?",
+                f"SELECT {COLUMNS} FROM audit_log{sql_where} ORDER BY seq DESC LIMIT ? OFFSET ?",
                 [*args, limit, offset],
             ).fetchall()
-        return [_entry(r) for r in rows], int(total)
+        return [entry_from_row(r) for r in rows], int(total)
 
     def verify(self, public_key: Ed25519PublicKey | Iterable[Ed25519PublicKey] | None = None) -> VerifyResult:
         keys = trusted_keys(self.public_key if public_key is None else public_key)
         with self._db.read() as c:
             purges = c.execute("SELECT details FROM audit_log WHERE action = ?", (PURGE_ACTION,)).fetchall()
-            anchors = anchors_from(d for d in (_json(r[0], 0) for r in purges) if isinstance(d, dict))
+            anchors = anchors_from(d for d in (json_column(r[0], 0) for r in purges) if isinstance(d, dict))
             row = c.execute("SELECT seq, hash, signature, key_id FROM audit_head WHERE id = 1").fetchone()
             head = Head(*row) if row else None
             return verify_chain(self._scan(c), head, anchors, keys)
 
     @staticmethod
     def _scan(c: sqlite3.Connection) -> Iterator[AuditEntry]:
-        cur = c.execute(f"SELECT {_COLS} FROM audit_log ORDER BY seq")
+        cur = c.execute(f"SELECT {COLUMNS} FROM audit_log ORDER BY seq")
         while rows := cur.fetchmany(_BATCH):
-            yield from (_entry(r) for r in rows)
+            yield from (entry_from_row(r) for r in rows)

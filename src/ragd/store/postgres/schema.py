@@ -20,6 +20,7 @@ from typing import Any
 import psycopg
 
 from ragd.errors import ConfigurationError
+from ragd.store.postgres.schema_audit import _m005_audit
 from ragd.store.postgres.schema_identities import _m003_identities, _m004_conversations
 
 CHANGES_LOCK = 0x72616764_01
@@ -131,7 +132,7 @@ def _m001_documents(conn: Conn) -> None:
 
 
 #: In order; a migration's number is its position + 1. Never edit one that shipped: append a new one.
-MIGRATIONS: list[Callable[[Conn], None]] = [_m001_documents, _m003_identities, _m004_conversations]
+MIGRATIONS: list[Callable[[Conn], None]] = [_m001_documents, _m003_identities, _m004_conversations, _m005_audit]
 
 
 def schema_version(conn: Conn) -> int:
