@@ -1,6 +1,7 @@
 """The Compose file's `scaled` profile (PostgreSQL, Redis, two replicas, Caddy), checked without a Docker engine:
-the file as Compose reads it (PyYAML resolves the shared replica definition), Caddy's own parse of the proxy
-configuration, and the replicas' start-up guard run by a real shell."""
+the file as written (PyYAML resolves the shared replica definition), as Docker Compose's own loader resolves it
+(`docker-compose config`: schema, profiles, interpolation), Caddy's own parse of the proxy configuration, and
+the replicas' start-up guard run by a real shell."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
-from tests.deploy.caddy import CADDYFILE, caddy_exe
+from tests.deploy.tools import CADDYFILE, caddy_exe, compose, compose_exe
 from tests.support import REPO
 
 DEPLOY = REPO / "deploy"
@@ -148,3 +149,44 @@ def test_only_the_proxy_is_a_trusted_proxy() -> None:
         assert json.loads(env(name)["RAGD_SERVER__TRUSTED_PROXIES"]) == [str(address)]
         assert "ports" not in SERVICES[name]  # reachable only through the proxy
         assert SERVICES[name]["networks"] == ["scaled"]
+
+
+def _env_file(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    values = {"RAGD_POSTGRES_PASSWORD": "a1b2c3d4e5f6", "RAGD_AUTH__JWT_SECRET": "f0e1d2c3b4a5" * 4,
+              "RAGD_AUDIT__SIGNING_KEY": "audit-seed-base64", "RAGD_ENCRYPTION__KEY": "enc-key-base64"}
+    path = tmp_path / "scaled.env"
+    path.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
+    return path, values
+
+
+def test_compose_loads_the_default_without_any_scaled_variable(tmp_path: Path) -> None:
+    # Compose interpolates every service, in every profile: nothing of `scaled` may be required here
+    res = compose("config", "--format", "json", home=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert set(json.loads(res.stdout)["services"]) == {"ragd"}
+
+
+def test_compose_resolves_the_documented_scaled_command(tmp_path: Path) -> None:
+    env_file, values = _env_file(tmp_path)
+    # the services `docker compose --env-file … --profile scaled up proxy` starts (docs/scaling.md)
+    res = compose("--profile", "scaled", "config", "--format", "json", "proxy", env_file=env_file, home=tmp_path)
+    assert res.returncode == 0, res.stderr
+    services = json.loads(res.stdout)["services"]
+    assert set(services) == {"postgres", "redis", *REPLICAS, "proxy"}  # not the SQLite `ragd`
+    environments = [services[name]["environment"] for name in REPLICAS]
+    assert environments[0] == environments[1]
+    for secret in SHARED_SECRETS:
+        assert environments[0][secret] == values[secret]
+    store = urlsplit(environments[0]["RAGD_STORE__URL"])
+    assert store.scheme == "postgresql" and store.password == values["RAGD_POSTGRES_PASSWORD"]
+    assert services["postgres"]["environment"]["POSTGRES_PASSWORD"] == values["RAGD_POSTGRES_PASSWORD"]
+
+
+def test_compose_rejects_a_broken_file(tmp_path: Path) -> None:
+    # the loader really validates: a replica with a misspelled key is refused
+    broken = tmp_path / "compose.yaml"
+    broken.write_text((DEPLOY / "compose.yaml").read_text().replace("  ragd-2:\n", "  ragd-2:\n    imagee: x\n"))
+    res = subprocess.run([compose_exe(), "-f", str(broken), "config", "--quiet"],
+                         env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}, capture_output=True, text=True,
+                         timeout=120)
+    assert res.returncode != 0 and "imagee" in res.stderr

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.deploy.caddy import CADDYFILE, caddy_exe
+from tests.deploy.tools import CADDYFILE, caddy_exe
 from tests.support import free_port
 
 DEADLINE_S = 30.0  # Caddy checks readiness every 5 s (deploy/caddy/Caddyfile)
