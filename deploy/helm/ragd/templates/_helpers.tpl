@@ -25,3 +25,59 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- define "ragd.secretName" -}}
 {{- default (include "ragd.fullname" .) .Values.existingSecret -}}
 {{- end -}}
+
+{{/*
+Store mode: "postgresql" when a PostgreSQL URL is given (store.url, or a key of an existing Secret), else "sqlite"
+(the embedded store in the data volume). Everything that differs between the modes asks this one helper.
+*/}}
+{{- define "ragd.storeMode" -}}
+{{- $url := .Values.store.url | default "" -}}
+{{- if $url -}}
+{{- if not (regexMatch "^postgres(ql)?(\\+[a-z0-9]+)?://" $url) -}}
+{{- fail "store.url must be a postgresql:// URL (leave it empty for the embedded SQLite store)" -}}
+{{- end -}}
+postgresql
+{{- else if .Values.store.existingSecret.name -}}
+postgresql
+{{- else -}}
+sqlite
+{{- end -}}
+{{- end -}}
+
+{{/*
+Replicas: replicaCount, or by default 1 (SQLite) / 2 (PostgreSQL). SQLite mode refuses more than one: one
+process tree owns the SQLite file on the volume. PostgreSQL mode refuses fewer than two: the
+PodDisruptionBudget (minAvailable 1) would then block every node drain.
+*/}}
+{{- define "ragd.replicas" -}}
+{{- $mode := include "ragd.storeMode" . -}}
+{{- $n := ternary 2 1 (eq $mode "postgresql") -}}
+{{- if not (kindIs "invalid" .Values.replicaCount) -}}
+{{- $n = int .Values.replicaCount -}}
+{{- end -}}
+{{- if and (eq $mode "sqlite") (gt $n 1) -}}
+{{- fail "replicaCount > 1 needs PostgreSQL: set store.url (or store.existingSecret) to a postgresql:// URL; the embedded SQLite store runs one replica (docs/scaling.md)" -}}
+{{- end -}}
+{{- if and (eq $mode "postgresql") (lt $n 2) -}}
+{{- fail "PostgreSQL mode runs 2 or more replicas (replicaCount); for a single replica leave store.url empty (SQLite)" -}}
+{{- end -}}
+{{- $n -}}
+{{- end -}}
+
+{{/*
+PostgreSQL mode: replicas must share the JWT secret and the audit signing key, or each pod would generate its
+own into its emptyDir (tokens signed by one rejected by another; two keys signing one audit chain). Checked
+when the chart writes the Secret; an existingSecret is the operator's to fill (values-postgresql.yaml).
+*/}}
+{{- define "ragd.checkSharedSecrets" -}}
+{{- if and .Values.store.url .Values.existingSecret -}}
+{{- fail "store.url is written into the chart's Secret, which existingSecret replaces: put the URL into a Secret and name it in store.existingSecret" -}}
+{{- end -}}
+{{- if and (eq (include "ragd.storeMode" .) "postgresql") (not .Values.existingSecret) -}}
+{{- range $key := list "RAGD_AUTH__JWT_SECRET" "RAGD_AUDIT__SIGNING_KEY" -}}
+{{- if not (get $.Values.secrets $key) -}}
+{{- fail (printf "PostgreSQL mode: set secrets.%s (shared by every replica), or use existingSecret" $key) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
