@@ -5,6 +5,8 @@ untouched."""
 
 from __future__ import annotations
 
+import os
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,7 +36,7 @@ def schema_url(schema: str) -> str:
 @contextmanager
 def fresh_schema() -> Iterator[str]:
     """A URL whose tables live in a new, empty schema, dropped afterwards."""
-    name = f"t_{uuid.uuid4().hex[:16]}"
+    name = f"rt_{os.getpid()}_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(TEST_DB_URL, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {name}")
     try:
@@ -45,8 +47,21 @@ def fresh_schema() -> Iterator[str]:
             conn.execute(f"DROP SCHEMA {name} CASCADE")
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def drop_leftover_schemas() -> None:
-    """Schemas an interrupted earlier run left behind."""
+    """Schemas an interrupted earlier run left behind: those of test processes that no longer run (a schema's
+    name carries its process id, so runs side by side on one server never drop each other's)."""
     with psycopg.connect(TEST_DB_URL, autocommit=True) as conn:
-        for (name,) in conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 't\\_%%'").fetchall():
-            conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+        for (name,) in conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'rt\\_%%'").fetchall():
+            m = re.fullmatch(r"rt_(\d+)_[0-9a-f]+", name)
+            if m and not _alive(int(m.group(1))):
+                conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")

@@ -19,6 +19,7 @@ from typing import Any
 import psycopg
 
 from ragd.errors import ConfigurationError
+from ragd.store.postgres.schema_lexical import _m002_lexical
 
 CHANGES_LOCK = 0x72616764_01
 """``pg_advisory_xact_lock`` key every transaction takes before it writes chunks (and so change-log rows)."""
@@ -129,11 +130,12 @@ def _m001_documents(conn: Conn) -> None:
 
 
 #: In order; a migration's number is its position + 1. Never edit one that shipped: append a new one.
-MIGRATIONS: list[Callable[[Conn], None]] = [_m001_documents]
+MIGRATIONS: list[Callable[[Conn], None]] = [_m001_documents, _m002_lexical]
 
 
 def schema_version(conn: Conn) -> int:
-    row = conn.execute("SELECT to_regclass('ragd_schema') IS NOT NULL").fetchone()
+    row = conn.execute(  # this schema's table, not one of the same name further along the search_path
+        "SELECT to_regclass(quote_ident(current_schema()) || '.ragd_schema') IS NOT NULL").fetchone()
     if not row or not row[0]:
         return 0
     row = conn.execute("SELECT version FROM ragd_schema").fetchone()
