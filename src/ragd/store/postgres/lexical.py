@@ -23,7 +23,7 @@ from typing import Any
 
 import psycopg
 
-from ragd.store.lexical import B, K1, tokens
+from ragd.store.lexical import K1, B, tokens
 
 Conn = psycopg.Connection[Any]
 
@@ -51,12 +51,13 @@ def write_postings(conn: Conn, rows: Sequence[tuple[int, str]]) -> None:
     conn.execute(
         "INSERT INTO lexical_docs (seq, length) SELECT * FROM unnest(%s::bigint[], %s::integer[])", (seqs, lengths)
     )
-    if terms:
-        conn.execute(
-            "INSERT INTO lexical_terms (term, seq, tf, length) "
-            "SELECT * FROM unnest(%s::text[], %s::bigint[], %s::integer[], %s::integer[])",
-            (terms, term_seqs, tfs, term_lengths),
-        )
+    if terms:  # COPY: about twice as fast as an INSERT for the ~100 postings of each chunk
+        with conn.cursor() as cur, cur.copy(
+            "COPY lexical_terms (term, seq, tf, length) FROM STDIN (FORMAT BINARY)"
+        ) as copy:
+            copy.set_types(["text", "int8", "int4", "int4"])
+            for row in zip(terms, term_seqs, tfs, term_lengths, strict=True):
+                copy.write_row(row)
 
 
 def query_terms(terms: Sequence[str]) -> tuple[list[int], list[str], list[int], list[int]] | None:

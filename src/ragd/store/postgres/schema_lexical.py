@@ -3,8 +3,9 @@
 answers BM25 queries inside the database (:mod:`ragd.store.postgres.lexical`).
 
 * ``lexical_terms (term, seq, tf, length)``: one posting per distinct token of each chunk's analysed text, with
-  the token's frequency in the chunk and the chunk's token count (copied into each posting so a query reads its
-  postings from the primary-key index alone: ``(term, seq) INCLUDE (tf, length)``).
+  the token's frequency in the chunk and the chunk's token count (copied into each posting, so a query scores its
+  postings without a look-up per chunk). About 110 bytes per posting with its indexes, ~100 postings per chunk of
+  ~120 tokens: the lexical state is the bulk of a chunk's footprint in PostgreSQL (docs/scaling.md).
 * ``lexical_docs (seq, length)``: one row per chunk (empty ones too: they count in BM25's document count, as they
   do in FTS5's), deleted with its chunk (``ON DELETE CASCADE``).
 * ``lexical_stats``: one row, the document count and the token total over ``lexical_docs``, kept by
@@ -47,7 +48,7 @@ def _m002_lexical(conn: Conn) -> None:
             seq BIGINT NOT NULL,
             tf INTEGER NOT NULL,
             length INTEGER NOT NULL,
-            PRIMARY KEY (term, seq) INCLUDE (tf, length)
+            PRIMARY KEY (term, seq)
         )""",
         "CREATE INDEX lexical_terms_seq ON lexical_terms (seq)",
         """CREATE TABLE lexical_stats (

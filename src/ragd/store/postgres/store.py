@@ -251,11 +251,12 @@ class PostgresStore(ChangeLogMixin, JobsMixin, SubmitMixin):
         conn.execute("DELETE FROM lexical_docs WHERE seq IN (SELECT seq FROM chunks WHERE document_id = %s)",
                      (doc_id,))
         conn.execute("DELETE FROM chunks WHERE document_id = %s", (doc_id,))
-        columns = list(zip(*(
+        values = [
             (f"{doc_id}:{c.ordinal}", c.ordinal, c.text, c.start, c.end, c.page_start, c.page_end,
              json.dumps(list(c.heading_path)), c.content_hash, c.token_count, text)
             for c, text in zip(chunks, lex, strict=True)
-        ))) or [[]] * 11
+        ]
+        columns = [list(col) for col in zip(*values, strict=True)] if values else [[] for _ in range(11)]
         try:
             rows = conn.execute(
                 'INSERT INTO chunks (id, document_id, ordinal, text, start, "end", page_start, page_end, '
@@ -265,7 +266,7 @@ class PostgresStore(ChangeLogMixin, JobsMixin, SubmitMixin):
                 "%s::integer[], %s::integer[], %s::integer[], %s::integer[], %s::text[], %s::text[], "
                 "%s::integer[], %s::text[]) WITH ORDINALITY AS u (id, ordinal, text, start, stop, page_start, "
                 "page_end, heading_path, content_hash, token_count, lex, n) ORDER BY u.n RETURNING seq, lex",
-                (doc_id, *(list(col) for col in columns)),
+                (doc_id, *columns),
             ).fetchall()
         except psycopg.errors.UniqueViolation as exc:
             raise ValueError(f"duplicate chunk ordinals for document {doc_id!r}") from exc
