@@ -10,7 +10,6 @@ import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import psycopg
 
@@ -37,7 +36,7 @@ def schema_url(schema: str) -> str:
 @contextmanager
 def fresh_schema() -> Iterator[str]:
     """A URL whose tables live in a new, empty schema, dropped afterwards."""
-    name = f"t{os.getpid()}_{uuid.uuid4().hex[:12]}"  # the test process's id: see drop_leftover_schemas
+    name = f"rt_{os.getpid()}_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(TEST_DB_URL, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {name}")
     try:
@@ -49,14 +48,20 @@ def fresh_schema() -> Iterator[str]:
 
 
 def _alive(pid: int) -> bool:
-    return Path(f"/proc/{pid}").exists()
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def drop_leftover_schemas() -> None:
-    """Schemas an interrupted earlier run left behind: those named after a process that is gone (several test
-    runs share the server at once, each with its schemas in use)."""
+    """Schemas an interrupted earlier run left behind: those of test processes that no longer run (a schema's
+    name carries its process id, so runs side by side on one server never drop each other's)."""
     with psycopg.connect(TEST_DB_URL, autocommit=True) as conn:
-        for (name,) in conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 't%%'").fetchall():
-            match = re.fullmatch(r"t(\d+)_[0-9a-f]+", name)
-            if match and not _alive(int(match.group(1))):
+        for (name,) in conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'rt\\_%%'").fetchall():
+            m = re.fullmatch(r"rt_(\d+)_[0-9a-f]+", name)
+            if m and not _alive(int(m.group(1))):
                 conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")

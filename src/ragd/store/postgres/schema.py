@@ -22,6 +22,7 @@ import psycopg
 from ragd.errors import ConfigurationError
 from ragd.store.postgres.schema_audit import _m005_audit
 from ragd.store.postgres.schema_identities import _m003_identities, _m004_conversations
+from ragd.store.postgres.schema_lexical import _m002_lexical
 
 CHANGES_LOCK = 0x72616764_01
 """``pg_advisory_xact_lock`` key every transaction takes before it writes chunks (and so change-log rows)."""
@@ -132,7 +133,9 @@ def _m001_documents(conn: Conn) -> None:
 
 
 #: In order; a migration's number is its position + 1. Never edit one that shipped: append a new one.
-MIGRATIONS: list[Callable[[Conn], None]] = [_m001_documents, _m003_identities, _m004_conversations, _m005_audit]
+MIGRATIONS: list[Callable[[Conn], None]] = [
+    _m001_documents, _m002_lexical, _m003_identities, _m004_conversations, _m005_audit,
+]
 
 
 def schema_version(conn: Conn) -> int:
