@@ -134,7 +134,10 @@ MIGRATIONS: list[Callable[[Conn], None]] = [_m001_documents, _m007_blobs]
 
 
 def schema_version(conn: Conn) -> int:
-    row = conn.execute("SELECT to_regclass('ragd_schema') IS NOT NULL").fetchone()
+    # in the schema new tables go to (current_schema()), not anywhere on the search_path: a URL whose search_path
+    # is "mine, public" must not take a ragd_schema table in public for its own
+    row = conn.execute("SELECT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = current_schema() "
+                       "AND tablename = 'ragd_schema')").fetchone()
     if not row or not row[0]:
         return 0
     row = conn.execute("SELECT version FROM ragd_schema").fetchone()
