@@ -5,6 +5,7 @@ untouched."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,10 +32,16 @@ def schema_url(schema: str) -> str:
     return f"{TEST_DB_URL}?options=-csearch_path%3D{schema}%2Cpublic"
 
 
+PREFIX = "rt"
+"""Test schemas are ``rt<epoch seconds>_<random>``: the time in the name tells a schema an interrupted run left
+behind from one a test session running at the same time (several sessions share ``ragd_test``) is using."""
+LEFTOVER_AGE_S = 6 * 3600
+
+
 @contextmanager
 def fresh_schema() -> Iterator[str]:
     """A URL whose tables live in a new, empty schema, dropped afterwards."""
-    name = f"t_{uuid.uuid4().hex[:16]}"
+    name = f"{PREFIX}{int(time.time())}_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(TEST_DB_URL, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {name}")
     try:
@@ -46,7 +53,12 @@ def fresh_schema() -> Iterator[str]:
 
 
 def drop_leftover_schemas() -> None:
-    """Schemas an interrupted earlier run left behind."""
+    """Schemas an interrupted earlier run left behind (older than :data:`LEFTOVER_AGE_S`: never one that a test
+    session running at the same time is using)."""
+    cutoff = time.time() - LEFTOVER_AGE_S
     with psycopg.connect(TEST_DB_URL, autocommit=True) as conn:
-        for (name,) in conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 't\\_%%'").fetchall():
-            conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+        for (name,) in conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE %s",
+                                    (f"{PREFIX}%",)).fetchall():
+            stamp = name[len(PREFIX):].split("_", 1)[0]
+            if stamp.isdigit() and int(stamp) < cutoff:
+                conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
