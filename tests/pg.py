@@ -5,10 +5,12 @@ untouched."""
 
 from __future__ import annotations
 
-import time
+import os
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import psycopg
 
@@ -32,16 +34,10 @@ def schema_url(schema: str) -> str:
     return f"{TEST_DB_URL}?options=-csearch_path%3D{schema}%2Cpublic"
 
 
-PREFIX = "rt"
-"""Test schemas are ``rt<epoch seconds>_<random>``: the time in the name tells a schema an interrupted run left
-behind from one a test session running at the same time (several sessions share ``ragd_test``) is using."""
-LEFTOVER_AGE_S = 6 * 3600
-
-
 @contextmanager
 def fresh_schema() -> Iterator[str]:
     """A URL whose tables live in a new, empty schema, dropped afterwards."""
-    name = f"{PREFIX}{int(time.time())}_{uuid.uuid4().hex[:12]}"
+    name = f"t{os.getpid()}_{uuid.uuid4().hex[:12]}"  # the test process's id: see drop_leftover_schemas
     with psycopg.connect(TEST_DB_URL, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {name}")
     try:
@@ -52,13 +48,15 @@ def fresh_schema() -> Iterator[str]:
             conn.execute(f"DROP SCHEMA {name} CASCADE")
 
 
+def _alive(pid: int) -> bool:
+    return Path(f"/proc/{pid}").exists()
+
+
 def drop_leftover_schemas() -> None:
-    """Schemas an interrupted earlier run left behind (older than :data:`LEFTOVER_AGE_S`: never one that a test
-    session running at the same time is using)."""
-    cutoff = time.time() - LEFTOVER_AGE_S
+    """Schemas an interrupted earlier run left behind: those named after a process that is gone (several test
+    runs share the server at once, each with its schemas in use)."""
     with psycopg.connect(TEST_DB_URL, autocommit=True) as conn:
-        for (name,) in conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE %s",
-                                    (f"{PREFIX}%",)).fetchall():
-            stamp = name[len(PREFIX):].split("_", 1)[0]
-            if stamp.isdigit() and int(stamp) < cutoff:
+        for (name,) in conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 't%%'").fetchall():
+            match = re.fullmatch(r"t(\d+)_[0-9a-f]+", name)
+            if match and not _alive(int(match.group(1))):
                 conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")

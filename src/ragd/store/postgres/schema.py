@@ -134,10 +134,10 @@ MIGRATIONS: list[Callable[[Conn], None]] = [_m001_documents, _m007_blobs]
 
 
 def schema_version(conn: Conn) -> int:
-    # in the schema new tables go to (current_schema()), not anywhere on the search_path: a URL whose search_path
-    # is "mine, public" must not take a ragd_schema table in public for its own
-    row = conn.execute("SELECT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = current_schema() "
-                       "AND tablename = 'ragd_schema')").fetchone()
+    """The version of the schema ragd's tables are created in (``current_schema()``, the first of the
+    ``search_path`` that exists): a ``ragd_schema`` further down the path (say in ``public``, behind a schema of
+    its own) belongs to another installation."""
+    row = conn.execute("SELECT to_regclass(quote_ident(current_schema()) || '.ragd_schema') IS NOT NULL").fetchone()
     if not row or not row[0]:
         return 0
     row = conn.execute("SELECT version FROM ragd_schema").fetchone()
