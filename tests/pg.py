@@ -5,12 +5,9 @@ untouched."""
 
 from __future__ import annotations
 
-import os
-import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import psycopg
 
@@ -37,7 +34,7 @@ def schema_url(schema: str) -> str:
 @contextmanager
 def fresh_schema() -> Iterator[str]:
     """A URL whose tables live in a new, empty schema, dropped afterwards."""
-    name = f"t{os.getpid()}_{uuid.uuid4().hex[:12]}"  # the test process's id: see drop_leftover_schemas
+    name = f"t_{uuid.uuid4().hex[:16]}"
     with psycopg.connect(TEST_DB_URL, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {name}")
     try:
@@ -48,15 +45,8 @@ def fresh_schema() -> Iterator[str]:
             conn.execute(f"DROP SCHEMA {name} CASCADE")
 
 
-def _alive(pid: int) -> bool:
-    return Path(f"/proc/{pid}").exists()
-
-
 def drop_leftover_schemas() -> None:
-    """Schemas an interrupted earlier run left behind: those named after a process that is gone (several test
-    runs share the server at once, each with its schemas in use)."""
+    """Schemas an interrupted earlier run left behind."""
     with psycopg.connect(TEST_DB_URL, autocommit=True) as conn:
-        for (name,) in conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 't%%'").fetchall():
-            match = re.fullmatch(r"t(\d+)_[0-9a-f]+", name)
-            if match and not _alive(int(match.group(1))):
-                conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+        for (name,) in conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 't\\_%%'").fetchall():
+            conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
