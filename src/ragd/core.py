@@ -95,7 +95,10 @@ class Ragd:
             self.index.rebuild(self.store)
             self.index.save()
         self.index.sync(self.store)
-        self.files = FileStore(settings.data_dir / "files", FileCipher.from_settings(settings.encryption))
+        # originals: files under DATA_DIR/files on SQLite, rows of the database on PostgreSQL (backend.blobs), so
+        # replicas share them without a shared volume; sealed by the same cipher either way (docs/encryption.md)
+        self.files = FileStore(settings.data_dir / "files", FileCipher.from_settings(settings.encryption),
+                               self.backend.blobs)
         self.identities = self.backend.identities
         self.ingest = IngestService(self.store, self.embedder, self.files, settings, on_indexed=self._indexed,
                                     collection_privacy=self.identities.collection_privacy)

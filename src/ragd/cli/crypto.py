@@ -14,7 +14,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -27,8 +27,8 @@ from rich.table import Table
 from ragd.cli.common import DataDirOpt, console_err, run_guarded, settings_for
 from ragd.config import Settings
 from ragd.errors import Conflict, EncryptionKeyMissing
-from ragd.ingest.files import FileStore
-from ragd.security.encryption import CRYPTO_ERRORS, FileCipher, generate_key
+from ragd.ingest.files import FileStore, open_file_store
+from ragd.security.encryption import CRYPTO_ERRORS, generate_key
 from ragd.security.filemodes import open_private, private_dir
 
 app = typer.Typer(help="Encryption at rest of stored originals: generate a key, show status, rotate keys.",
@@ -37,8 +37,9 @@ app = typer.Typer(help="Encryption at rest of stored originals: generate a key, 
 LOCK_NAME = ".rotate.lock"
 
 
-def file_store(settings: Settings) -> FileStore:
-    return FileStore(settings.data_dir / "files", FileCipher.from_settings(settings.encryption))
+def file_store(settings: Settings) -> AbstractContextManager[FileStore]:
+    """The stored originals: files under ``DATA_DIR/files`` (SQLite), or the database's blobs (PostgreSQL)."""
+    return open_file_store(settings)
 
 
 @dataclass(slots=True)
@@ -129,7 +130,8 @@ def status(
     report: dict[str, Any] = {}
 
     def _run() -> None:
-        report.update(status_report(file_store(settings_for(data_dir))))
+        with file_store(settings_for(data_dir)) as store:
+            report.update(status_report(store))
 
     run_guarded(_run)
     if as_json:
@@ -159,7 +161,10 @@ def rotate_cmd(
     result: list[RotationReport] = []
 
     def _run() -> None:
-        store = file_store(settings_for(data_dir))
+        with file_store(settings_for(data_dir)) as store:
+            _rotate_all(store)
+
+    def _rotate_all(store: FileStore) -> None:
         rotate(store, [])  # refuses at once without a current key
         with rotation_lock(store.root):
             stale = store.remove_stale_temp()

@@ -21,8 +21,8 @@ def backup(
     path: Annotated[Path, typer.Argument(help="Archive to write: NAME.tar.gz (or .tgz) or NAME.zip.")],
     data_dir: DataDirOpt = None,
 ) -> None:
-    """Write a consistent backup (SQLite online snapshot, original files, index metadata, manifest with sha256
-    checksums). Safe while `ragd serve` is running on the same data directory."""
+    """Write a consistent backup (SQLite online snapshot and original files, or for PostgreSQL a pg_dump of ragd's
+    schema with the originals; index metadata; manifest with sha256 checksums). Safe while `ragd serve` runs."""
     from ragd.ops.backup import create_backup
 
     def _run() -> None:
@@ -39,12 +39,20 @@ def restore(
     path: Annotated[Path, typer.Argument(help="Backup archive written by `ragd backup` or the admin API.")],
     data_dir: Annotated[Path, typer.Option("--data-dir", help="Empty or new directory to restore into.")],
 ) -> None:
-    """Verify every checksum of a backup, restore it into an empty data directory and rebuild its dense index."""
-    from ragd.ops.backup import restore_backup
+    """Verify every checksum of a backup, restore it into an empty data directory and rebuild its dense index.
+    A backup of a PostgreSQL store is restored (pg_restore) into the empty database RAGD_STORE__URL names."""
+    from ragd.ops.backup import engine, restore_backup
+    from ragd.store.url import masked
 
     def _run() -> None:
-        res = restore_backup(path, data_dir)
+        url = settings_for(data_dir).store.url or None  # only an explicit RAGD_STORE__URL names a database
+        res = restore_backup(path, data_dir, url)
         store = res["store"]
+        if engine(res) == "postgresql":
+            console_err.print(f"restored {store['documents']} documents, {store['chunks']} chunks, "
+                              f"{store['originals']} originals into {masked(url or '')} (schema {store['schema']}); "
+                              "each replica rebuilds its dense index when it starts", highlight=False)
+            return
         console_err.print(f"restored {store['documents']} documents, {store['chunks']} chunks into {data_dir}; "
                           f"dense index rebuilt ({res['vectors']} vectors)", highlight=False)
 

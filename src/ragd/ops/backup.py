@@ -1,6 +1,7 @@
-"""Backup and restore of an embedded (SQLite) data directory, while the server keeps serving.
+"""Backup and restore of a ragd store, while the server keeps serving: a SQLite data directory, or a PostgreSQL
+database (:mod:`ragd.ops.backup_pg`: ``pg_dump`` in custom format, the originals inside it).
 
-An archive (``.tar.gz`` or ``.zip``) holds:
+An archive (``.tar.gz`` or ``.zip``) of a SQLite store holds:
 
 * ``ragd.sqlite3`` — a consistent snapshot taken with SQLite's online backup API (readers and writers go
   on);
@@ -12,6 +13,11 @@ An archive (``.tar.gz`` or ``.zip``) holds:
   index itself is derived and is rebuilt from the restored store;
 * ``manifest.json`` — written last: format, ragd version, store summary (schema version, model, counts) and
   the size and sha256 of every other member.
+
+For a PostgreSQL store, ``ragd.pgdump`` (ragd's schema, the ``blobs`` table of originals included, still sealed)
+takes the place of ``ragd.sqlite3`` and ``files/``; the manifest's store summary says ``"engine": "postgresql"``
+and names the schema, and its ``encryption`` entry counts the originals per key id as for files. The keys
+themselves are never in a backup (docs/encryption.md: keep them apart).
 
 :func:`restore_backup` refuses a non-empty target, verifies every checksum and the database's integrity before
 anything lands in the target, puts the jobs that were running at the snapshot back in the queue (no process of the
@@ -36,7 +42,8 @@ from typing import Any, BinaryIO
 
 from ragd import __version__
 from ragd.config import Settings
-from ragd.errors import BadRequest, ConfigurationError, Conflict, DecryptionFailed
+from ragd.errors import BadRequest, Conflict, DecryptionFailed
+from ragd.ops import backup_pg
 from ragd.security.encryption import HEADER_LEN, describe
 from ragd.security.filemodes import open_private, private_dir, private_sqlite_file
 from ragd.store.url import parse_url
@@ -66,14 +73,9 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def store_file(settings: Settings) -> Path:
-    parsed = parse_url(settings.store_url)
-    if parsed.path is None:
-        raise ConfigurationError(
-            "`ragd backup` covers the embedded SQLite store; back up PostgreSQL with pg_dump "
-            "and DATA_DIR/files"
-        )
-    return parsed.path
+def store_file(settings: Settings) -> Path | None:
+    """The SQLite file of ``settings``' store, ``None`` for PostgreSQL."""
+    return parse_url(settings.store_url).path
 
 
 def _snapshot(db: Path, dest: Path) -> dict[str, Any]:
@@ -114,24 +116,24 @@ def create_backup(settings: Settings, dest: Path) -> BackupResult:
     t0 = time.perf_counter()
     kind = _archive_kind(dest)
     db = store_file(settings)
-    if not db.exists():
+    if db is not None and not db.exists():
         raise BadRequest(f"no ragd database at {db}")
     if not dest.parent.exists():
         private_dir(dest.parent)  # a directory made for backups is the owner's alone, as the archive (0600)
-    files_root = settings.data_dir / "files"
     with tempfile.TemporaryDirectory(prefix=".ragd-backup-", dir=dest.parent) as tmp_dir:
         tmp = Path(tmp_dir)
-        summary = _snapshot(db, tmp / DB_NAME)
-        members: list[tuple[str, Path]] = [(DB_NAME, tmp / DB_NAME)]
-        missing: list[str] = []
-        encryption: dict[str, Any] = {"plain": 0, "key_ids": {}}
-        for doc_id in summary.pop("document_ids"):
-            original = files_root / doc_id[-2:] / doc_id
-            if original.is_file():
-                members.append((f"files/{doc_id[-2:]}/{doc_id}", original))
-                _count_format(original, encryption)
-            else:
-                missing.append(doc_id)
+        members: list[tuple[str, Path]]
+        if db is None:
+            private_dir(tmp / "pg")
+            summary = backup_pg.dump(settings.store_url, tmp / backup_pg.DUMP_NAME, tmp / "pg")
+            members = [(backup_pg.DUMP_NAME, tmp / backup_pg.DUMP_NAME)]
+            missing, encryption = summary.pop("_missing"), summary.pop("_encryption")
+            originals = summary["originals"]
+        else:
+            summary = _snapshot(db, tmp / DB_NAME)
+            members, missing, encryption = _originals(settings.data_dir / "files", summary.pop("document_ids"))
+            members.insert(0, (DB_NAME, tmp / DB_NAME))
+            originals = len(members) - 1
         index_meta = settings.data_dir / "index" / "dense.json"
         if index_meta.is_file():
             shutil.copyfile(index_meta, tmp / "index.json")
@@ -148,9 +150,24 @@ def create_backup(settings: Settings, dest: Path) -> BackupResult:
         manifest_bytes = json.dumps(manifest, indent=2).encode()
         _write_archive(kind, part, members, manifest_bytes)
         os.replace(part, dest)
-    originals = sum(1 for name, _ in members if name.startswith("files/"))
     return BackupResult(dest, dest.stat().st_size, summary["documents"], summary["chunks"], originals,
                         missing, round((time.perf_counter() - t0) * 1000, 1))
+
+
+def _originals(files_root: Path, doc_ids: list[str]) -> tuple[list[tuple[str, Path]], list[str], dict[str, Any]]:
+    """The archive members of the documents' original files, the documents without one, and the files' counts
+    per key id."""
+    members: list[tuple[str, Path]] = []
+    missing: list[str] = []
+    encryption: dict[str, Any] = {"plain": 0, "key_ids": {}}
+    for doc_id in doc_ids:
+        original = files_root / doc_id[-2:] / doc_id
+        if original.is_file():
+            members.append((f"files/{doc_id[-2:]}/{doc_id}", original))
+            _count_format(original, encryption)
+        else:
+            missing.append(doc_id)
+    return members, missing, encryption
 
 
 def _count_format(path: Path, counts: dict[str, Any]) -> None:
@@ -235,6 +252,24 @@ def _extract(archive: Path, into: Path) -> dict[str, Any]:
     return manifest
 
 
+def _peek_manifest(archive: Path) -> dict[str, Any]:
+    """The manifest alone (unverified: only to tell which engine's restore applies)."""
+    try:
+        if _archive_kind(archive) == "tar":
+            with tarfile.open(archive, "r:gz") as tar:
+                member = tar.extractfile("manifest.json")
+                raw = member.read() if member is not None else b""
+        else:
+            with zipfile.ZipFile(archive) as zf:
+                raw = zf.read("manifest.json")
+        manifest = json.loads(raw)
+    except (KeyError, OSError, ValueError, tarfile.TarError, zipfile.BadZipFile) as exc:
+        raise BadRequest(f"not a readable ragd backup: {archive.name}") from exc
+    if not isinstance(manifest, dict):
+        raise BadRequest(f"not a ragd backup: {archive.name}")
+    return manifest
+
+
 def verify_backup(archive: Path) -> dict[str, Any]:
     """Check every member against the manifest; returns the manifest. Raises ``BadRequest`` on a mismatch."""
     with tempfile.TemporaryDirectory(prefix=".ragd-verify-", dir=archive.parent) as tmp:
@@ -251,6 +286,9 @@ def _verify(archive: Path, into: Path) -> dict[str, Any]:
     for name, entry in members.items():
         if _sha256(into / name) != entry["sha256"]:
             raise BadRequest(f"checksum mismatch for {name!r}: the backup is damaged")
+    if engine(manifest) == "postgresql":
+        backup_pg.check_dump(into / backup_pg.DUMP_NAME)
+        return manifest
     conn = sqlite3.connect(into / DB_NAME)
     try:
         check = conn.execute("PRAGMA integrity_check").fetchone()[0]
@@ -259,6 +297,11 @@ def _verify(archive: Path, into: Path) -> dict[str, Any]:
     if check != "ok":
         raise BadRequest(f"the database in the backup fails its integrity check: {check}")
     return manifest
+
+
+def engine(manifest: dict[str, Any]) -> str:
+    """``"sqlite"`` or ``"postgresql"``: the engine of the store a backup holds."""
+    return str(manifest.get("store", {}).get("engine", "sqlite"))
 
 
 def _reset_jobs(db: Path) -> None:
@@ -275,12 +318,29 @@ def _reset_jobs(db: Path) -> None:
         conn.close()
 
 
-def restore_backup(archive: Path, data_dir: Path) -> dict[str, Any]:
-    """Restore ``archive`` into the empty (or absent) ``data_dir`` and rebuild its dense index.
+def restore_backup(archive: Path, data_dir: Path, store_url: str | None = None) -> dict[str, Any]:
+    """Restore ``archive`` into the empty (or absent) ``data_dir`` and rebuild its dense index — or, for a backup
+    of a PostgreSQL store, into the empty database ``store_url`` names (each replica rebuilds its own dense index
+    from the database when it starts: ``vectors`` is 0 and ``data_dir`` is left alone).
 
     Returns the manifest plus ``vectors`` (the rebuilt index's size)."""
     if not archive.is_file():
         raise BadRequest(f"no backup file at {archive}")
+    target_is_pg = store_url is not None and parse_url(store_url).path is None
+    if engine(_peek_manifest(archive)) == "postgresql":
+        if not target_is_pg:
+            raise BadRequest("this backup holds a PostgreSQL store: set RAGD_STORE__URL to the empty database "
+                             "to restore it into (docs/operations.md)")
+        assert store_url is not None
+        with tempfile.TemporaryDirectory(prefix=".ragd-restore-", dir=archive.parent) as tmp:
+            manifest = _verify(archive, Path(tmp) / "archive")
+            private_dir(Path(tmp) / "work")
+            backup_pg.restore(Path(tmp) / "archive" / backup_pg.DUMP_NAME, store_url, manifest["store"],
+                              Path(tmp) / "work")
+        return {**manifest, "vectors": 0}
+    if target_is_pg:
+        raise BadRequest("this backup holds a SQLite data directory, but RAGD_STORE__URL names PostgreSQL: a "
+                         "restore does not move a store between engines; unset it to restore into --data-dir")
     if data_dir.exists() and any(data_dir.iterdir()):
         raise Conflict(f"{data_dir} is not empty: restore only into an empty or new directory")
     private_dir(data_dir)

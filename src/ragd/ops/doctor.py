@@ -23,16 +23,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
 from ragd.config import Settings
 from ragd.errors import StoreNotFound
+from ragd.ingest.files import FileStore, open_file_store
 from ragd.ops.sqlite_inspect import SqliteInspector, sqlite_path
-from ragd.security.encryption import CRYPTO_ERRORS, HEADER_LEN, FileCipher, describe
+from ragd.security.encryption import CRYPTO_ERRORS
 from ragd.store import open_store
 from ragd.store.base import Store
 from ragd.store.sqlite.connection import path_from_url
@@ -67,20 +68,23 @@ def existing_store_url(settings: Settings) -> str:
 
 
 class Doctor:
-    def __init__(self, settings: Settings, store: Store | None = None) -> None:
+    def __init__(self, settings: Settings, store: Store | None = None, files: FileStore | None = None) -> None:
         self.settings = settings
         self._own_store = store is None
         self.store = store or open_store(existing_store_url(settings), migrate=False)
+        self._closing = ExitStack()
+        # the originals: files under DATA_DIR/files, or the database's blobs on PostgreSQL
+        self.files = files or self._closing.enter_context(open_file_store(settings, migrate=False))
         path = sqlite_path(self.store)
         self.sql = SqliteInspector(path) if path is not None else None
         self.model = self.store.get_meta("embedding_model")
         dim = self.store.get_meta("embedding_dim")
         self.dim = int(dim) if dim else None
         self.index_dir = settings.data_dir / "index"
-        self.files_dir = settings.data_dir / "files"
-        self.cipher = FileCipher.from_settings(settings.encryption)
+        self.cipher = self.files.cipher
 
     def close(self) -> None:
+        self._closing.close()
         if self.sql is not None:
             self.sql.close()
         if self._own_store:
@@ -144,10 +148,9 @@ class Doctor:
         items = [f"missing seq {s}" for s in missing[:20]] + [f"extra seq {s}" for s in extra[:20]]
         return Finding("lexical_index", diffs, detail, items, repairable=True)
 
-    def _file_ids(self) -> dict[str, Path]:
-        if not self.files_dir.is_dir():
-            return {}
-        return {p.name: p for p in self.files_dir.glob("*/*") if p.is_file() and not p.name.startswith(".")}
+    def _file_ids(self) -> dict[str, float]:
+        """Every stored original's key and time of writing."""
+        return dict(self.files.iter_stored())
 
     def check_files(self) -> Finding:
         docs = self._document_ids()
@@ -155,7 +158,7 @@ class Doctor:
         missing = sorted(d for d in docs if d not in files)
         now = time.time()
         orphans = sorted(
-            k for k, p in files.items() if k not in docs and now - p.stat().st_mtime > ORPHAN_AGE_S
+            k for k, written in files.items() if k not in docs and now - written > ORPHAN_AGE_S
         )
         formats, unreadable = self._file_formats(files)
         detail = f"{len(docs)} documents, {len(files)} stored originals ({formats})"
@@ -170,16 +173,17 @@ class Doctor:
         return Finding("files", len(missing) + len(orphans) + len(unreadable), detail, items,
                        repairable=bool(orphans) and not missing)
 
-    def _file_formats(self, files: dict[str, Path]) -> tuple[str, list[str]]:
+    def _file_formats(self, files: dict[str, float]) -> tuple[str, list[str]]:
         """A summary (plain files, files per key id) and the files no configured key opens (by header)."""
         counts: dict[str, int] = {}
         unreadable: list[str] = []
-        for name, path in sorted(files.items()):
+        for name in sorted(files):
             try:
-                with open(path, "rb") as f:
-                    fmt = describe(f.read(HEADER_LEN))
+                fmt = self.files.state(name)
             except (OSError, *CRYPTO_ERRORS):
                 unreadable.append(f"{name} (unreadable header)")
+                continue
+            if fmt is None:  # deleted meanwhile
                 continue
             label = "plain" if fmt.key_id is None else f"key {fmt.key_id}"
             counts[label] = counts.get(label, 0) + 1
@@ -232,9 +236,9 @@ class Doctor:
 
     def _repair_files(self) -> str:
         docs, files, now = self._document_ids(), self._file_ids(), time.time()
-        gone = [p for k, p in files.items() if k not in docs and now - p.stat().st_mtime > ORPHAN_AGE_S]
-        for p in gone:
-            p.unlink(missing_ok=True)
+        gone = [k for k, written in files.items() if k not in docs and now - written > ORPHAN_AGE_S]
+        for k in gone:
+            self.files.delete(k)
         return f"{len(gone)} orphan files deleted"
 
     def _repair_jobs(self) -> str:
@@ -267,8 +271,9 @@ class Doctor:
         }
 
 
-def run_doctor(settings: Settings, *, repair: bool = False, store: Store | None = None) -> dict[str, Any]:
-    doctor = Doctor(settings, store)
+def run_doctor(settings: Settings, *, repair: bool = False, store: Store | None = None,
+               files: FileStore | None = None) -> dict[str, Any]:
+    doctor = Doctor(settings, store, files)
     try:
         return doctor.run(repair)
     finally:

@@ -118,4 +118,4 @@ async def verify(ragd: RagdDep, actor: OpsActor, name: str) -> dict[str, Any]:
 @router.get("/api/v1/admin/doctor", responses=problems(*AUTH))
 async def doctor(ragd: RagdDep, actor: OpsActor) -> dict[str, Any]:
     """The report of ``ragd doctor`` (store, dense and lexical indexes, files, jobs), without repairs."""
-    return await run_in_threadpool(run_doctor, ragd.settings, store=ragd.store)
+    return await run_in_threadpool(run_doctor, ragd.settings, store=ragd.store, files=ragd.files)
