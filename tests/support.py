@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from tests import backend
 
 REPO = Path(__file__).resolve().parents[1]
 EVALDATA = REPO.parent / "shared" / "evaldata"
@@ -32,6 +33,9 @@ class Server:
     env: dict[str, str]
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
+    #: the store the server runs on (set by :meth:`start`): open it with ``ragd.store.backend.open_backend`` or
+    #: read it with ``tests.backend.query``, on either backend
+    store_url: str = ""
 
     @property
     def url(self) -> str:
@@ -41,6 +45,11 @@ class Server:
         self.port = free_port()
         # Authentication is off unless a test turns it on (tests/auth/* do, with real users and keys).
         env = {**os.environ, "RAGD_AUTH__ENABLED": "false", **self.env, "RAGD_DATA_DIR": str(self.data_dir)}
+        if backend.postgresql():
+            # started inside a test: the test's store (RAGD_STORE__URL, tests/conftest.py); started by a module- or
+            # session-scoped fixture: the store bound to its data directory (tests/backend.py)
+            env.setdefault("RAGD_STORE__URL", backend.store_url_for(self.data_dir))
+        self.store_url = env.get("RAGD_STORE__URL") or backend.store_url_for(self.data_dir)
         log = open(self.data_dir.parent / f"server-{self.port}.log", "wb")  # noqa: SIM115
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "ragd.cli.main", "serve", "--port", str(self.port)],

@@ -23,6 +23,8 @@ from ragd.audit.sqlite import SqliteAuditLog
 from ragd.auth.actor import LOCAL_ACTOR, Actor
 from ragd.models import Chunk, ScoredChunk
 
+pytestmark = pytest.mark.sqlite_only  # the SQLite audit log by name, tampering with its file
+
 ALICE = Actor(user_id="u-alice", email="alice@example.com", role="user", tenant_id="acme", key_id="k1")
 BOB = Actor(user_id="u-bob", email="bob@example.com", role="admin", tenant_id="other")
 

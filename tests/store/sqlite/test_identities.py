@@ -5,8 +5,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from ragd.auth.identities import RefreshUse, User
 from ragd.store.sqlite.identities import SqliteIdentityStore
+
+pytestmark = pytest.mark.sqlite_only  # the SQLite adapter itself: its file, connections, migrations
 
 
 def _store(tmp_path: Path) -> SqliteIdentityStore:
