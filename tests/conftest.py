@@ -13,6 +13,7 @@ from ragd.store.base import Store
 
 SQLITE_ONLY_WHY = "they test the SQLite engine itself: its file, modes, pragmas, migrations, FTS5, file backup"
 _LEFT_OUT = pytest.StashKey[int]()
+_MISPLACED = pytest.StashKey[list[str]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -43,11 +44,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     config.stash[_LEFT_OUT] = len(left_out)
 
 
+def _misplaced_stores() -> list[str]:
+    """Stores of a PostgreSQL run that went elsewhere: to SQLite (a ``ragd.sqlite3`` under the run's temporary
+    directories) or to ``ragd_test``'s ``public`` schema."""
+    from tests import pg
+
+    found = [f"SQLite file {p}" for p in backend.stray_sqlite_stores()]
+    if backend.RUN.database_ready:
+        found += [f"table public.{t} in {pg.DATABASE}" for t in pg.tables_in_public()]
+    return found
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """A PostgreSQL run fails if any store silently went to SQLite (a ``ragd.sqlite3`` under the run's temporary
-    directories)."""
-    if backend.postgresql() and backend.stray_sqlite_stores() and exitstatus == 0:
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    """A PostgreSQL run fails if any store silently went somewhere else than the test's schema."""
+    if backend.postgresql():
+        misplaced = _misplaced_stores()
+        session.config.stash[_MISPLACED] = misplaced
+        if misplaced and exitstatus == 0:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
     backend.close()
 
 
@@ -58,11 +72,11 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
     terminalreporter.write_line(
         f"store backend postgresql: {left_out} tests marked sqlite_only left out ({SQLITE_ONLY_WHY})"
     )
-    stray = backend.stray_sqlite_stores()
-    if stray:
+    misplaced = config.stash.get(_MISPLACED, [])
+    if misplaced:
         terminalreporter.write_line(
-            f"store backend postgresql: FAILED, {len(stray)} store(s) went to SQLite instead: "
-            + ", ".join(str(p) for p in stray), red=True,
+            f"store backend postgresql: FAILED, {len(misplaced)} store(s) not in a test schema: "
+            + "; ".join(misplaced), red=True,
         )
 
 
