@@ -79,6 +79,21 @@ def store_url_for(data_dir: Path) -> str:
     return RUN.bound[key]
 
 
+def url_of(data_dir: Path) -> str:
+    """The store a process working on ``data_dir`` must use: on PostgreSQL the schema bound to the directory if
+    one is (:func:`store_url_for`), else the running test's, else (outside any test: a module- or session-scoped
+    fixture) a schema bound to the directory now; on SQLite the directory's file."""
+    if not postgresql():
+        return store_url_for(data_dir)
+    return RUN.bound.get(data_dir.resolve()) or RUN.test_url or store_url_for(data_dir)
+
+
+def store_env_for(data_dir: Path) -> dict[str, str]:
+    """``RAGD_STORE__URL`` for a ``ragd`` subprocess working on ``data_dir`` (empty on SQLite: the directory names
+    the store)."""
+    return {"RAGD_STORE__URL": url_of(data_dir)} if postgresql() else {}
+
+
 def test_store_url(data_dir: Path) -> str:
     """The store a test's ``Settings(data_dir=data_dir)`` opens: the test's schema (PostgreSQL run) or the data
     directory's file."""

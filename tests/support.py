@@ -44,11 +44,9 @@ class Server:
     def start(self, timeout: float = 60.0) -> Server:
         self.port = free_port()
         # Authentication is off unless a test turns it on (tests/auth/* do, with real users and keys).
-        env = {**os.environ, "RAGD_AUTH__ENABLED": "false", **self.env, "RAGD_DATA_DIR": str(self.data_dir)}
-        if backend.postgresql():
-            # started inside a test: the test's store (RAGD_STORE__URL, tests/conftest.py); started by a module- or
-            # session-scoped fixture: the store bound to its data directory (tests/backend.py)
-            env.setdefault("RAGD_STORE__URL", backend.store_url_for(self.data_dir))
+        # the store: one the test names in env, else the data directory's in this run (tests/backend.py url_of)
+        env = {**os.environ, "RAGD_AUTH__ENABLED": "false", **backend.store_env_for(self.data_dir), **self.env,
+               "RAGD_DATA_DIR": str(self.data_dir)}
         self.store_url = env.get("RAGD_STORE__URL") or backend.store_url_for(self.data_dir)
         log = open(self.data_dir.parent / f"server-{self.port}.log", "wb")  # noqa: SIM115
         self.proc = subprocess.Popen(
