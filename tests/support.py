@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from tests import backend
 
 REPO = Path(__file__).resolve().parents[1]
 EVALDATA = REPO.parent / "shared" / "evaldata"
@@ -32,6 +33,9 @@ class Server:
     env: dict[str, str]
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
+    #: the store the server runs on (set by :meth:`start`): open it with ``ragd.store.backend.open_backend`` or
+    #: read it with ``tests.backend.query``, on either backend
+    store_url: str = ""
 
     @property
     def url(self) -> str:
@@ -40,7 +44,10 @@ class Server:
     def start(self, timeout: float = 60.0) -> Server:
         self.port = free_port()
         # Authentication is off unless a test turns it on (tests/auth/* do, with real users and keys).
-        env = {**os.environ, "RAGD_AUTH__ENABLED": "false", **self.env, "RAGD_DATA_DIR": str(self.data_dir)}
+        # the store: one the test names in env, else the data directory's in this run (tests/backend.py url_of)
+        env = {**os.environ, "RAGD_AUTH__ENABLED": "false", **backend.store_env_for(self.data_dir), **self.env,
+               "RAGD_DATA_DIR": str(self.data_dir)}
+        self.store_url = env.get("RAGD_STORE__URL") or backend.store_url_for(self.data_dir)
         log = open(self.data_dir.parent / f"server-{self.port}.log", "wb")  # noqa: SIM115
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "ragd.cli.main", "serve", "--port", str(self.port)],

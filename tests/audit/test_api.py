@@ -88,6 +88,7 @@ def test_public_key_verifies_signatures(client: TestClient) -> None:
     assert base64.b64decode(body["public_key"]) == base64.b64decode(audit.signer.public_key_b64)  # type: ignore[union-attr]
 
 
+@pytest.mark.sqlite_only  # tampers with the SQLite file
 def test_verify(client: TestClient, tmp_path: Path) -> None:
     _seed(client)
     r = client.post("/api/v1/admin/audit/verify")

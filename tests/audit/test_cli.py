@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from tests import backend as run_backend
 from tests.audit.helpers import pg_tamper, tamper
 from tests.support import REPO
 
@@ -26,7 +27,7 @@ def ragd(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
     return subprocess.run(
         [sys.executable, "-m", "ragd.cli.main", *args],
         cwd=REPO,
-        env={**clean, **(env or {})},
+        env={**clean, **run_backend.store_env(), **(env or {})},
         capture_output=True,
         text=True,
         timeout=120,
@@ -63,6 +64,7 @@ def test_verify_ok(data_dir: Path) -> None:
     assert r.stdout.strip() == "ok, 5 entries"
 
 
+@pytest.mark.sqlite_only  # tampers with the SQLite file
 def test_verify_names_the_tampered_entry(data_dir: Path) -> None:
     tamper(data_dir / "ragd.sqlite3", "UPDATE audit_log SET target = 'doc-2' WHERE seq = 4")
     r = ragd("audit", "verify", "--data-dir", str(data_dir))

@@ -6,12 +6,16 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from ragd.audit import GLOBAL_TENANT, RETENTION_ACTION
 from ragd.audit.retention import DAY, run_retention
 from ragd.audit.sqlite import SqliteAuditLog
 from ragd.auth.actor import LOCAL_ACTOR
 from ragd.config import AuditSettings
 from ragd.store.sqlite.conversations import SqliteConversationStore
+
+pytestmark = pytest.mark.sqlite_only  # opens the SQLite audit log and conversation store by name
 
 
 def test_retention_purges_by_age_and_is_audited(log: SqliteAuditLog, db_path: Path) -> None:

@@ -18,6 +18,7 @@ from ragd.audit.sqlite import SqliteAuditLog
 from ragd.store.backend import Backend, open_backend
 from ragd.testing.audit_conformance import AuditLogConformance, fill
 
+pytestmark = pytest.mark.sqlite_only  # the SQLite audit log by name, tampering with its file
 
 class TestSqliteAuditLog(AuditLogConformance):
     @pytest.fixture

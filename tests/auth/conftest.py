@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests import backend
 from tests.support import Server
 
 PASSWORD = "correct horse battery"
@@ -30,7 +31,8 @@ HIGH_LOGIN_LIMITS = {f"RAGD_AUTH__LOGIN_ATTEMPTS_{scope}PER_MINUTE": "100000"
 def ragd_cli(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "ragd.cli.main", *args, "--data-dir", str(data_dir)],
-        capture_output=True, text=True, timeout=120, env={**os.environ, **(env or {})},
+        capture_output=True, text=True, timeout=120,
+        env={**os.environ, **backend.store_env_for(data_dir), **(env or {})},
     )
 
 

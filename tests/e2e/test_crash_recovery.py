@@ -4,12 +4,11 @@ with the dense index consistent with the store."""
 from __future__ import annotations
 
 import signal
-import sqlite3
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
+from tests.backend import query
 from tests.support import EVALDATA, Server, wait_progressing
 
 
@@ -26,13 +25,9 @@ def _corpus_files(n: int) -> list[tuple[str, bytes]]:
     return files
 
 
-def indexed_in_store(data_dir: Path, ids: list[str]) -> int:
+def indexed_in_store(store_url: str, ids: list[str]) -> int:
     """How many of ``ids`` the store says are indexed (read directly: the server may be paused)."""
-    conn = sqlite3.connect(f"file:{data_dir / 'ragd.sqlite3'}?mode=ro", uri=True, timeout=60)
-    try:
-        rows = conn.execute("SELECT id FROM documents WHERE status = 'indexed'").fetchall()
-    finally:
-        conn.close()
+    rows = query(store_url, "SELECT id FROM documents WHERE status = 'indexed'")
     return len({r[0] for r in rows} & set(ids))
 
 
@@ -53,7 +48,7 @@ def test_kill_during_ingestion_then_restart(server_factory: Callable[..., Server
             time.sleep(0.05)
     assert server.proc is not None
     server.proc.send_signal(signal.SIGSTOP)
-    done = indexed_in_store(server.data_dir, ids)
+    done = indexed_in_store(server.store_url, ids)
     server.kill()
     assert 1 <= done < len(ids), f"{done} of {len(ids)} indexed at the kill; use more data"
 

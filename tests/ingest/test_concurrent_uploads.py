@@ -12,7 +12,7 @@ import httpx
 import pytest
 from tests.support import Server
 
-from ragd.store.sqlite import SqliteStore
+from ragd.store.backend import open_backend
 
 ROUNDS = 6
 
@@ -81,11 +81,11 @@ def assert_files_match_documents(server: Server) -> None:
     """Every stored original belongs to a document and every document has its original: the losers of a race
     leave no file behind, replaced versions take theirs with them."""
     stored = {p.name for p in (server.data_dir / "files").glob("*/*") if not p.name.startswith(".")}
-    store = SqliteStore(server.data_dir / "ragd.sqlite3")
+    opened = open_backend(server.store_url)
     try:
-        ids = {d.id for d in store.list_documents(limit=100_000)[0]}
+        ids = {d.id for d in opened.store.list_documents(limit=100_000)[0]}
     finally:
-        store.close()
+        opened.close()
     assert stored == ids
 
 
@@ -103,14 +103,15 @@ def test_concurrent_new_versions_leave_one_live_document(server: Server) -> None
             assert len(live) == 1, f"round {round_}: {len(live)} live versions of {name}"
             newest = max(got, key=lambda d: d["created_at"])  # the last one stored wins
             assert live[0]["id"] == newest["id"] and live[0]["status"] == "indexed"
-    store = SqliteStore(server.data_dir / "ragd.sqlite3")
+    opened = open_backend(server.store_url)
+    store = opened.store
     try:
         docs, _ = store.list_documents(collection=collection, limit=1000)
         assert store.count_chunks(collection) == sum(d.num_chunks for d in docs)
         for d in docs:
             assert len(store.list_chunks(d.id)) == d.num_chunks
     finally:
-        store.close()
+        opened.close()
     assert_files_match_documents(server)
 
 

@@ -3,7 +3,6 @@ long job runs, so no other worker takes it over (it used to expire after 600 s a
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -11,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.backend import query
 from tests.support import Server
 
 from ragd.config import Settings
@@ -18,7 +18,7 @@ from ragd.core import Ragd
 from ragd.ingest.pipeline import Upload
 from ragd.jobs.worker import WorkerPool
 from ragd.models import DocStatus
-from ragd.store.sqlite import SqliteStore
+from ragd.store.backend import open_backend
 
 TOPICS = ["boilers", "warranties", "refunds", "deliveries", "invoices", "meters", "pumps", "valves", "filters"]
 
@@ -77,7 +77,8 @@ def test_a_lease_is_renewed_while_a_long_job_runs(r: Ragd) -> None:
     [sub] = r.submit_many([Upload(long_text(4_000), "long.txt")])  # about 450 chunks
     pool = WorkerPool(r.store, r.ingest, lease_seconds=lease, batch=8)
     done, stolen = threading.Event(), []
-    other = SqliteStore(r.settings.data_dir / "ragd.sqlite3")  # a second worker, as another process has it
+    other_backend = open_backend(r.settings.store_url)  # a second worker, as another process has it
+    other = other_backend.store
 
     def second_worker() -> None:
         while not (done.is_set() or running()):  # until the first worker holds the job
@@ -87,11 +88,7 @@ def test_a_lease_is_renewed_while_a_long_job_runs(r: Ragd) -> None:
             done.wait(0.2)
 
     def running() -> bool:
-        conn = sqlite3.connect(r.settings.data_dir / "ragd.sqlite3")
-        try:
-            return conn.execute("SELECT COUNT(*) FROM jobs WHERE status = 'running'").fetchone()[0] > 0
-        finally:
-            conn.close()
+        return query(r.settings.store_url, "SELECT COUNT(*) FROM jobs WHERE status = 'running'")[0][0] > 0
 
     thief = threading.Thread(target=second_worker)
     t0 = time.monotonic()
@@ -102,16 +99,12 @@ def test_a_lease_is_renewed_while_a_long_job_runs(r: Ragd) -> None:
     finally:
         done.set()
         thief.join(60)
-        other.close()
+        other_backend.close()
     assert took > 1.5 * lease, f"the job took {took:.1f} s: too short to outlive its lease"
     assert stolen == []  # the renewed lease kept the second worker off
     assert r.get_document(sub.document.id).status is DocStatus.INDEXED
     assert r.store.queue_depth() == 0
-    conn = sqlite3.connect(r.settings.data_dir / "ragd.sqlite3")
-    try:
-        assert conn.execute("SELECT attempts, status FROM jobs").fetchall() == [(1, "done")]  # processed once
-    finally:
-        conn.close()
+    assert query(r.settings.store_url, "SELECT attempts, status FROM jobs") == [(1, "done")]  # processed once
 
 
 def test_status_endpoint_reports_pending_for_waiting_documents(server: Server) -> None:

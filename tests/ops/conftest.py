@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from tests import backend
 from tests.support import EVALDATA
 
 from ragd.config import Settings
@@ -55,9 +56,14 @@ def built_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def data_copy(built_data: Path, tmp_path: Path) -> Path:
+def data_copy(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """A data directory holding the corpus: a copy of ``built_data`` on SQLite (the store is a file in it); on
+    PostgreSQL the corpus built afresh into the test's own store (copying a directory copies no schema)."""
     target = tmp_path / "data"
-    shutil.copytree(built_data, target)
+    if backend.postgresql():
+        build(target, corpus(10))
+    else:
+        shutil.copytree(request.getfixturevalue("built_data"), target)
     return target
 
 

@@ -17,6 +17,8 @@ from ragd.errors import BadRequest, Conflict
 from ragd.ops.backup import create_backup, restore_backup, verify_backup
 from ragd.ops.doctor import run_doctor
 
+pytestmark = pytest.mark.sqlite_only  # backup and restore of the data directory with its SQLite file
+
 
 @pytest.mark.parametrize("suffix", ["tar.gz", "zip"])
 def test_roundtrip_and_manifest(built_data: Path, tmp_path: Path, suffix: str) -> None:

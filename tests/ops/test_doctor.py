@@ -6,9 +6,12 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
 from tests.ops.conftest import settings_for
 
 from ragd.ops.doctor import run_doctor
+
+pytestmark = pytest.mark.sqlite_only  # `ragd doctor` on the SQLite file (read and altered with sqlite3)
 
 
 def _checks(report: dict) -> dict[str, dict]:

@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from tests.ops.conftest import corpus, settings_for
 
 from ragd.core import Ragd
 from ragd.ops.backup import create_backup, restore_backup
+
+pytestmark = pytest.mark.sqlite_only  # doctor on a directory without a SQLite file; restore of a file backup
 
 
 def test_doctor_on_a_directory_without_a_store_says_so_and_creates_nothing(tmp_path: Path, cli) -> None:

@@ -1,4 +1,5 @@
-"""Hybrid fusion wired into a real instance (SQLite store, FTS5, the packaged embedding model)."""
+"""Hybrid fusion wired into a real instance (the run's store and its full-text search, the packaged embedding
+model)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.backend import store_url_for
 
 from ragd.config import RetrievalSettings, Settings
 from ragd.core import Ragd
@@ -23,7 +25,8 @@ DOCS = {
 @pytest.fixture(scope="module")
 def ragd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ragd]:
     data: Path = tmp_path_factory.mktemp("data")
-    r = Ragd(Settings(data_dir=data, ingest={"workers": 0}))
+    # module-scoped, so outside any one test's store: the store bound to its data directory (tests/backend.py)
+    r = Ragd(Settings(data_dir=data, store={"url": store_url_for(data)}, ingest={"workers": 0}))
     for name, text in DOCS.items():
         r.submit(text.encode(), name, mime="text/markdown")
     r.workers.drain()

@@ -19,6 +19,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.sqlite_only  # modes of the SQLite file and its WAL
+
 OPEN_TO_OTHERS = stat.S_IRWXG | stat.S_IRWXO
 
 

@@ -9,18 +9,15 @@ import threading
 import numpy as np
 import pytest
 
+from ragd.store.base import Store
 from ragd.store.lexical import LexicalIndex, tokens
-from ragd.store.sqlite import SqliteStore
 from ragd.testing.store_conformance import HOSTILE_TERMS, add_indexed
 from ragd.testing.store_conformance_lexical import assert_same_ranking
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = SqliteStore(tmp_path / "ragd.sqlite3")
-    s.migrate()
-    yield s
-    s.close()
+def store(run_store: Store) -> Store:
+    return run_store
 
 
 def test_tokens_split_as_unicode61() -> None:
@@ -28,7 +25,7 @@ def test_tokens_split_as_unicode61() -> None:
     assert tokens("O'Brien l’eau x_y 3.14 naïve 東京") == expected
 
 
-def test_a_term_of_several_tokens_is_a_phrase_of_all_of_them(store: SqliteStore) -> None:
+def test_a_term_of_several_tokens_is_a_phrase_of_all_of_them(store: Store) -> None:
     add_indexed(store, "d", ["o'brien met o'neil", "brien alone", "o brien apart"])
     index = LexicalIndex()
     index.sync(store)
@@ -37,7 +34,7 @@ def test_a_term_of_several_tokens_is_a_phrase_of_all_of_them(store: SqliteStore)
     assert len(found) == 2  # "brien alone" lacks the "o"
 
 
-def test_hostile_terms_match_nothing_or_plain_words(store: SqliteStore) -> None:
+def test_hostile_terms_match_nothing_or_plain_words(store: Store) -> None:
     add_indexed(store, "d", ["near or and not", "apple"])
     index = LexicalIndex()
     index.sync(store)
@@ -46,7 +43,7 @@ def test_hostile_terms_match_nothing_or_plain_words(store: SqliteStore) -> None:
     assert index.search([], 10) == [] and index.search(["apple"], 0) == []
 
 
-def test_the_allowed_mask_restricts_before_the_top_k(store: SqliteStore) -> None:
+def test_the_allowed_mask_restricts_before_the_top_k(store: Store) -> None:
     add_indexed(store, "d", [f"apple {'apple ' * (i % 5)}pear {i}" for i in range(40)])
     index = LexicalIndex()
     index.sync(store)
@@ -59,7 +56,7 @@ def test_the_allowed_mask_restricts_before_the_top_k(store: SqliteStore) -> None
     assert index.search(["apple"], 5, np.zeros(0, dtype=bool)) == []  # a mask shorter than the seqs admits none
 
 
-def test_deletes_are_forgotten_and_compacted_without_changing_scores(store: SqliteStore) -> None:
+def test_deletes_are_forgotten_and_compacted_without_changing_scores(store: Store) -> None:
     for i in range(10):
         add_indexed(store, f"d{i}", [f"common word{i} text", "common filler"])
     index = LexicalIndex()
@@ -74,7 +71,7 @@ def test_deletes_are_forgotten_and_compacted_without_changing_scores(store: Sqli
         assert_same_ranking(index.search(terms, 100), store.search_lexical(terms, None, 100))
 
 
-def test_searches_run_while_another_thread_syncs(store: SqliteStore) -> None:
+def test_searches_run_while_another_thread_syncs(store: Store) -> None:
     index = LexicalIndex()
     index.sync(store)
     errors: list[BaseException] = []

@@ -11,6 +11,8 @@ from ragd.store import STORES, open_store, scheme_of
 from ragd.store.base import Store
 from ragd.store.sqlite import SqliteStore
 
+pytestmark = pytest.mark.sqlite_only  # opens the SQLite adapter by URL
+
 
 def test_scheme_of() -> None:
     assert scheme_of("sqlite:////x.db") == "sqlite"

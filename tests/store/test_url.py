@@ -20,6 +20,8 @@ from ragd.store import open_store
 from ragd.store.conversations import open_conversation_store
 from ragd.store.url import parse_url, scheme_of, sqlite_path
 
+pytestmark = pytest.mark.sqlite_only  # SQLite URL forms and the file they name
+
 
 def forms(root: Path) -> list[tuple[str, Path]]:
     """(URL as an operator writes it, the file it must mean) with the working directory at ``root``."""

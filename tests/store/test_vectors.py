@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -11,17 +10,14 @@ import pytest
 
 from ragd.errors import ModelMismatch
 from ragd.models import SearchFilters
-from ragd.store.sqlite import SqliteStore
+from ragd.store.base import Store
 from ragd.store.vectors import DenseIndex
 from ragd.testing.store_conformance import DIM, MODEL, add_indexed, index_chunks, seqs_of
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqliteStore]:
-    store = SqliteStore(tmp_path / "ragd.sqlite3")
-    store.migrate()
-    yield store
-    store.close()
+def store(run_store: Store) -> Store:
+    return run_store
 
 
 def unit_rows(n: int, dim: int, seed: int = 0) -> np.ndarray:
@@ -45,7 +41,7 @@ def assert_same(a: DenseIndex, b: DenseIndex) -> None:
         np.testing.assert_allclose(vector, right[seq], rtol=1e-6)
 
 
-def churn(store: SqliteStore) -> None:
+def churn(store: Store) -> None:
     """Adds, a re-chunking, a replacement and deletes."""
     add_indexed(store, "d1", [f"one {i}" for i in range(5)])
     add_indexed(store, "d2", [f"two {i}" for i in range(4)])
@@ -56,7 +52,7 @@ def churn(store: SqliteStore) -> None:
     add_indexed(store, "d4", [f"four {i}" for i in range(6)])
 
 
-def test_sync_equals_rebuild(store: SqliteStore, tmp_path: Path) -> None:
+def test_sync_equals_rebuild(store: Store, tmp_path: Path) -> None:
     synced = DenseIndex(tmp_path / "a", MODEL, DIM)
     assert synced.sync(store) == 0
     add_indexed(store, "d0", ["zero"])
@@ -75,7 +71,7 @@ def test_sync_equals_rebuild(store: SqliteStore, tmp_path: Path) -> None:
     assert synced.search(q, 5) == rebuilt.search(q, 5)
 
 
-def test_first_sync_from_zero_matches_rebuild(store: SqliteStore, tmp_path: Path) -> None:
+def test_first_sync_from_zero_matches_rebuild(store: Store, tmp_path: Path) -> None:
     churn(store)
     fresh = DenseIndex(tmp_path / "a", MODEL, DIM)
     fresh.sync(store)
@@ -84,14 +80,14 @@ def test_first_sync_from_zero_matches_rebuild(store: SqliteStore, tmp_path: Path
     assert_same(fresh, rebuilt)
 
 
-def test_other_model_sees_no_vectors(store: SqliteStore, tmp_path: Path) -> None:
+def test_other_model_sees_no_vectors(store: Store, tmp_path: Path) -> None:
     add_indexed(store, "d1", ["one", "two"])
     index = DenseIndex(tmp_path, "another-model", DIM)
     assert index.sync(store) == 2 and len(index) == 0
     assert index.rebuild(store) == 0
 
 
-def test_dimension_mismatch_is_refused(store: SqliteStore, tmp_path: Path) -> None:
+def test_dimension_mismatch_is_refused(store: Store, tmp_path: Path) -> None:
     add_indexed(store, "d1", ["one"])
     with pytest.raises(ModelMismatch):
         DenseIndex(tmp_path, MODEL, DIM + 1).rebuild(store)
@@ -141,7 +137,7 @@ def test_filtered_search_returns_k_when_k_are_allowed(tmp_path: Path, allowed_co
     assert len(index.search(q, 10, mask[: int(allowed[:4].max()) + 1])) >= 1
 
 
-def test_save_load_round_trip(store: SqliteStore, tmp_path: Path) -> None:
+def test_save_load_round_trip(store: Store, tmp_path: Path) -> None:
     churn(store)
     index = DenseIndex(tmp_path / "idx", MODEL, DIM)
     index.sync(store)
@@ -160,7 +156,7 @@ def test_save_load_round_trip(store: SqliteStore, tmp_path: Path) -> None:
     assert set(seqs_of(store, "late")) <= set(loaded.seqs().tolist())
 
 
-def test_load_refuses_missing_corrupt_or_foreign_files(store: SqliteStore, tmp_path: Path) -> None:
+def test_load_refuses_missing_corrupt_or_foreign_files(store: Store, tmp_path: Path) -> None:
     directory = tmp_path / "idx"
     assert DenseIndex(directory, MODEL, DIM).load() is False  # nothing saved yet
     add_indexed(store, "d1", ["one", "two", "three"])
@@ -182,7 +178,7 @@ def test_load_refuses_missing_corrupt_or_foreign_files(store: SqliteStore, tmp_p
     assert target.rebuild(store) == 3  # what a caller does after load() is False
 
 
-def test_searches_run_while_syncing(store: SqliteStore, tmp_path: Path) -> None:
+def test_searches_run_while_syncing(store: Store, tmp_path: Path) -> None:
     index = DenseIndex(tmp_path, MODEL, DIM)
     stop = threading.Event()
     errors: list[BaseException] = []

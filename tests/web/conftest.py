@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from tests import backend
 from tests.support import FIXTURES, Server
 
 CHROMIUM = "/usr/bin/chromium"  # `playwright install` cannot download browsers here; scripts/system-deps.sh
@@ -83,7 +84,7 @@ def shot(page: object, name: str) -> None:
 
 def ragd_cli(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> None:
     """Run the ragd CLI on a data directory (e.g. ``users create-admin``); fails the test on error."""
-    full = {**os.environ, **(env or {}), "RAGD_DATA_DIR": str(data_dir)}
+    full = {**os.environ, **backend.store_env_for(data_dir), **(env or {}), "RAGD_DATA_DIR": str(data_dir)}
     proc = subprocess.run([sys.executable, "-m", "ragd.cli.main", *args], env=full, capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr

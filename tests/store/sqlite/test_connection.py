@@ -23,6 +23,8 @@ from ragd.store.sqlite.conversations import SqliteConversationStore
 from ragd.store.sqlite.identities import SqliteIdentityStore
 from ragd.testing.store_conformance import make_doc
 
+pytestmark = pytest.mark.sqlite_only  # the SQLite adapter itself: its file, connections, migrations
+
 CLIENTS = 32
 ROUNDS = 6
 BOUND = 8 + 1  # the pool (POOL_SIZE, pinned below) + the rate-limit database's one connection

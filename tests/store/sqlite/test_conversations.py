@@ -13,6 +13,8 @@ from ragd.store.sqlite import SqliteStore
 from ragd.store.sqlite.conversations import SqliteConversationStore
 from ragd.testing.conversation_conformance import ConversationStoreConformance
 
+pytestmark = pytest.mark.sqlite_only  # the SQLite adapter itself: its file, connections, migrations
+
 
 class TestSqliteConversations(ConversationStoreConformance):
     @pytest.fixture

@@ -11,6 +11,8 @@ from ragd.auth.identities import IdentityStore
 from ragd.store.sqlite.identities import SqliteIdentityStore
 from ragd.testing.identity_conformance import IdentityStoreConformance
 
+pytestmark = pytest.mark.sqlite_only  # the SQLite adapter itself: its file, connections, migrations
+
 
 class TestSqliteIdentities(IdentityStoreConformance):
     @pytest.fixture

@@ -16,6 +16,8 @@ from ragd.store.sqlite import SqliteStore
 from ragd.store.sqlite.schema import MIGRATIONS
 from ragd.testing.store_conformance import index_chunks, make_doc
 
+pytestmark = pytest.mark.sqlite_only  # the SQLite adapter itself: its file, connections, migrations
+
 
 def old_database(path: Path) -> None:
     """A version-5 database: three copies of the same bytes (one indexed with chunks, one indexed later, one

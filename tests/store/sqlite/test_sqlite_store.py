@@ -21,6 +21,8 @@ from ragd.testing.store_conformance_jobs import JobQueueConformance
 from ragd.testing.store_conformance_lexical import LexicalFeedConformance
 from ragd.testing.store_conformance_uploads import UploadConformance
 
+pytestmark = pytest.mark.sqlite_only  # the SQLite adapter itself: its file, connections, migrations
+
 
 class TestSqliteStore(StoreConformance, JobQueueConformance, BatchConformance, LexicalFeedConformance,
                       UploadConformance):

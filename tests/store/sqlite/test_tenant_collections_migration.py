@@ -6,9 +6,13 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from ragd.auth.identities import TENANT_OWNER
 from ragd.store.sqlite.identities import SqliteIdentityStore
 from ragd.store.sqlite.schema import MIGRATIONS
+
+pytestmark = pytest.mark.sqlite_only  # the SQLite adapter itself: its file, connections, migrations
 
 RELEASED = 5
 """Schema version of the last release before the default collection was tenant-owned (``_m005_lookup_indexes``)."""
