@@ -19,6 +19,7 @@ from typing import Any
 import psycopg
 
 from ragd.errors import ConfigurationError
+from ragd.store.postgres.schema_dense import _m006_dense
 
 CHANGES_LOCK = 0x72616764_01
 """``pg_advisory_xact_lock`` key every transaction takes before it writes chunks (and so change-log rows)."""
@@ -129,7 +130,7 @@ def _m001_documents(conn: Conn) -> None:
 
 
 #: In order; a migration's number is its position + 1. Never edit one that shipped: append a new one.
-MIGRATIONS: list[Callable[[Conn], None]] = [_m001_documents]
+MIGRATIONS: list[Callable[[Conn], None]] = [_m001_documents, _m006_dense]
 
 
 def schema_version(conn: Conn) -> int:

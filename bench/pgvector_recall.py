@@ -1,0 +1,159 @@
+"""Recall of pgvector HNSW against exact search, on the dev sets embedded by ragd's own model
+(``retrieval.dense_index = store``, :mod:`ragd.store.postgres.dense`).
+
+    python bench/pgvector_recall.py [--sets adi medline ...] [--ef 40 100 200] [--max-queries 200]
+                                    [--url postgresql://ragd:ragd@127.0.0.1:5432/ragd_test] [--cache DIR]
+
+Every passage of every set (``../shared/evaldata``, one set per collection, one chunk per passage: the dev
+passages are shorter than a chunk) is embedded with ``ragd.embed.create_embedder`` (the packaged
+all-MiniLM-L6-v2, 256 tokens), written to PostgreSQL as chunks (the ``chunk_vectors`` trigger copies them) in a
+fresh schema, and indexed (HNSW m=16, ef_construction=64). Each set's queries (at most ``--max-queries``) are then
+searched for their top 10:
+
+* exact (index scans off), checked against the in-memory ``DenseIndex`` on the same vectors (same ids);
+* HNSW at each ``hnsw.ef_search``, unfiltered over the whole corpus and filtered to the query's own collection
+  (iterative scan, relaxed order): recall@10 = |HNSW top 10 ∩ exact top 10| / 10, averaged, plus latency and how
+  many searches fell back to exact.
+
+Writes ``bench/results/pgvector_recall.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import platform
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psycopg
+from _common import DATASETS, EVALDATA, REPO_ROOT, latency_stats
+
+from ragd.config import Settings
+from ragd.embed import create_embedder
+from ragd.models import SearchFilters
+from ragd.store.backend import open_backend
+from ragd.store.postgres.dense import PgVectorSearch
+from ragd.store.vectors import DenseIndex
+from ragd.testing.dense_corpus import CorpusDoc, insert_postgres
+
+K = 10
+
+
+def _load(path: Path) -> list[dict[str, Any]]:
+    with path.open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def _embed(embedder: Any, texts: list[str], cache: Path | None, tag: str) -> np.ndarray:
+    key = hashlib.sha256(("\x00".join(texts) + embedder.name).encode()).hexdigest()[:16]
+    file = cache / f"{tag}-{key}.npy" if cache else None
+    if file is not None and file.exists():
+        return np.load(file)
+    vectors = np.asarray(embedder.embed(texts), dtype=np.float32)
+    if file is not None:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        np.save(file, vectors)
+    return vectors
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sets", nargs="+", default=list(DATASETS))
+    parser.add_argument("--ef", nargs="+", type=int, default=[40, 100, 200])
+    parser.add_argument("--max-queries", type=int, default=200)
+    parser.add_argument("--url", default="postgresql://ragd:ragd@127.0.0.1:5432/ragd_test")
+    parser.add_argument("--cache", type=Path, default=None, help="keep the embeddings here between runs")
+    parser.add_argument("--output", type=Path, default=REPO_ROOT / "bench" / "results" / "pgvector_recall.json")
+    args = parser.parse_args()
+
+    embedder = create_embedder(Settings().embedding)
+    docs: list[CorpusDoc] = []
+    queries: list[tuple[str, np.ndarray]] = []
+    t0 = time.perf_counter()
+    for name in args.sets:
+        corpus = _load(EVALDATA / name / "corpus.jsonl")
+        texts = [f"{d.get('title', '')}\n{d['text']}".strip() for d in corpus]
+        vectors = _embed(embedder, texts, args.cache, f"{name}-corpus")
+        docs += [CorpusDoc(f"{name}/{d['_id']}", vectors[i : i + 1], collection=name) for i, d in enumerate(corpus)]
+        asked = _load(EVALDATA / name / "queries.jsonl")[: args.max_queries]
+        qv = _embed(embedder, [q["text"] for q in asked], args.cache, f"{name}-queries")
+        queries += [(name, v) for v in qv]
+    embed_s = time.perf_counter() - t0
+    print(f"{len(docs)} passages, {len(queries)} queries embedded in {embed_s:.0f} s")
+
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+
+    with psycopg.connect(args.url, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        conn.execute(f"CREATE SCHEMA {schema}")  # type: ignore[call-overload]
+    url = f"{args.url}?options=-csearch_path%3D{schema}%2Cpublic"
+    try:
+        result = _measure(url, embedder.name, embedder.dim, docs, queries, args)
+    finally:
+        with psycopg.connect(args.url, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")  # type: ignore[call-overload]
+    result.update(machine=f"{platform.machine()}, {platform.python_version()}", embed_s=round(embed_s, 1),
+                  model=embedder.name, sets=args.sets, passages=len(docs), queries=len(queries),
+                  date=time.strftime("%Y-%m-%d"))
+    args.output.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result["hnsw"], indent=2))
+
+
+def _measure(url: str, model: str, dim: int, docs: list[CorpusDoc], queries: list[tuple[str, np.ndarray]],
+             args: argparse.Namespace) -> dict[str, Any]:
+    backend = open_backend(url)
+    search = PgVectorSearch(url, model, dim)
+    try:
+        t0 = time.perf_counter()
+        search.ensure_dense_index()  # empty: types the table, turns the trigger on
+        seq_of: dict[str, int] = {}
+        for start in range(0, len(docs), 2000):
+            seq_of.update(insert_postgres(url, docs[start : start + 2000], model))
+        insert_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        search.rebuild()  # the HNSW build over every row at once, as at a first start on an existing corpus
+        build_s = time.perf_counter() - t0
+
+        memory = DenseIndex(Path("unused"), model, dim)  # the in-memory index on the same (original) vectors
+        memory.add(np.array([seq_of[d.chunk_id(0)] for d in docs], dtype=np.int64),
+                   np.concatenate([d.vectors for d in docs]))
+        search.exact = True
+        exact: list[list[int]] = []
+        exact_unfiltered: list[list[int]] = []
+        mismatches = 0
+        for collection, q in queries:
+            unfiltered = [s for s, _ in search.search(q, K)]
+            exact_unfiltered.append(unfiltered)
+            mismatches += unfiltered != [s for s, _ in memory.search(q, K)]
+            exact.append([s for s, _ in search.search(q, K, SearchFilters(collections=[collection]))])
+        search.exact = False
+        out: dict[str, Any] = {"insert_s": round(insert_s, 1), "hnsw_build_s": round(build_s, 1),
+                               "exact_vs_memory_mismatched_queries": mismatches, "hnsw": {}}
+        for ef in args.ef:
+            search.ef_search = ef
+            for label, truth in (("unfiltered", exact_unfiltered), ("own_collection", exact)):
+                fallbacks = search.exact_fallbacks
+                recalls, seconds = [], []
+                for (collection, q), want in zip(queries, truth, strict=True):
+                    filters = None if label == "unfiltered" else SearchFilters(collections=[collection])
+                    start = time.perf_counter()
+                    got = [s for s, _ in search.search(q, K, filters)]
+                    seconds.append(time.perf_counter() - start)
+                    recalls.append(len(set(got) & set(want)) / max(len(want), 1))
+                out["hnsw"][f"ef{ef}_{label}"] = {
+                    "recall@10": round(float(np.mean(recalls)), 4), "min_recall@10": round(min(recalls), 2),
+                    "exact_fallbacks": search.exact_fallbacks - fallbacks,
+                    **{k: round(v, 2) for k, v in latency_stats(seconds).items()}}
+        return out
+    finally:
+        search.close()
+        backend.close()
+
+
+if __name__ == "__main__":
+    main()
