@@ -65,6 +65,11 @@ class Ragd:
         # the one storage backend (SQLite file or PostgreSQL), chosen by the store URL: it owns the pool and the
         # migrations and hands out every port below (docs/architecture.md)
         self.backend = open_backend(settings.store_url)
+        if settings.retrieval.dense_index == "store" and self.backend.engine != "postgresql":
+            self.backend.close()
+            raise ConfigurationError(
+                f"retrieval.dense_index = store needs a PostgreSQL store (RAGD_STORE__URL=postgresql://…); the "
+                f"{self.backend.engine} store keeps its dense index in memory: set retrieval.dense_index = memory")
         self.store = self.backend.store
         self.embedder = create_embedder(settings.embedding)
         self.model_changed = self._check_model(allow_model_change)
@@ -111,11 +116,7 @@ class Ragd:
         rebuilt) and caught up with the store, or pgvector HNSW inside PostgreSQL, its table built at the first
         start (or after a model change) and kept by the database from then on."""
         s, name, dim = self.settings, self.embedder.name, self.embedder.dim
-        if s.retrieval.dense_index == "store":
-            if self.backend.engine != "postgresql":
-                raise ConfigurationError(
-                    f"retrieval.dense_index = store needs a PostgreSQL store (RAGD_STORE__URL=postgresql://…); the "
-                    f"{self.backend.engine} store keeps its dense index in memory: set retrieval.dense_index = memory")
+        if s.retrieval.dense_index == "store":  # PostgreSQL: checked when the backend opened
             from ragd.store.postgres.dense import PgVectorSearch
 
             search = PgVectorSearch(s.store_url, name, dim, ef_search=s.retrieval.hnsw_ef_search,
