@@ -1,4 +1,5 @@
-"""Hybrid retrieval: BM25 (store) + dense (derived index), fused (normalised scores or reciprocal ranks, with an
+"""Hybrid retrieval: BM25 (store) + dense (the in-memory derived index, or pgvector inside PostgreSQL with
+``retrieval.dense_index = store``: :data:`DenseSearch`), fused (normalised scores or reciprocal ranks, with an
 optional second dense pass after pseudo-relevance feedback), near-duplicates collapsed. Defaults and their
 measurements: docs/benchmarks.md."""
 
