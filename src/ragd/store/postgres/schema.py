@@ -134,7 +134,8 @@ MIGRATIONS: list[Callable[[Conn], None]] = [_m001_documents, _m006_dense]
 
 
 def schema_version(conn: Conn) -> int:
-    row = conn.execute("SELECT to_regclass('ragd_schema') IS NOT NULL").fetchone()
+    # in the first schema of the search path only: a ragd_schema further down it (public) belongs to another install
+    row = conn.execute("SELECT to_regclass(format('%I.ragd_schema', current_schema())) IS NOT NULL").fetchone()
     if not row or not row[0]:
         return 0
     row = conn.execute("SELECT version FROM ragd_schema").fetchone()
