@@ -12,7 +12,7 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from ragd.errors import ConfigurationError, InvalidFilter
+from ragd.errors import ConfigurationError, InvalidFilter, ModelMismatch
 from ragd.models import SearchFilters
 from ragd.store.backend import Backend, open_backend
 from ragd.store.postgres.connection import Database
@@ -187,6 +187,8 @@ def test_only_the_indexed_models_vectors_are_copied_and_a_model_change_refills(p
             # a chunk of the previous model committed now (a replica not yet restarted) is skipped, not an error
             insert_postgres(pg_url, [CorpusDoc("late", rng.standard_normal((1, DIM)).astype(np.float32))], MODEL)
             assert len(switched) == 3
+            with pytest.raises(ModelMismatch):  # this process's model is no longer the database's
+                search.search(np.ones(DIM), 5)
         finally:
             switched.close()
     finally:

@@ -29,6 +29,7 @@ from collections.abc import Iterable
 from typing import Any, Literal
 
 import numpy as np
+import psycopg
 
 from ragd.errors import ModelMismatch
 from ragd.models import SearchFilters
@@ -183,14 +184,19 @@ class PgVectorSearch:
         sql, params = self._query(query, k, filters)
         if k <= 0:
             return []
-        with self._db.read() as conn:
-            self._settings(conn, k, self.exact)
-            rows = conn.execute(sql, params).fetchall()
-            if len(rows) < k and not self.exact:
-                # the iterative scan stopped at hnsw.max_scan_tuples (or fewer than k chunks pass): exact answer
-                self.exact_fallbacks += 1
-                self._settings(conn, k, exact=True)
+        try:
+            with self._db.read() as conn:
+                self._settings(conn, k, self.exact)
                 rows = conn.execute(sql, params).fetchall()
+                if len(rows) < k and not self.exact:
+                    # the iterative scan stopped at hnsw.max_scan_tuples (or fewer than k chunks pass): exact answer
+                    self.exact_fallbacks += 1
+                    self._settings(conn, k, exact=True)
+                    rows = conn.execute(sql, params).fetchall()
+        except psycopg.errors.DataException as exc:  # "different vector dimensions": another replica's model
+            raise ModelMismatch(f"the database's dense index no longer holds {self.dim}-d vectors of {self.model!r} "
+                                "(a replica with another embedding model rebuilt it): restart with that model "
+                                "or run `ragd reindex`") from exc
         hits = [(int(seq), -float(distance)) for seq, distance in rows]
         hits.sort(key=lambda hit: -hit[1])  # relaxed_order may return rows slightly out of order
         return hits
