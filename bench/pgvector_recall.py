@@ -13,7 +13,8 @@ searched for their top 10:
 * exact (index scans off), checked against the in-memory ``DenseIndex`` on the same vectors (same ids);
 * HNSW at each ``hnsw.ef_search``, unfiltered over the whole corpus and filtered to the query's own collection
   (iterative scan, relaxed order): recall@10 = |HNSW top 10 ∩ exact top 10| / 10, averaged, plus latency and how
-  many searches fell back to exact.
+  many searches fell back to exact; and the same at k = 100, the depth the retriever asks for
+  (``retrieval.candidates``; ``hnsw.ef_search`` is then raised to 100).
 
 Writes ``bench/results/pgvector_recall.json``.
 """
@@ -42,6 +43,8 @@ from ragd.store.vectors import DenseIndex
 from ragd.testing.dense_corpus import CorpusDoc, insert_postgres
 
 K = 10
+DEPTH = 100
+"""The retriever's default depth (``retrieval.candidates``): what each dense search asks for in production."""
 
 
 def _load(path: Path) -> list[dict[str, Any]]:
@@ -122,33 +125,36 @@ def _measure(url: str, model: str, dim: int, docs: list[CorpusDoc], queries: lis
         memory = DenseIndex(Path("unused"), model, dim)  # the in-memory index on the same (original) vectors
         memory.add(np.array([seq_of[d.chunk_id(0)] for d in docs], dtype=np.int64),
                    np.concatenate([d.vectors for d in docs]))
+        def own(collection: str, label: str) -> SearchFilters | None:
+            return None if label == "unfiltered" else SearchFilters(collections=[collection])
+
+        labels = ("unfiltered", "own_collection")
         search.exact = True
-        exact: list[list[int]] = []
-        exact_unfiltered: list[list[int]] = []
+        truth: dict[tuple[str, int], list[list[int]]] = {}
         mismatches = 0
-        for collection, q in queries:
-            unfiltered = [s for s, _ in search.search(q, K)]
-            exact_unfiltered.append(unfiltered)
-            mismatches += unfiltered != [s for s, _ in memory.search(q, K)]
-            exact.append([s for s, _ in search.search(q, K, SearchFilters(collections=[collection]))])
+        for label in labels:
+            for k in (K, DEPTH):
+                truth[label, k] = [[s for s, _ in search.search(q, k, own(c, label))] for c, q in queries]
+        for (_, q), want in zip(queries, truth["unfiltered", K], strict=True):
+            mismatches += want != [s for s, _ in memory.search(q, K)]
         search.exact = False
         out: dict[str, Any] = {"insert_s": round(insert_s, 1), "hnsw_build_s": round(build_s, 1),
                                "exact_vs_memory_mismatched_queries": mismatches, "hnsw": {}}
         for ef in args.ef:
             search.ef_search = ef
-            for label, truth in (("unfiltered", exact_unfiltered), ("own_collection", exact)):
-                fallbacks = search.exact_fallbacks
-                recalls, seconds = [], []
-                for (collection, q), want in zip(queries, truth, strict=True):
-                    filters = None if label == "unfiltered" else SearchFilters(collections=[collection])
-                    start = time.perf_counter()
-                    got = [s for s, _ in search.search(q, K, filters)]
-                    seconds.append(time.perf_counter() - start)
-                    recalls.append(len(set(got) & set(want)) / max(len(want), 1))
-                out["hnsw"][f"ef{ef}_{label}"] = {
-                    "recall@10": round(float(np.mean(recalls)), 4), "min_recall@10": round(min(recalls), 2),
-                    "exact_fallbacks": search.exact_fallbacks - fallbacks,
-                    **{k: round(v, 2) for k, v in latency_stats(seconds).items()}}
+            for label in labels:
+                for k in (K, DEPTH):
+                    fallbacks = search.exact_fallbacks
+                    recalls, seconds = [], []
+                    for (collection, q), want in zip(queries, truth[label, k], strict=True):
+                        start = time.perf_counter()
+                        got = [s for s, _ in search.search(q, k, own(collection, label))]
+                        seconds.append(time.perf_counter() - start)
+                        recalls.append(len(set(got) & set(want)) / max(len(want), 1))
+                    out["hnsw"][f"ef{ef}_{label}_k{k}"] = {
+                        f"recall@{k}": round(float(np.mean(recalls)), 4), "min_recall": round(min(recalls), 2),
+                        "exact_fallbacks": search.exact_fallbacks - fallbacks,
+                        **{name: round(v, 2) for name, v in latency_stats(seconds).items()}}
         return out
     finally:
         search.close()
