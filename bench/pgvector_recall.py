@@ -13,8 +13,9 @@ searched for their top 10:
 * exact (index scans off), checked against the in-memory ``DenseIndex`` on the same vectors (same ids);
 * HNSW at each ``hnsw.ef_search``, unfiltered over the whole corpus and filtered to the query's own collection
   (iterative scan, relaxed order): recall@10 = |HNSW top 10 ∩ exact top 10| / 10, averaged, plus latency and how
-  many searches fell back to exact; and the same at k = 100, the depth the retriever asks for
-  (``retrieval.candidates``; ``hnsw.ef_search`` is then raised to 100).
+  many searches fell back to exact; ``_ties``: a hit counts when its cosine reaches the exact k-th one's (duplicate
+  passages tie, and exact search lists an arbitrary one of them); and the same at k = 100, the depth the retriever
+  asks for (``retrieval.candidates``; ``hnsw.ef_search`` is then raised to 100).
 
 Writes ``bench/results/pgvector_recall.json``.
 """
@@ -45,6 +46,14 @@ from ragd.testing.dense_corpus import CorpusDoc, insert_postgres
 K = 10
 DEPTH = 100
 """The retriever's default depth (``retrieval.candidates``): what each dense search asks for in production."""
+
+
+class Exact:
+    """An exact top k: its ids, and the score of its last (the k-th) hit."""
+
+    def __init__(self, hits: list[tuple[int, float]]) -> None:
+        self.ids = [s for s, _ in hits]
+        self.kth = hits[-1][1] if hits else float("-inf")
 
 
 def _load(path: Path) -> list[dict[str, Any]]:
@@ -130,13 +139,13 @@ def _measure(url: str, model: str, dim: int, docs: list[CorpusDoc], queries: lis
 
         labels = ("unfiltered", "own_collection")
         search.exact = True
-        truth: dict[tuple[str, int], list[list[int]]] = {}
+        truth: dict[tuple[str, int], list[Exact]] = {}
         mismatches = 0
         for label in labels:
             for k in (K, DEPTH):
-                truth[label, k] = [[s for s, _ in search.search(q, k, own(c, label))] for c, q in queries]
+                truth[label, k] = [Exact(search.search(q, k, own(c, label))) for c, q in queries]
         for (_, q), want in zip(queries, truth["unfiltered", K], strict=True):
-            mismatches += want != [s for s, _ in memory.search(q, K)]
+            mismatches += want.ids != [s for s, _ in memory.search(q, K)]
         search.exact = False
         out: dict[str, Any] = {"insert_s": round(insert_s, 1), "hnsw_build_s": round(build_s, 1),
                                "exact_vs_memory_mismatched_queries": mismatches, "hnsw": {}}
@@ -145,14 +154,19 @@ def _measure(url: str, model: str, dim: int, docs: list[CorpusDoc], queries: lis
             for label in labels:
                 for k in (K, DEPTH):
                     fallbacks = search.exact_fallbacks
-                    recalls, seconds = [], []
+                    recalls, tie_recalls, seconds = [], [], []
                     for (collection, q), want in zip(queries, truth[label, k], strict=True):
                         start = time.perf_counter()
-                        got = [s for s, _ in search.search(q, k, own(collection, label))]
+                        got = search.search(q, k, own(collection, label))
                         seconds.append(time.perf_counter() - start)
-                        recalls.append(len(set(got) & set(want)) / max(len(want), 1))
+                        recalls.append(len({s for s, _ in got} & set(want.ids)) / max(len(want.ids), 1))
+                        # a passage whose cosine reaches the exact k-th one's is as right as the one exact search
+                        # listed (duplicate passages tie, and exact search keeps an arbitrary one of them)
+                        tie_recalls.append(sum(score >= want.kth - 1e-6 for _, score in got) / max(len(want.ids), 1))
                     out["hnsw"][f"ef{ef}_{label}_k{k}"] = {
                         f"recall@{k}": round(float(np.mean(recalls)), 4), "min_recall": round(min(recalls), 2),
+                        f"recall@{k}_ties": round(float(np.mean(tie_recalls)), 4),
+                        "min_recall_ties": round(min(tie_recalls), 2),
                         "exact_fallbacks": search.exact_fallbacks - fallbacks,
                         **{name: round(v, 2) for name, v in latency_stats(seconds).items()}}
         return out
