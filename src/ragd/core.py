@@ -33,7 +33,7 @@ from ragd.jobs.worker import WorkerPool
 from ragd.models import DocStatus, Document, SearchFilters
 from ragd.observability.instrument import Instrumentation
 from ragd.retrieve.rerank import create_reranker
-from ragd.retrieve.service import Mode, Retrieval, Retriever
+from ragd.retrieve.service import DenseSearch, Mode, Retrieval, Retriever
 from ragd.security.encryption import FileCipher
 from ragd.security.filemodes import open_private, private_dir, tighten_data_dir
 from ragd.store.backend import open_backend
@@ -85,16 +85,17 @@ class Ragd:
         # the one storage backend (SQLite file or PostgreSQL), chosen by the store URL: it owns the pool and the
         # migrations and hands out every port below (docs/architecture.md)
         self.backend = open_backend(settings.store_url)
+        if settings.retrieval.dense_index == "store" and self.backend.engine != "postgresql":
+            self.backend.close()
+            raise ConfigurationError(
+                f"retrieval.dense_index = store needs a PostgreSQL store (RAGD_STORE__URL=postgresql://…); the "
+                f"{self.backend.engine} store keeps its dense index in memory: set retrieval.dense_index = memory")
         self.store = self.backend.store
         self.embedder = create_embedder(settings.embedding)
         self.model_changed = self._check_model(allow_model_change)
-        self.index = DenseIndex(settings.data_dir / "index", self.embedder.name, self.embedder.dim)
+        self.index = self._dense_index()
         self._index_lock = threading.Lock()
         self._stopping = threading.Event()
-        if not self.index.load():
-            self.index.rebuild(self.store)
-            self.index.save()
-        self.index.sync(self.store)
         # originals: files under DATA_DIR/files on SQLite, rows of the database on PostgreSQL (backend.blobs), so
         # replicas share them without a shared volume; sealed by the same cipher either way (docs/encryption.md)
         self.files = FileStore(settings.data_dir / "files", FileCipher.from_settings(settings.encryption),
@@ -132,6 +133,30 @@ class Ragd:
         )
         self.obs = Instrumentation(settings, self)  # metrics, logs, spans: decorates the services above
         self.startup_ms = (time.perf_counter() - t0) * 1000
+
+    def _dense_index(self) -> DenseSearch:
+        """The dense side of retrieval (``retrieval.dense_index``): the in-memory index, loaded from its files (or
+        rebuilt) and caught up with the store, or pgvector HNSW inside PostgreSQL, its table built at the first
+        start (or after a model change) and kept by the database from then on."""
+        s, name, dim = self.settings, self.embedder.name, self.embedder.dim
+        if s.retrieval.dense_index == "store":  # PostgreSQL: checked when the backend opened
+            from ragd.store.postgres.dense import PgVectorSearch
+
+            search = PgVectorSearch(s.store_url, name, dim, ef_search=s.retrieval.hnsw_ef_search,
+                                    iterative_scan=s.retrieval.hnsw_iterative_scan)
+            try:
+                if search.ensure_dense_index():
+                    log.info("dense index built in PostgreSQL: %d vectors of %s", len(search), name)
+            except BaseException:
+                search.close()
+                raise
+            return search
+        index = DenseIndex(s.data_dir / "index", name, dim)
+        if not index.load():
+            index.rebuild(self.store)
+            index.save()
+        index.sync(self.store)
+        return index
 
     def _check_model(self, allow_change: bool) -> bool:
         name, dim = self.store.get_meta("embedding_model"), self.store.get_meta("embedding_dim")
@@ -199,6 +224,8 @@ class Ragd:
         with self._index_lock:
             self.index.sync(self.store)
             self.index.save()
+        if not isinstance(self.index, DenseIndex):
+            self.index.close()  # PostgreSQL's dense search: its handle on the pool
         self.obs.close()
         getattr(self.generator, "close", lambda: None)()
         if self.reranker is not None:

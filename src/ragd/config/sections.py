@@ -123,6 +123,24 @@ class RetrievalSettings(_Section):
         "start; a filtered query costs no SQL; about 1.4 KB of memory per chunk at 10k chunks, docs/benchmarks.md) "
         "or store (the store's own full-text index: SQLite FTS5, nothing held in memory)."
     )
+    dense_index: Literal["memory", "store"] = Field(
+        "memory", description="Where dense search runs: memory (exact cosine over an in-process matrix derived from "
+        "the store, about 1.5 KiB per chunk, rebuilt from the change feed) or store (PostgreSQL only: pgvector HNSW "
+        "over a table of chunk vectors, with every access filter inside the SQL query and an iterative index scan, "
+        "for corpora larger than a replica's memory; the table and index are built at the first start, "
+        "docs/pgvector.md). SQLite refuses store."
+    )
+    hnsw_ef_search: int = Field(
+        100, ge=10, le=1000, description="dense_index = store: pgvector's hnsw.ef_search, the candidate list of an "
+        "HNSW search (raised to the number of candidates asked when lower). Higher is slower and closer to exact: "
+        "recall@10 against exact search on the dev sets in bench/results/pgvector_recall.json."
+    )
+    hnsw_iterative_scan: Literal["relaxed_order", "strict_order"] = Field(
+        "relaxed_order", description="dense_index = store: pgvector's hnsw.iterative_scan, how a filtered HNSW "
+        "search goes on through the graph until enough rows pass the filter (relaxed_order: faster, results "
+        "re-sorted by ragd; strict_order: in exact distance order). A filter too selective for the scan falls back "
+        "to an exact search."
+    )
 
 
 class RerankSettings(_Section):

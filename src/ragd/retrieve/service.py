@@ -1,4 +1,5 @@
-"""Hybrid retrieval: BM25 (store) + dense (derived index), fused (normalised scores or reciprocal ranks, with an
+"""Hybrid retrieval: BM25 (store) + dense (the in-memory derived index, or pgvector inside PostgreSQL with
+``retrieval.dense_index = store``: :data:`DenseSearch`), fused (normalised scores or reciprocal ranks, with an
 optional second dense pass after pseudo-relevance feedback), near-duplicates collapsed. Defaults and their
 measurements: docs/benchmarks.md."""
 
@@ -8,8 +9,9 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 
@@ -28,6 +30,40 @@ log = logging.getLogger(__name__)
 Mode = Literal["hybrid", "bm25", "dense"]
 
 
+class FilteringDenseSearch(Protocol):
+    """A dense search that applies the access filters in its own query (``retrieval.dense_index = store``:
+    :class:`ragd.store.postgres.dense.PgVectorSearch`): it is given the filters, not a mask, and needs no catching
+    up from the change feed. The rest is :class:`DenseIndex`'s shape, which the composition root and readiness use
+    on either kind (``sync``/``save`` have nothing to do here)."""
+
+    model: str
+    dim: int
+
+    @property
+    def watermark(self) -> int: ...
+
+    def search(self, query: np.ndarray, k: int, filters: SearchFilters | None = None) -> list[tuple[int, float]]:
+        ...
+
+    def vectors(self, seqs: Iterable[int]) -> dict[int, np.ndarray]: ...
+
+    def sync(self, store: Store) -> int: ...
+
+    def save(self) -> None: ...
+
+    def rebuild(self, store: Store) -> int: ...
+
+    def __len__(self) -> int: ...
+
+    def close(self) -> None: ...
+
+
+DenseSearch = DenseIndex | FilteringDenseSearch
+"""The dense side of the retriever: the in-memory :class:`DenseIndex` (caught up from the store's change feed,
+filtered by a mask of the allowed seqs that :meth:`Store.allowed_seqs` gives), or a search in the database that
+takes the filters themselves."""
+
+
 @dataclass(slots=True)
 class Retrieval:
     hits: list[ScoredChunk]
@@ -38,7 +74,7 @@ class Retrieval:
 
 class Retriever:
     def __init__(
-        self, store: Store, embedder: Embedder, index: DenseIndex, settings: RetrievalSettings,
+        self, store: Store, embedder: Embedder, index: DenseSearch, settings: RetrievalSettings,
         reranker: Reranker | None = None, rerank_candidates: int = 30, lexical: LexicalIndex | None = None,
     ) -> None:
         self._reranker = reranker
@@ -109,15 +145,11 @@ class Retriever:
         t["lexical"] = (t1 - t0) * 1000
         qv: np.ndarray | None = None
         dense_hits: list[tuple[int, float]] = []
-        allowed: np.ndarray | None = None
         if mode in ("hybrid", "dense"):
             qv = self._embedder.embed_query(query)
             t2 = time.perf_counter()
             t["embed_query"] = (t2 - t1) * 1000
-            if self._index.watermark < version:
-                self._index.sync(self._store)
-            allowed = self._allowed_mask(filters, version) if filters else None
-            dense_hits = self._index.search(qv, depth, allowed)
+            dense_hits = self._dense(qv, depth, filters, version)
             t["dense"] = (time.perf_counter() - t2) * 1000
         t3 = time.perf_counter()
         dense_weight = 1.0
@@ -126,7 +158,7 @@ class Retriever:
         fused = self._fuse(mode, dense_weight, lexical_hits, dense_hits)
         if mode == "hybrid" and qv is not None and dense_weight > 0 and s.feedback_passages > 0 and fused:
             t4 = time.perf_counter()
-            dense_hits = self._feedback_search(qv, fused[: s.feedback_passages], depth, allowed)
+            dense_hits = self._feedback_search(qv, fused[: s.feedback_passages], depth, filters, version)
             fused = self._fuse(mode, dense_weight, lexical_hits, dense_hits)
             t["feedback"] = (time.perf_counter() - t4) * 1000
         lexical = [seq for seq, _ in lexical_hits]
@@ -140,15 +172,28 @@ class Retriever:
         t["retrieval"] = (time.perf_counter() - t0) * 1000
         return Retrieval(hits=hits, query_vector=qv, terms=terms, timings_ms=t)
 
+    def _dense(
+        self, qv: np.ndarray, depth: int, filters: SearchFilters | None, version: int
+    ) -> list[tuple[int, float]]:
+        """The dense search: the in-memory index caught up to ``version`` and masked by the allowed seqs, or the
+        database's own search given the filters."""
+        index = self._index
+        if not isinstance(index, DenseIndex):
+            return index.search(qv, depth, filters)
+        if index.watermark < version:
+            index.sync(self._store)
+        allowed = self._allowed_mask(filters, version) if filters else None
+        return index.search(qv, depth, allowed)
+
     def _feedback_search(
-        self, qv: np.ndarray, best: list[tuple[int, float]], depth: int, allowed: np.ndarray | None
+        self, qv: np.ndarray, best: list[tuple[int, float]], depth: int, filters: SearchFilters | None, version: int
     ) -> list[tuple[int, float]]:
         """The dense search again, with the query vector moved towards the first pass's best passages
         (:func:`~ragd.retrieve.fusion.rocchio`); the same filter applies."""
-        vecs = self._index.vectors(seq for seq, _ in best)
+        vecs = self._index.vectors([seq for seq, _ in best])
         feedback = [vecs[seq] for seq, _ in best if seq in vecs]
         moved = rocchio(qv, feedback, self._settings.feedback_weight)
-        return self._index.search(moved, depth, allowed)
+        return self._dense(moved, depth, filters, version)
 
     def _fuse(
         self, mode: Mode, dense_weight: float, lexical: list[tuple[int, float]], dense: list[tuple[int, float]]
@@ -203,7 +248,7 @@ class Retriever:
             pos += window
             chunks = self._store.get_chunks([seq for seq, _ in batch])
             by_seq = {c.seq: c for c in chunks}
-            vecs = self._index.vectors(by_seq)
+            vecs = self._index.vectors(list(by_seq))
             for seq, score in batch:
                 chunk = by_seq.get(seq)
                 if chunk is None or chunk.content_hash in kept_hashes:

@@ -27,7 +27,8 @@ BLAS on both cores)::
 
 The index's single-threaded ``einsum`` matches BLAS on two cores; latency is linear in the number of vectors,
 about 90 µs per 1,000 vectors, and memory is 1.5 KiB per vector. At ``settings.retrieval.ann_threshold`` = 300k
-an unfiltered query costs ~27 ms of one core: beyond that threshold an ANN structure (HNSW) should take over.
+an unfiltered query costs ~27 ms of one core: beyond that threshold an ANN structure (HNSW) should take over
+(with a PostgreSQL store: ``retrieval.dense_index = store``, :mod:`ragd.store.postgres.dense`).
 Filtered searches stay cheap because a selective filter scores only its own rows.
 
 Thread safety: a lock guards the arrays, so searches may run while another thread syncs; a second lock
