@@ -14,11 +14,14 @@ directories are two stores. On PostgreSQL a store is a schema of the ``ragd_test
 
 from __future__ import annotations
 
+import os
+import secrets
 import sqlite3
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Literal
 
+from ragd.audit.signing import generate_seed_b64
 from ragd.store.url import scheme_of, sqlite_path
 
 Name = Literal["sqlite", "postgresql"]
@@ -39,10 +42,17 @@ class _Run:
 
 
 RUN = _Run()
+#: the keys every replica of a PostgreSQL store shares, one pair per test run
+SHARED_KEYS = {"RAGD_AUDIT__SIGNING_KEY": generate_seed_b64(), "RAGD_AUTH__JWT_SECRET": secrets.token_urlsafe(40)}
 
 
 def configure(name: Name) -> None:
+    """Set the run's backend. A PostgreSQL store is shared by replicas, so ragd takes the keys they share from the
+    settings only (``ragd.core.require_shared_secrets``): the run sets them once, for every process it starts."""
     RUN.name = name
+    if name == "postgresql":
+        for key, value in SHARED_KEYS.items():
+            os.environ.setdefault(key, value)
 
 
 def name() -> Name:
@@ -89,9 +99,9 @@ def url_of(data_dir: Path) -> str:
 
 
 def store_env_for(data_dir: Path) -> dict[str, str]:
-    """``RAGD_STORE__URL`` for a ``ragd`` subprocess working on ``data_dir`` (empty on SQLite: the directory names
-    the store)."""
-    return {"RAGD_STORE__URL": url_of(data_dir)} if postgresql() else {}
+    """``RAGD_STORE__URL`` (and the shared keys) for a ``ragd`` subprocess working on ``data_dir`` (empty on SQLite:
+    the directory names the store)."""
+    return {"RAGD_STORE__URL": url_of(data_dir), **SHARED_KEYS} if postgresql() else {}
 
 
 def test_store_url(data_dir: Path) -> str:
@@ -103,7 +113,7 @@ def test_store_url(data_dir: Path) -> str:
 def store_env() -> dict[str, str]:
     """The running test's store as environment variables, for a subprocess started with a cleaned environment
     (empty on SQLite: the data directory names the store)."""
-    return {"RAGD_STORE__URL": RUN.test_url} if postgresql() and RUN.test_url else {}
+    return {"RAGD_STORE__URL": RUN.test_url, **SHARED_KEYS} if postgresql() and RUN.test_url else {}
 
 
 def close() -> None:

@@ -36,6 +36,7 @@ FILTERS = [
 ]
 
 
+@pytest.mark.sqlite_only  # the refusal on the SQLite engine
 def test_the_store_setting_is_refused_on_sqlite(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="needs a PostgreSQL store"):
         Ragd(Settings(data_dir=tmp_path, retrieval={"dense_index": "store"}, ingest={"workers": 0}))
@@ -45,7 +46,7 @@ def test_retriever_with_the_dense_search_in_postgresql_ranks_as_in_memory(pg_url
     embedder = create_embedder(Settings().embedding)
     docs = [CorpusDoc(name, embedder.embed(texts), collection=coll, tenant_id=tenant, metadata={"kind": name})
             for name, tenant, coll, texts in PASSAGES]
-    sqlite = open_backend(str(tmp_path / "ragd.sqlite3"))
+    sqlite = open_backend(str(tmp_path / "reference.sqlite3"))  # the in-memory side's reference, on purpose
     backend = open_backend(pg_url)
     search = PgVectorSearch(pg_url, embedder.name, embedder.dim, exact=True)
     try:
