@@ -13,10 +13,11 @@ import pytest
 from tests.audit.helpers import tamper
 from tests.support import REPO
 
-from ragd.audit import load_signer, open_audit_log
+from ragd.audit import load_signer
 from ragd.audit.signing import AuditSigner, generate_seed_b64
 from ragd.auth.actor import LOCAL_ACTOR
 from ragd.config import Settings
+from ragd.store.backend import open_backend
 
 
 def ragd(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -36,7 +37,8 @@ def data_dir(tmp_path: Path) -> Path:
     """A data directory whose audit log holds 5 entries (the third a decision record)."""
     d = tmp_path / "data"
     settings = Settings(data_dir=d)
-    log = open_audit_log(settings.store_url, load_signer(settings))
+    backend = open_backend(settings.store_url)
+    log = backend.audit_log(load_signer(settings))
     try:
         log.append("auth.login", tenant_id="default", actor=LOCAL_ACTOR)
         log.append("document.uploaded", tenant_id="default", actor=LOCAL_ACTOR, target="doc-1")
@@ -44,7 +46,7 @@ def data_dir(tmp_path: Path) -> Path:
         log.append("document.deleted", tenant_id="default", actor=LOCAL_ACTOR, target="doc-1")
         log.append("auth.login", tenant_id="other", actor=None)
     finally:
-        log.close()
+        backend.close()
     return d
 
 

@@ -16,12 +16,13 @@ import pytest
 from tests.audit.helpers import raw, tamper
 from tests.support import REPO
 
-from ragd.audit import GENESIS, GLOBAL_TENANT, PURGE_ACTION, open_audit_log
+from ragd.audit import GENESIS, GLOBAL_TENANT, PURGE_ACTION
 from ragd.audit.base import answer_hash, entry_hash, entry_payload, signed_message
 from ragd.audit.signing import AuditSigner, generate_seed_b64
 from ragd.audit.sqlite import SqliteAuditLog
 from ragd.auth.actor import LOCAL_ACTOR, Actor
 from ragd.models import Chunk, ScoredChunk
+from ragd.store.backend import open_backend
 
 ALICE = Actor(user_id="u-alice", email="alice@example.com", role="user", tenant_id="acme", key_id="k1")
 BOB = Actor(user_id="u-bob", email="bob@example.com", role="admin", tenant_id="other")
@@ -189,13 +190,14 @@ def test_verify_with_another_public_key_fails(log: SqliteAuditLog) -> None:
 
 def test_read_only_log_verifies_but_cannot_append(log: SqliteAuditLog, db_path: Path) -> None:
     _fill(log, 2)
-    reader = open_audit_log(f"sqlite:///{db_path}", None)
+    backend = open_backend(f"sqlite:///{db_path}")
     try:
+        reader = backend.audit_log(None)
         assert reader.verify(log.public_key).ok
         with pytest.raises(Exception, match="read-only"):
             reader.append("x", tenant_id="acme", actor=None)
     finally:
-        reader.close()
+        backend.close()
 
 
 # -- the triggers -------------------------------------------------------------------------------------------------

@@ -33,8 +33,9 @@ def verify(
 ) -> None:
     """Check every entry's hash, its link to the previous entry and its signature. Exit 0 and "ok, N entries",
     or exit 1 naming the first bad entry and why."""
-    from ragd.audit import load_signer, open_audit_log
+    from ragd.audit import load_signer
     from ragd.audit.signing import public_key_from_b64
+    from ragd.store.backend import open_backend
 
     result = {}
 
@@ -45,14 +46,17 @@ def verify(
                 keys = [public_key_from_b64(k) for k in public_key]
             except ValueError as exc:
                 raise ValidationFailed(f"--public-key: {exc}") from exc
-            log = open_audit_log(settings.store_url, None)
+            signer = None
         else:
-            log = open_audit_log(settings.store_url, load_signer(settings))
-            keys = [log.public_key]
+            signer = load_signer(settings)
+        backend = open_backend(settings.store_url)
         try:
+            log = backend.audit_log(signer)
+            if signer is not None:
+                keys = [log.public_key]
             result["r"] = log.verify(keys)
         finally:
-            log.close()
+            backend.close()
 
     run_guarded(_run)
     r = result["r"]
@@ -76,15 +80,16 @@ def list_entries(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Show audit entries, newest first."""
-    from ragd.audit import open_audit_log
+    from ragd.store.backend import open_backend
 
     def _run() -> None:
         settings = settings_for(data_dir)
-        log = open_audit_log(settings.store_url, None)
+        backend = open_backend(settings.store_url)
         try:
-            entries, total = log.list(tenant, action=action, actor=actor, limit=limit, offset=offset)
+            entries, total = backend.audit_log(None).list(tenant, action=action, actor=actor, limit=limit,
+                                                          offset=offset)
         finally:
-            log.close()
+            backend.close()
         if as_json:
             for e in entries:
                 sys.stdout.write(json.dumps(e.to_dict(), ensure_ascii=False) + "\n")
@@ -130,20 +135,20 @@ def generate_key() -> None:
 def purge(data_dir: DataDirOpt = None) -> None:
     """Apply retention (RAGD_AUDIT__CONVERSATION_DAYS, __QUERY_LOG_DAYS, __AUDIT_DAYS): delete older
     conversations, logged questions, feedback and audit entries. The run is itself recorded in the audit log."""
-    from ragd.audit import load_signer, open_audit_log
+    from ragd.audit import load_signer
     from ragd.audit.retention import run_retention
     from ragd.auth.actor import LOCAL_ACTOR
-    from ragd.store.conversations import open_conversation_store
+    from ragd.store.backend import open_backend
 
     def _run() -> None:
         settings = settings_for(data_dir)
-        conversations = open_conversation_store(settings.store_url)
-        log = open_audit_log(settings.store_url, load_signer(settings))
+        signer = load_signer(settings)
+        backend = open_backend(settings.store_url)
         try:
-            report = run_retention(settings.audit, conversations, log, actor=LOCAL_ACTOR)
+            report = run_retention(settings.audit, backend.conversations, backend.audit_log(signer),
+                                   actor=LOCAL_ACTOR)
         finally:
-            log.close()
-            conversations.close()
+            backend.close()
         kept = [
             k
             for k, days in (

@@ -296,13 +296,13 @@ def restore_backup(archive: Path, data_dir: Path) -> dict[str, Any]:
     store = manifest["store"]
     vectors = 0
     if store.get("embedding_model") and store.get("embedding_dim"):
-        from ragd.store.sqlite import SqliteStore
+        from ragd.store.backend import open_backend
 
-        db = SqliteStore(data_dir / DB_NAME)
+        backend = open_backend(str(data_dir / DB_NAME), migrate=False)
         try:
             index = DenseIndex(data_dir / "index", store["embedding_model"], int(store["embedding_dim"]))
-            vectors = index.rebuild(db)
+            vectors = index.rebuild(backend.store)
             index.save()
         finally:
-            db.close()
+            backend.close()
     return {**manifest, "vectors": vectors}

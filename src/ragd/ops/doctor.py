@@ -33,7 +33,7 @@ from ragd.config import Settings
 from ragd.errors import StoreNotFound
 from ragd.ops.sqlite_inspect import SqliteInspector, sqlite_path
 from ragd.security.encryption import CRYPTO_ERRORS, HEADER_LEN, FileCipher, describe
-from ragd.store import open_store
+from ragd.store.backend import Backend, open_backend
 from ragd.store.base import Store
 from ragd.store.sqlite.connection import path_from_url
 from ragd.store.vectors import DenseIndex
@@ -69,8 +69,12 @@ def existing_store_url(settings: Settings) -> str:
 class Doctor:
     def __init__(self, settings: Settings, store: Store | None = None) -> None:
         self.settings = settings
-        self._own_store = store is None
-        self.store = store or open_store(existing_store_url(settings), migrate=False)
+        # a store handed in (the server's) stays open; otherwise the doctor opens the backend and closes it
+        self._backend: Backend | None = None
+        if store is None:
+            self._backend = open_backend(existing_store_url(settings), migrate=False)
+            store = self._backend.store
+        self.store = store
         path = sqlite_path(self.store)
         self.sql = SqliteInspector(path) if path is not None else None
         self.model = self.store.get_meta("embedding_model")
@@ -83,8 +87,8 @@ class Doctor:
     def close(self) -> None:
         if self.sql is not None:
             self.sql.close()
-        if self._own_store:
-            self.store.close()
+        if self._backend is not None:
+            self._backend.close()
 
     # -- checks ----------------------------------------------------------------------------------------------
     def _store_seqs(self) -> np.ndarray:
