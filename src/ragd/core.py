@@ -238,16 +238,35 @@ class Ragd:
         self.audit.record_decision(actor, question, retrieval.hits, answer.text, answer.model or self.answers.model,
                                    settings, target=query_id)
 
-    def delete_collection_documents(self, tenant_id: str, collection: str) -> int:
-        """Delete every document of one collection. Returns how many."""
-        n = 0
-        while True:
-            docs, _ = self.store.list_documents(tenant_id=tenant_id, collection=collection, limit=200)
-            if not docs:
-                return n
-            for d in docs:
-                self.ingest.delete(d.id)
-                n += 1
+    def delete_collection(self, actor: Actor, name: str) -> int:
+        """Delete a collection (its owner or an admin) with every document in it. The collection row, its grants,
+        its documents (rows, chunks, jobs) and the ``collection.deleted`` audit entry commit as one transaction:
+        a crash or an error in between leaves everything as it was. Originals are removed after the commit.
+        Returns how many documents went."""
+        deleted: list[str] = []
+        with self.backend.unit_of_work():
+            coll = self.access.delete(actor, name)
+            while True:
+                docs, _ = self.store.list_documents(tenant_id=coll.tenant_id, collection=coll.name, limit=200)
+                if not docs:
+                    break
+                for d in docs:
+                    self.ingest.delete_records(d.id)
+                    deleted.append(d.id)
+            self.audit_event("collection.deleted", actor, target=name, details={"documents": len(deleted)})
+        self.ingest.discard(deleted)
+        return len(deleted)
+
+    def delete_document(self, actor: Actor, doc_id: str) -> Document:
+        """Delete one document ``actor`` may write; its rows and the ``document.deleted`` audit entry commit as one
+        transaction, its original is removed after the commit. DocumentNotFound when absent or not readable."""
+        with self.backend.unit_of_work():
+            doc = self.access.check_document(actor, self.store.get_document(doc_id), write=True)
+            self.ingest.delete_records(doc_id)
+            self.audit_event("document.deleted", actor, target=doc_id,
+                             details={"collection": doc.collection, "filename": doc.filename})
+        self.ingest.discard([doc_id])
+        return doc
 
     # -- documents -------------------------------------------------------------------------------------------
     def submit(self, data: bytes, filename: str, **kw: Any) -> tuple[Document, bool]:

@@ -242,11 +242,27 @@ class IngestService:
         return self._store.get_document(doc_id) or doc
 
     def delete(self, doc_id: str) -> None:
+        """Delete one document (its rows, then its original). An operation that must commit more with it (an audit
+        entry, a collection) runs :meth:`delete_records` inside its unit of work and :meth:`discard` after."""
+        self.delete_records(doc_id)
+        self.discard([doc_id])
+
+    def delete_records(self, doc_id: str) -> Document:
+        """Delete the document's rows (document, text, chunks, jobs); joins the caller's transaction. Returns the
+        deleted document; DocumentNotFound if there is none."""
         doc = self._store.get_document(doc_id)
         if doc is None or not self._store.delete_document(doc_id):
             raise DocumentNotFound(f"no document {doc_id!r}")
-        self._files.delete(doc_id)
-        self._on_indexed()
+        return doc
+
+    def discard(self, doc_ids: Sequence[str]) -> None:
+        """After the deletion of ``doc_ids`` committed: remove their originals and catch the indexes up. (Files
+        go only after the commit: a rolled-back delete must keep its original; a crash in between leaves an
+        orphan file, which ``ragd doctor --repair`` removes, never a document without its original.)"""
+        for doc_id in doc_ids:
+            self._files.delete(doc_id)
+        if doc_ids:
+            self._on_indexed()
 
     def original(self, doc_id: str) -> bytes | None:
         return self._files.get(doc_id)
