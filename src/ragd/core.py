@@ -27,6 +27,9 @@ from ragd.errors import Conflict, DocumentNotFound, ModelMismatch
 from ragd.generate import create_generator
 from ragd.generate.base import Answer
 from ragd.generate.service import AnswerService
+from ragd.index.dense import DenseIndex
+from ragd.index.follower import IndexFollower
+from ragd.index.lexical import LexicalIndex
 from ragd.ingest.files import FileStore
 from ragd.ingest.pipeline import IngestService, Submission, Upload
 from ragd.jobs.worker import WorkerPool
@@ -36,9 +39,7 @@ from ragd.retrieve.rerank import create_reranker
 from ragd.retrieve.service import Mode, Retrieval, Retriever
 from ragd.security.encryption import FileCipher
 from ragd.security.filemodes import open_private, private_dir, tighten_data_dir
-from ragd.store.backend import open_backend
-from ragd.store.lexical import LexicalIndex
-from ragd.store.vectors import DenseIndex
+from ragd.store.backend import open_backend, store_identity
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,10 @@ class Ragd:
         self.store = self.backend.store
         self.embedder = create_embedder(settings.embedding)
         self.model_changed = self._check_model(allow_model_change)
-        self.index = DenseIndex(settings.data_dir / "index", self.embedder.name, self.embedder.dim)
+        # the saved dense index names the store it was built from: another database behind this data directory
+        # (a new PostgreSQL, a restored file) means a rebuild, never foreign vectors
+        self.store_id = store_identity(self.backend)
+        self.index = DenseIndex(settings.data_dir / "index", self.embedder.name, self.embedder.dim, self.store_id)
         self._index_lock = threading.Lock()
         self._stopping = threading.Event()
         if not self.index.load():
@@ -83,6 +87,9 @@ class Ragd:
         # BM25 in memory (settings.retrieval.lexical_index): searches use it once build_lexical_index() has run
         # (start() runs it in the background); until then the store's FTS5 answers, ranking alike
         self.lexical = LexicalIndex() if settings.retrieval.lexical_index == "memory" else None
+        # one follower of the store's change feed for both derived indexes (ragd.index.follower): after each
+        # ingested batch, and from a background thread (start()) so a replica catches up without queries
+        self.follower = IndexFollower(self.store, self._derived_indexes, self._index_lock)
         self.retriever = Retriever(self.store, self.embedder, self.index, settings.retrieval, self.reranker,
                                    settings.rerank.candidates, self.lexical)
         self.generator = create_generator(settings, self.embedder)  # settings.llm.backend
@@ -142,6 +149,7 @@ class Ragd:
         threading.Thread(target=self.embedder.warm_up, name="ragd-warm-up", daemon=True).start()
         if self.lexical is not None:  # load BM25 off the request path (readiness fails until it is built)
             threading.Thread(target=self.build_lexical_index, name="ragd-lexical", daemon=True).start()
+        self.follower.start(self.settings.retrieval.follow_interval_s)
         a = self.settings.audit
         if any(days is not None for days in (a.conversation_days, a.query_log_days, a.audit_days)):
             self._retention = threading.Thread(target=self._retention_loop, name="ragd-retention", daemon=True)
@@ -170,8 +178,17 @@ class Ragd:
                 log.exception("retention run failed; retrying at the next interval")
             self._stopping.wait(self.settings.audit.retention_interval_minutes * 60)
 
+    def _derived_indexes(self) -> list[DenseIndex | LexicalIndex]:
+        return [self.index] if self.lexical is None else [self.index, self.lexical]
+
+    def index_lag(self) -> int:
+        """How many change ids the slowest derived index is behind the store (0: caught up; an in-memory BM25
+        index still being built counts from 0)."""
+        return self.follower.lag()
+
     def close(self) -> None:
         self._stopping.set()
+        self.follower.stop()
         self.workers.stop()
         with self._index_lock:
             self.index.sync(self.store)
@@ -186,10 +203,7 @@ class Ragd:
 
     def _indexed(self) -> None:
         """After each ingested batch: catch the derived indexes up here, so the next query need not."""
-        with self._index_lock:
-            self.index.sync(self.store)
-        if self.lexical is not None and self.lexical.built:
-            self.lexical.sync(self.store)
+        self.follower.catch_up()
 
     def bootstrap_admin(self) -> str | None:
         """First start with authentication on and no user: create ``admin@localhost`` with a random password,

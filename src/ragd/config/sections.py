@@ -123,6 +123,11 @@ class RetrievalSettings(_Section):
         "start; a filtered query costs no SQL; about 1.4 KB of memory per chunk at 10k chunks, docs/benchmarks.md) "
         "or store (the store's own full-text index: SQLite FTS5, nothing held in memory)."
     )
+    follow_interval_s: float = Field(
+        0.5, ge=0.0, le=60.0, description="Seconds between two looks at the store's change feed by the background "
+        "thread that catches the in-memory indexes up (so a replica sees writes made elsewhere without waiting "
+        "for a query; readiness reports the lag). 0: no thread, indexes catch up on queries and ingests only."
+    )
 
 
 class RerankSettings(_Section):

@@ -37,10 +37,10 @@ from typing import Any, BinaryIO
 from ragd import __version__
 from ragd.config import Settings
 from ragd.errors import BadRequest, ConfigurationError, Conflict, DecryptionFailed
+from ragd.index.dense import DenseIndex
 from ragd.security.encryption import HEADER_LEN, describe
 from ragd.security.filemodes import open_private, private_dir, private_sqlite_file
 from ragd.store.url import parse_url
-from ragd.store.vectors import DenseIndex
 
 FORMAT = 1
 DB_NAME = "ragd.sqlite3"
@@ -296,11 +296,12 @@ def restore_backup(archive: Path, data_dir: Path) -> dict[str, Any]:
     store = manifest["store"]
     vectors = 0
     if store.get("embedding_model") and store.get("embedding_dim"):
-        from ragd.store.backend import open_backend
+        from ragd.store.backend import STORE_ID_KEY, open_backend
 
         backend = open_backend(str(data_dir / DB_NAME), migrate=False)
         try:
-            index = DenseIndex(data_dir / "index", store["embedding_model"], int(store["embedding_dim"]))
+            index = DenseIndex(data_dir / "index", store["embedding_model"], int(store["embedding_dim"]),
+                               backend.store.get_meta(STORE_ID_KEY))
             vectors = index.rebuild(backend.store)
             index.save()
         finally:

@@ -31,12 +31,12 @@ import numpy as np
 
 from ragd.config import Settings
 from ragd.errors import StoreNotFound
+from ragd.index.dense import DenseIndex
 from ragd.ops.sqlite_inspect import SqliteInspector, sqlite_path
 from ragd.security.encryption import CRYPTO_ERRORS, HEADER_LEN, FileCipher, describe
-from ragd.store.backend import Backend, open_backend
+from ragd.store.backend import STORE_ID_KEY, Backend, open_backend
 from ragd.store.base import Store
 from ragd.store.sqlite.connection import path_from_url
-from ragd.store.vectors import DenseIndex
 
 ORPHAN_AGE_S = 3600.0
 
@@ -80,6 +80,7 @@ class Doctor:
         self.model = self.store.get_meta("embedding_model")
         dim = self.store.get_meta("embedding_dim")
         self.dim = int(dim) if dim else None
+        self.store_id = self.store.get_meta(STORE_ID_KEY)  # the saved dense index must be this store's
         self.index_dir = settings.data_dir / "index"
         self.files_dir = settings.data_dir / "files"
         self.cipher = FileCipher.from_settings(settings.encryption)
@@ -111,13 +112,13 @@ class Doctor:
     def check_dense_index(self) -> Finding:
         if self.model is None or self.dim is None:
             return Finding("dense_index", 0, "no model recorded yet: nothing to index")
-        index = DenseIndex(self.index_dir, self.model, self.dim)
+        index = DenseIndex(self.index_dir, self.model, self.dim, self.store_id)
         store_seqs = self._store_seqs()
         if not index.load():
             if len(store_seqs) == 0 and not (self.index_dir / "dense.json").exists():
                 return Finding("dense_index", 0, "empty store, no saved index")
             return Finding("dense_index", max(1, len(store_seqs)), "the saved dense index is missing, "
-                           f"unreadable or for another model ({self.index_dir}); "
+                           f"unreadable or for another model or store ({self.index_dir}); "
                            f"{len(store_seqs)} chunks to index",
                            repairable=True)
         saved, behind = len(index), self.store.last_change_id() - index.watermark
@@ -224,7 +225,7 @@ class Doctor:
     # -- repairs ---------------------------------------------------------------------------------------------
     def _repair_dense(self) -> str:
         assert self.model is not None and self.dim is not None
-        index = DenseIndex(self.index_dir, self.model, self.dim)
+        index = DenseIndex(self.index_dir, self.model, self.dim, self.store_id)
         n = index.rebuild(self.store)
         index.save()
         return f"dense index rebuilt from the store: {n} vectors"

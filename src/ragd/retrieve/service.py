@@ -15,13 +15,13 @@ import numpy as np
 
 from ragd.config import RetrievalSettings
 from ragd.embed.base import Embedder
+from ragd.index.dense import DenseIndex
+from ragd.index.lexical import LexicalIndex
 from ragd.models import ScoredChunk, SearchFilters
 from ragd.retrieve.analysis import analyze_query, detect_language
 from ragd.retrieve.fusion import rocchio, rrf, score_fusion
 from ragd.retrieve.rerank import Reranker, RerankUnavailable, rerank_order
 from ragd.store.base import Store
-from ragd.store.lexical import LexicalIndex
-from ragd.store.vectors import DenseIndex
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ import threading
 import numpy as np
 import pytest
 
-from ragd.store.lexical import LexicalIndex, tokens
+from ragd.index.lexical import LexicalIndex, tokens
 from ragd.store.sqlite import SqliteStore
 from ragd.testing.store_conformance import HOSTILE_TERMS, add_indexed
 from ragd.testing.store_conformance_lexical import assert_same_ranking

@@ -4,10 +4,11 @@ The store stays the truth (its FTS5 table ``chunks_fts`` answers :meth:`Store.se
 cache of the same analysed text (``chunks.lex``) that answers the same question without SQL. It exists for one
 reason: a query that carries an access filter made FTS5 test every matching row against the chunk and document
 tables (a few thousand row lookups per query at 10k chunks), while here a filter is one boolean mask over the
-matches. Like :class:`~ragd.store.vectors.DenseIndex` it remembers the last change-log id it applied and
-catches up with :meth:`Store.lexical_changes_since`; :meth:`LexicalIndex.rebuild` starts over from
-:meth:`Store.iter_lexical`. Nothing is saved to disk: it is rebuilt when a process starts (0.6 s and 14 MB for
-10k chunks on the 2-core reference machine; ``bench/ingest_and_latency.py`` reports both).
+matches. Like :class:`~ragd.index.dense.DenseIndex` it remembers the last change-log id it applied and
+catches up with :meth:`Store.lexical_changes_since` (the one follower loop, :mod:`ragd.index.follower`);
+:meth:`LexicalIndex.rebuild` starts over from :meth:`Store.iter_lexical`. Nothing is saved to disk: it is
+rebuilt when a process starts (0.6 s and 14 MB for 10k chunks on the 2-core reference machine;
+``bench/ingest_and_latency.py`` reports both).
 
 Scoring is FTS5's ``bm25()`` term for term, so both paths rank alike: tokens are split as FTS5's ``unicode61``
 tokenizer splits them (letters and digits; the analysed text is already lowercased and accent-folded), with
@@ -37,6 +38,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ragd.index.follower import Change, ChangeFeed, catch_up
 from ragd.store.base import Store
 
 K1 = 1.2
@@ -150,30 +152,24 @@ class LexicalIndex:
 
     def sync(self, store: Store, batch: int = 10_000) -> int:
         """Apply the store's changes after the watermark (the first call loads every live chunk with
-        :meth:`rebuild` instead of replaying the whole log). Returns how many change-log rows were applied."""
-        applied = 0
+        :meth:`rebuild` instead of replaying the whole log; then :func:`ragd.index.follower.catch_up`). Returns
+        how many change-log rows were applied."""
         with self._sync_lock:
             if not self._built:
                 self.rebuild(store)
-            while True:
-                changes = store.lexical_changes_since(self.watermark, batch)
-                if not changes:
-                    return applied
-                # seqs are never reused: the last change of a seq decides (an ``add`` whose chunk is gone
-                # carries no text and counts as a delete)
-                final: dict[int, str | None] = {}
-                for _, seq, op, lex in changes:
-                    final[seq] = lex if op == "add" else None
-                with self._lock:
-                    for seq, lex in final.items():
-                        if lex is None:
-                            self._remove(seq)
-                        else:
-                            self._add(seq, lex)
-                    self.watermark = changes[-1][0]
-                applied += len(changes)
-                if len(changes) < batch:
-                    return applied
+            return catch_up(self, store, batch)
+
+    def read_changes(self, feed: ChangeFeed, after: int, limit: int) -> list[Change[str]]:
+        return feed.lexical_changes_since(after, limit)
+
+    def apply_changes(self, final: dict[int, str | None], watermark: int) -> None:
+        with self._lock:
+            for seq, lex in final.items():
+                if lex is None:
+                    self._remove(seq)
+                else:
+                    self._add(seq, lex)
+            self.watermark = watermark
 
     def try_sync(self, store: Store) -> bool:
         """:meth:`sync` unless another thread is syncing or building (then return False at once)."""
