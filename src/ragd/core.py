@@ -67,6 +67,8 @@ class Ragd:
         # migrations and hands out every port below (docs/architecture.md)
         self.backend = open_backend(settings.store_url)
         self.store = self.backend.store
+        # metrics, logs, spans: the hooks each service calls explicitly (ragd.observability.hooks)
+        self.obs = Instrumentation(settings)
         self.embedder = create_embedder(settings.embedding)
         self.model_changed = self._check_model(allow_model_change)
         # the saved dense index names the store it was built from: another database behind this data directory
@@ -82,7 +84,7 @@ class Ragd:
         self.files = FileStore(settings.data_dir / "files", FileCipher.from_settings(settings.encryption))
         self.identities = self.backend.identities
         self.ingest = IngestService(self.store, self.embedder, self.files, settings, on_indexed=self._indexed,
-                                    collection_privacy=self.identities.collection_privacy)
+                                    collection_privacy=self.identities.collection_privacy, hooks=self.obs)
         self.reranker = create_reranker(settings.rerank)  # None unless RAGD_RERANK__BACKEND is set
         # BM25 in memory (settings.retrieval.lexical_index): searches use it once build_lexical_index() has run
         # (start() runs it in the background); until then the store's FTS5 answers, ranking alike
@@ -91,7 +93,7 @@ class Ragd:
         # ingested batch, and from a background thread (start()) so a replica catches up without queries
         self.follower = IndexFollower(self.store, self._derived_indexes, self._index_lock)
         self.retriever = Retriever(self.store, self.embedder, self.index, settings.retrieval, self.reranker,
-                                   settings.rerank.candidates, self.lexical)
+                                   settings.rerank.candidates, self.lexical, hooks=self.obs)
         self.generator = create_generator(settings, self.embedder)  # settings.llm.backend
         self.conversations = self.backend.conversations
         # the audit trail (docs/audit.md): self.audit.append(...) / self.audit.record_decision(...)
@@ -114,7 +116,7 @@ class Ragd:
             batch=ing.batch_documents, batch_bytes=int(ing.batch_mb * 1024 * 1024),
             small_bytes=int(ing.small_document_kb * 1024),
         )
-        self.obs = Instrumentation(settings, self)  # metrics, logs, spans: decorates the services above
+        self.obs.attach(self)  # scrape-time state: chunks per collection, queue depth, index size
         self.startup_ms = (time.perf_counter() - t0) * 1000
 
     def _check_model(self, allow_change: bool) -> bool:
@@ -359,7 +361,10 @@ class Ragd:
         t0 = time.perf_counter()
         try:
             retrieval = self.retriever.search(query, top_k=top_k, filters=filters, mode=mode)
-            ans = self.generator.answer(query, retrieval) if answer else None
+            ans = None
+            if answer:
+                with self.obs.span("generate"):
+                    ans = self.generator.answer(query, retrieval)
             retrieval, ans = self.answers.protect(retrieval, ans)  # privacy.redact_answers (docs/privacy.md)
         except Exception as exc:
             self.obs.query_failed(exc)

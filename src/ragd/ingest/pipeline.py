@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from ragd.ingest.chunking import chunk_document
 from ragd.ingest.files import FileStore, sanitize_filename
 from ragd.ingest.loaders import check_page_limit, load_document, sniff_type
 from ragd.models import ChunkDraft, DocStatus, Document, ParsedDocument, ParsedRecord
+from ragd.observability.hooks import NO_HOOKS, Hooks
 from ragd.privacy.apply import CollectionPrivacy, effective, redact_document
 from ragd.retrieve.analysis import analyze_document, detect_language
 from ragd.security import CRYPTO_ERRORS, ArchiveLimits, check_zip, is_zip
@@ -116,7 +118,9 @@ class IngestService:
         settings: Settings,
         on_indexed: Callable[[], None] | None = None,
         collection_privacy: CollectionPrivacy | None = None,
+        hooks: Hooks = NO_HOOKS,
     ) -> None:
+        self._hooks = hooks  # spans, metrics and logs (ragd.observability.hooks)
         self._store = store
         self._collection_privacy = collection_privacy
         self._embedder = embedder
@@ -231,6 +235,7 @@ class IngestService:
                 stored, duplicate = results[item]
                 out.append(Submission(stored, duplicate or item in seen))
                 seen.add(item)
+        self._hooks.observe("submitted", submissions=out)
         return out
 
     def reindex(self, doc_id: str) -> Document:
@@ -277,7 +282,22 @@ class IngestService:
         documents would otherwise reach the model one short batch at a time). A document moves to ``parsing``
         when its turn comes (the others stay ``pending``). Document errors, and any exception raised while a
         document's own content is parsed, chunked or analysed, end that document ``failed`` alone; other
-        exceptions (the store, the model) propagate (the worker retries the jobs)."""
+        exceptions (the store, the model) propagate (the worker retries the jobs). Each document's outcome is
+        reported to the hooks (``document_processed``)."""
+        t0 = time.perf_counter()
+        with self._hooks.batch(doc_ids), self._hooks.span("ingest", documents=len(doc_ids)):
+            statuses = self._process_batch(doc_ids)
+        took = round((time.perf_counter() - t0) * 1000, 1)
+        for doc_id, status in statuses.items():
+            code = None
+            if status is DocStatus.FAILED:
+                doc = self._store.get_document(doc_id)
+                code = doc.error_code if doc else None
+            self._hooks.observe("document_processed", document_id=doc_id, status=status.value, error_code=code,
+                                batch=len(doc_ids), batch_ms=took)
+        return statuses
+
+    def _process_batch(self, doc_ids: list[str]) -> dict[str, DocStatus]:
         result: dict[str, DocStatus] = {}
         ready: list[_Prepared] = []
         pending = 0
@@ -285,7 +305,7 @@ class IngestService:
 
         for doc_id in doc_ids:
             self._store.set_status_many([doc_id], DocStatus.PARSING)
-            prepared = self._guard(doc_id, DocStatus.PARSING, lambda d=doc_id: self._prepare(d, redact))
+            prepared = self._guard(doc_id, DocStatus.PARSING, lambda d=doc_id: self._traced_prepare(d, redact))
             if prepared is None:
                 result[doc_id] = DocStatus.FAILED
                 continue
@@ -352,6 +372,10 @@ class IngestService:
             return
         log.info("document %s failed at %s: %s", doc_id, step, reason)
 
+    def _traced_prepare(self, doc_id: str, redact: dict[tuple[str, str], bool]) -> _Prepared | None:
+        with self._hooks.span("parse"):  # parsing and chunking of one document
+            return self._prepare(doc_id, redact)
+
     def _prepare(self, doc_id: str, redact: dict[tuple[str, str], bool]) -> _Prepared | None:
         doc = self._store.get_document(doc_id)
         if doc is None:
@@ -417,5 +441,6 @@ class IngestService:
         todo = [h for h in texts_by_hash if h not in cached]
         if not todo:
             return
-        vectors = self._embedder.embed([texts_by_hash[h] for h in todo], [ids_by_hash.get(h) for h in todo])
+        with self._hooks.span("embed"):
+            vectors = self._embedder.embed([texts_by_hash[h] for h in todo], [ids_by_hash.get(h) for h in todo])
         self._store.put_embeddings(model, dict(zip(todo, vectors, strict=True)))

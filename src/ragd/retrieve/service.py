@@ -18,6 +18,7 @@ from ragd.embed.base import Embedder
 from ragd.index.dense import DenseIndex
 from ragd.index.lexical import LexicalIndex
 from ragd.models import ScoredChunk, SearchFilters
+from ragd.observability.hooks import NO_HOOKS, Hooks
 from ragd.retrieve.analysis import analyze_query, detect_language
 from ragd.retrieve.fusion import rocchio, rrf, score_fusion
 from ragd.retrieve.rerank import Reranker, RerankUnavailable, rerank_order
@@ -40,7 +41,9 @@ class Retriever:
     def __init__(
         self, store: Store, embedder: Embedder, index: DenseIndex, settings: RetrievalSettings,
         reranker: Reranker | None = None, rerank_candidates: int = 30, lexical: LexicalIndex | None = None,
+        hooks: Hooks = NO_HOOKS,
     ) -> None:
+        self._hooks = hooks  # spans: search, embed (the query), rerank (ragd.observability.hooks)
         self._reranker = reranker
         self._rerank_candidates = rerank_candidates
         self._store = store
@@ -93,6 +96,12 @@ class Retriever:
         mode: Mode | None = None,
         candidates: int | None = None,
     ) -> Retrieval:
+        with self._hooks.span("search"):
+            return self._search(query, top_k, filters, mode, candidates)
+
+    def _search(
+        self, query: str, top_k: int | None, filters: SearchFilters | None, mode: Mode | None, candidates: int | None
+    ) -> Retrieval:
         s = self._settings
         top_k = top_k or s.top_k
         mode = mode or s.mode
@@ -111,7 +120,8 @@ class Retriever:
         dense_hits: list[tuple[int, float]] = []
         allowed: np.ndarray | None = None
         if mode in ("hybrid", "dense"):
-            qv = self._embedder.embed_query(query)
+            with self._hooks.span("embed"):
+                qv = self._embedder.embed_query(query)
             t2 = time.perf_counter()
             t["embed_query"] = (t2 - t1) * 1000
             if self._index.watermark < version:
@@ -173,7 +183,8 @@ class Retriever:
         assert self._reranker is not None
         t0 = time.perf_counter()
         try:
-            scores = self._reranker.scores(query, [h.chunk.text for h in hits])
+            with self._hooks.span("rerank"):
+                scores = self._reranker.scores(query, [h.chunk.text for h in hits])
         except RerankUnavailable as exc:
             log.warning("reranker unavailable, keeping the fused order: %s", exc)
             t["rerank_failed"] = 1.0
