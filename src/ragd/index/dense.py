@@ -54,9 +54,9 @@ from typing import Any
 import numpy as np
 
 from ragd.errors import ModelMismatch
-from ragd.index.follower import Change, ChangeFeed, catch_up
+from ragd.index.follower import Change, catch_up
 from ragd.security.filemodes import open_private, private_dir
-from ragd.store.base import Store
+from ragd.store.base import ChangeFeed
 
 _FORMAT = 1
 _MANIFEST = "dense.json"
@@ -202,7 +202,7 @@ class DenseIndex:
                 self._upsert(seqs, np.stack([v for _, v in present]))
             self.watermark = watermark
 
-    def rebuild(self, store: Store) -> int:
+    def rebuild(self, store: ChangeFeed) -> int:
         """Start over from every live vector in the store, then catch up. Returns the number of vectors."""
         with self._sync_lock:
             # Read the watermark first: whatever changes while we copy is replayed by the sync below.

@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Protocol, TypeVar, runtime_checkable
 
-import numpy as np
+from ragd.store.base import ChangeFeed
 
 log = logging.getLogger(__name__)
 
@@ -28,18 +28,6 @@ P = TypeVar("P")
 #: one row of a change feed: ``(change_id, seq, op, payload)``; ``op`` is ``"add"`` or ``"del"``; the payload of
 #: an ``add`` whose chunk is already gone is ``None``
 Change = tuple[int, int, str, P | None]
-
-
-class ChangeFeed(Protocol):
-    """The part of the store a follower reads (:class:`ragd.store.base.Store` has it)."""
-
-    def last_change_id(self) -> int: ...
-
-    def changes_since(
-        self, model: str, after: int, limit: int = 10_000
-    ) -> list[tuple[int, int, str, np.ndarray | None]]: ...
-
-    def lexical_changes_since(self, after: int, limit: int = 10_000) -> list[tuple[int, int, str, str | None]]: ...
 
 
 @runtime_checkable

@@ -38,8 +38,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ragd.index.follower import Change, ChangeFeed, catch_up
-from ragd.store.base import Store
+from ragd.index.follower import Change, catch_up
+from ragd.store.base import ChangeFeed
 
 K1 = 1.2
 B = 0.75
@@ -150,7 +150,7 @@ class LexicalIndex:
         """True once a first :meth:`rebuild` (or :meth:`sync`) has loaded the store."""
         return self._built
 
-    def sync(self, store: Store, batch: int = 10_000) -> int:
+    def sync(self, store: ChangeFeed, batch: int = 10_000) -> int:
         """Apply the store's changes after the watermark (the first call loads every live chunk with
         :meth:`rebuild` instead of replaying the whole log; then :func:`ragd.index.follower.catch_up`). Returns
         how many change-log rows were applied."""
@@ -171,7 +171,7 @@ class LexicalIndex:
                     self._add(seq, lex)
             self.watermark = watermark
 
-    def try_sync(self, store: Store) -> bool:
+    def try_sync(self, store: ChangeFeed) -> bool:
         """:meth:`sync` unless another thread is syncing or building (then return False at once)."""
         if not self._sync_lock.acquire(blocking=False):
             return False
@@ -181,7 +181,7 @@ class LexicalIndex:
         finally:
             self._sync_lock.release()
 
-    def rebuild(self, store: Store) -> int:
+    def rebuild(self, store: ChangeFeed) -> int:
         """Start over from every live chunk in the store, then catch up. Returns the number of chunks."""
         with self._sync_lock:
             watermark = store.last_change_id()  # read first: what changes while we copy is replayed by sync

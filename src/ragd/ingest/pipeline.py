@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import groupby
-from typing import Any
+from typing import Any, Protocol
 
 from ragd.config import Settings
 from ragd.embed.base import Embedder, TokenCounter
@@ -29,7 +29,7 @@ from ragd.observability.hooks import NO_HOOKS, Hooks
 from ragd.privacy.apply import CollectionPrivacy, effective, redact_document
 from ragd.retrieve.analysis import analyze_document, detect_language
 from ragd.security import CRYPTO_ERRORS, ArchiveLimits, check_zip, is_zip
-from ragd.store.base import Store
+from ragd.store.base import DocumentStore, EmbeddingCache, JobQueue
 
 log = logging.getLogger(__name__)
 
@@ -109,10 +109,14 @@ class Submission:
     duplicate: bool
 
 
+class IngestStore(DocumentStore, EmbeddingCache, JobQueue, Protocol):
+    """The ports ingestion writes: documents and chunks, the embedding cache, and the jobs it queues."""
+
+
 class IngestService:
     def __init__(
         self,
-        store: Store,
+        store: IngestStore,
         embedder: Embedder,
         files: FileStore,
         settings: Settings,

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 
 from ragd.ingest.pipeline import IngestService
 from ragd.models import DocStatus, Job
-from ragd.store.base import Store
+from ragd.store.base import JobQueue
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 class WorkerPool:
     def __init__(
         self,
-        store: Store,
+        store: JobQueue,
         ingest: IngestService,
         *,
         workers: int = 1,

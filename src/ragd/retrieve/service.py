@@ -9,7 +9,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 
@@ -22,7 +22,7 @@ from ragd.observability.hooks import NO_HOOKS, Hooks
 from ragd.retrieve.analysis import analyze_query, detect_language
 from ragd.retrieve.fusion import rocchio, rrf, score_fusion
 from ragd.retrieve.rerank import Reranker, RerankUnavailable, rerank_order
-from ragd.store.base import Store
+from ragd.store.base import ChangeFeed, DocumentStore
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +37,14 @@ class Retrieval:
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
+class SearchStore(DocumentStore, ChangeFeed, Protocol):
+    """The ports retrieval reads: chunks, lexical search and access masks, and the change feed its in-memory
+    indexes follow."""
+
+
 class Retriever:
     def __init__(
-        self, store: Store, embedder: Embedder, index: DenseIndex, settings: RetrievalSettings,
+        self, store: SearchStore, embedder: Embedder, index: DenseIndex, settings: RetrievalSettings,
         reranker: Reranker | None = None, rerank_candidates: int = 30, lexical: LexicalIndex | None = None,
         hooks: Hooks = NO_HOOKS,
     ) -> None:
