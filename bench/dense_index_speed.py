@@ -1,4 +1,4 @@
-"""Latency of the exact dense index (ragd.store.vectors.DenseIndex) by size, to place the ANN threshold.
+"""Latency of the exact dense index (ragd.index.dense.DenseIndex) by size, to place the ANN threshold.
 
     python bench/dense_index_speed.py [--sizes 100000 200000 400000] [--dim 384] [--queries 200]
 
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ragd.store.vectors import DenseIndex
+from ragd.index.dense import DenseIndex
 
 
 def _percentiles(samples: list[float]) -> tuple[float, float]:

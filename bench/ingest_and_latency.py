@@ -121,7 +121,7 @@ def lexical_index_cost(store: Store) -> dict[str, float]:
     """Build time and memory (Python allocations, tracemalloc) of the in-memory BM25 index over ``store``."""
     import tracemalloc
 
-    from ragd.store.lexical import LexicalIndex
+    from ragd.index.lexical import LexicalIndex
 
     t0 = time.perf_counter()
     LexicalIndex().sync(store)

@@ -27,6 +27,9 @@ from ragd.errors import ConfigurationError, Conflict, DocumentNotFound, ModelMis
 from ragd.generate import create_generator
 from ragd.generate.base import Answer
 from ragd.generate.service import AnswerService
+from ragd.index.dense import DenseIndex
+from ragd.index.follower import IndexFollower
+from ragd.index.lexical import LexicalIndex
 from ragd.ingest.files import FileStore
 from ragd.ingest.pipeline import IngestService, Submission, Upload
 from ragd.jobs.worker import WorkerPool
@@ -36,10 +39,8 @@ from ragd.retrieve.rerank import create_reranker
 from ragd.retrieve.service import DenseSearch, Mode, Retrieval, Retriever
 from ragd.security.encryption import FileCipher
 from ragd.security.filemodes import open_private, private_dir, tighten_data_dir
-from ragd.store.backend import open_backend
-from ragd.store.lexical import LexicalIndex
+from ragd.store.backend import open_backend, store_identity
 from ragd.store.url import scheme_of
-from ragd.store.vectors import DenseIndex
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +92,13 @@ class Ragd:
                 f"retrieval.dense_index = store needs a PostgreSQL store (RAGD_STORE__URL=postgresql://…); the "
                 f"{self.backend.engine} store keeps its dense index in memory: set retrieval.dense_index = memory")
         self.store = self.backend.store
+        # metrics, logs, spans: the hooks each service calls explicitly (ragd.observability.hooks)
+        self.obs = Instrumentation(settings)
         self.embedder = create_embedder(settings.embedding)
         self.model_changed = self._check_model(allow_model_change)
+        # the saved dense index names the store it was built from: another database behind this data directory
+        # (a new PostgreSQL, a restored file) means a rebuild, never foreign vectors
+        self.store_id = store_identity(self.backend)
         self.index = self._dense_index()
         self._index_lock = threading.Lock()
         self._stopping = threading.Event()
@@ -102,13 +108,16 @@ class Ragd:
                                self.backend.blobs)
         self.identities = self.backend.identities
         self.ingest = IngestService(self.store, self.embedder, self.files, settings, on_indexed=self._indexed,
-                                    collection_privacy=self.identities.collection_privacy)
+                                    collection_privacy=self.identities.collection_privacy, hooks=self.obs)
         self.reranker = create_reranker(settings.rerank)  # None unless RAGD_RERANK__BACKEND is set
         # BM25 in memory (settings.retrieval.lexical_index): searches use it once build_lexical_index() has run
         # (start() runs it in the background); until then the store's FTS5 answers, ranking alike
         self.lexical = LexicalIndex() if settings.retrieval.lexical_index == "memory" else None
+        # one follower of the store's change feed for both derived indexes (ragd.index.follower): after each
+        # ingested batch, and from a background thread (start()) so a replica catches up without queries
+        self.follower = IndexFollower(self.store, self._derived_indexes, self._index_lock)
         self.retriever = Retriever(self.store, self.embedder, self.index, settings.retrieval, self.reranker,
-                                   settings.rerank.candidates, self.lexical)
+                                   settings.rerank.candidates, self.lexical, hooks=self.obs)
         self.generator = create_generator(settings, self.embedder)  # settings.llm.backend
         self.conversations = self.backend.conversations
         # the audit trail (docs/audit.md): self.audit.append(...) / self.audit.record_decision(...)
@@ -131,7 +140,7 @@ class Ragd:
             batch=ing.batch_documents, batch_bytes=int(ing.batch_mb * 1024 * 1024),
             small_bytes=int(ing.small_document_kb * 1024),
         )
-        self.obs = Instrumentation(settings, self)  # metrics, logs, spans: decorates the services above
+        self.obs.attach(self)  # scrape-time state: chunks per collection, queue depth, index size
         self.startup_ms = (time.perf_counter() - t0) * 1000
 
     def _dense_index(self) -> DenseSearch:
@@ -151,7 +160,7 @@ class Ragd:
                 search.close()
                 raise
             return search
-        index = DenseIndex(s.data_dir / "index", name, dim)
+        index = DenseIndex(s.data_dir / "index", name, dim, self.store_id)
         if not index.load():
             index.rebuild(self.store)
             index.save()
@@ -190,6 +199,7 @@ class Ragd:
         threading.Thread(target=self.embedder.warm_up, name="ragd-warm-up", daemon=True).start()
         if self.lexical is not None:  # load BM25 off the request path (readiness fails until it is built)
             threading.Thread(target=self.build_lexical_index, name="ragd-lexical", daemon=True).start()
+        self.follower.start(self.settings.retrieval.follow_interval_s)
         a = self.settings.audit
         if any(days is not None for days in (a.conversation_days, a.query_log_days, a.audit_days)):
             self._retention = threading.Thread(target=self._retention_loop, name="ragd-retention", daemon=True)
@@ -218,8 +228,20 @@ class Ragd:
                 log.exception("retention run failed; retrying at the next interval")
             self._stopping.wait(self.settings.audit.retention_interval_minutes * 60)
 
+    def _derived_indexes(self) -> list[DenseIndex | LexicalIndex]:
+        """The indexes this process derives from the change feed (pgvector search in PostgreSQL is the
+        database's own, kept in the commit's transaction: nothing to follow)."""
+        indexes: list[DenseIndex | LexicalIndex] = [self.index] if isinstance(self.index, DenseIndex) else []
+        return indexes if self.lexical is None else [*indexes, self.lexical]
+
+    def index_lag(self) -> int:
+        """How many change ids the slowest derived index is behind the store (0: caught up; an in-memory BM25
+        index still being built counts from 0)."""
+        return self.follower.lag()
+
     def close(self) -> None:
         self._stopping.set()
+        self.follower.stop()
         self.workers.stop()
         with self._index_lock:
             self.index.sync(self.store)
@@ -236,10 +258,7 @@ class Ragd:
 
     def _indexed(self) -> None:
         """After each ingested batch: catch the derived indexes up here, so the next query need not."""
-        with self._index_lock:
-            self.index.sync(self.store)
-        if self.lexical is not None and self.lexical.built:
-            self.lexical.sync(self.store)
+        self.follower.catch_up()
 
     def bootstrap_admin(self) -> str | None:
         """First start with authentication on and no user: create ``admin@localhost`` with a random password,
@@ -288,16 +307,35 @@ class Ragd:
         self.audit.record_decision(actor, question, retrieval.hits, answer.text, answer.model or self.answers.model,
                                    settings, target=query_id)
 
-    def delete_collection_documents(self, tenant_id: str, collection: str) -> int:
-        """Delete every document of one collection. Returns how many."""
-        n = 0
-        while True:
-            docs, _ = self.store.list_documents(tenant_id=tenant_id, collection=collection, limit=200)
-            if not docs:
-                return n
-            for d in docs:
-                self.ingest.delete(d.id)
-                n += 1
+    def delete_collection(self, actor: Actor, name: str) -> int:
+        """Delete a collection (its owner or an admin) with every document in it. The collection row, its grants,
+        its documents (rows, chunks, jobs) and the ``collection.deleted`` audit entry commit as one transaction:
+        a crash or an error in between leaves everything as it was. Originals are removed after the commit.
+        Returns how many documents went."""
+        deleted: list[str] = []
+        with self.backend.unit_of_work():
+            coll = self.access.delete(actor, name)
+            while True:
+                docs, _ = self.store.list_documents(tenant_id=coll.tenant_id, collection=coll.name, limit=200)
+                if not docs:
+                    break
+                for d in docs:
+                    self.ingest.delete_records(d.id)
+                    deleted.append(d.id)
+            self.audit_event("collection.deleted", actor, target=name, details={"documents": len(deleted)})
+        self.ingest.discard(deleted)
+        return len(deleted)
+
+    def delete_document(self, actor: Actor, doc_id: str) -> Document:
+        """Delete one document ``actor`` may write; its rows and the ``document.deleted`` audit entry commit as one
+        transaction, its original is removed after the commit. DocumentNotFound when absent or not readable."""
+        with self.backend.unit_of_work():
+            doc = self.access.check_document(actor, self.store.get_document(doc_id), write=True)
+            self.ingest.delete_records(doc_id)
+            self.audit_event("document.deleted", actor, target=doc_id,
+                             details={"collection": doc.collection, "filename": doc.filename})
+        self.ingest.discard([doc_id])
+        return doc
 
     # -- documents -------------------------------------------------------------------------------------------
     def submit(self, data: bytes, filename: str, **kw: Any) -> tuple[Document, bool]:
@@ -376,7 +414,10 @@ class Ragd:
         t0 = time.perf_counter()
         try:
             retrieval = self.retriever.search(query, top_k=top_k, filters=filters, mode=mode)
-            ans = self.generator.answer(query, retrieval) if answer else None
+            ans = None
+            if answer:
+                with self.obs.span("generate"):
+                    ans = self.generator.answer(query, retrieval)
             retrieval, ans = self.answers.protect(retrieval, ans)  # privacy.redact_answers (docs/privacy.md)
         except Exception as exc:
             self.obs.query_failed(exc)

@@ -19,7 +19,9 @@ def test_ready_then_not_ready(data_copy: Path) -> None:
     r = Ragd(settings)
     body = readiness(r)
     assert body["status"] == "ready", body
-    assert set(body["checks"]) == {"database", "index", "lexical_index", "embedding_model", "llm", "disk", "memory"}
+    assert set(body["checks"]) == {"database", "index", "lexical_index", "index_lag", "embedding_model", "llm", "disk",
+                                   "memory"}
+    assert body["index_lag"] == 0
     assert all(c["status"] == "ok" and c["detail"] for c in body["checks"].values())
 
     seq = int(r.index.seqs()[0])
@@ -59,8 +61,12 @@ def test_not_ready_while_the_bm25_index_is_built(data_copy: Path) -> None:
     body = readiness(r)
     assert body["status"] == "not_ready"
     assert body["checks"]["lexical_index"]["status"] == "fail" and "built" in body["checks"]["lexical_index"]["detail"]
+    # the BM25 index has not reached the change feed's head seen at start: not ready, and the body says how far
+    assert body["index_lag"] == r.store.last_change_id() > 0
+    assert body["checks"]["index_lag"]["status"] == "fail" and "behind" in body["checks"]["index_lag"]["detail"]
     release.set()
     builder.join(30)
-    assert readiness(r)["status"] == "ready"
+    body = readiness(r)
+    assert body["status"] == "ready" and body["index_lag"] == 0
     assert r.query("flight", answer=False).retrieval.hits  # searches go through the built index
     r.close()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from ragd.store.vectors import DenseIndex
 
 from ragd.config import RetrievalSettings, Settings
 from ragd.core import Ragd
@@ -16,7 +17,6 @@ from ragd.models import SearchFilters
 from ragd.retrieve.service import Retriever
 from ragd.store.backend import open_backend
 from ragd.store.postgres.dense import PgVectorSearch
-from ragd.store.vectors import DenseIndex
 from ragd.testing.dense_corpus import CorpusDoc, insert_postgres, insert_store
 
 PASSAGES = [

@@ -9,15 +9,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ragd.audit import open_audit_log
 from ragd.audit.signing import load_or_create_key_file
-from ragd.auth.identities import open_identity_store
 from ragd.auth.ratelimit import open_rate_limiter
 from ragd.config import Settings
 from ragd.errors import ConfigurationError
 from ragd.ops.backup import store_file
-from ragd.store import open_store
-from ragd.store.conversations import open_conversation_store
+from ragd.store.backend import open_backend
 from ragd.store.url import parse_url, scheme_of, sqlite_path
 
 pytestmark = pytest.mark.sqlite_only  # SQLite URL forms and the file they name
@@ -55,21 +52,17 @@ def test_every_port_opens_the_same_file_for_every_form(tmp_path: Path, monkeypat
     monkeypatch.chdir(tmp_path)
     signer = load_or_create_key_file(tmp_path / "keys" / "audit.key")
     for url, expected in forms(tmp_path):
-        store = open_store(url)
-        identities = open_identity_store(url)
-        conversations = open_conversation_store(url)
-        audit = open_audit_log(url, signer)
+        backend = open_backend(url)
         limiter = open_rate_limiter(url.replace("ragd.sqlite3", "ratelimit.sqlite3"), tmp_path)
         try:
-            identities.migrate()
-            identities.ensure_tenant("acme", 1.0)
-            store.set_meta("written-through", "store")
-            conversations.create_conversation("u1", "hello")
-            audit.append("test.event", tenant_id="acme", actor=None)
+            backend.identities.ensure_tenant("acme", 1.0)
+            backend.store.set_meta("written-through", "store")
+            backend.conversations.create_conversation("u1", "hello")
+            backend.audit_log(signer).append("test.event", tenant_id="acme", actor=None)
             assert limiter.hit("k", 10, 60).allowed
         finally:
-            for port in (limiter, audit, conversations, identities, store):
-                port.close()
+            limiter.close()
+            backend.close()
         assert store_file(Settings(data_dir=tmp_path / "unused", store={"url": url})).resolve() == expected
         assert limiter.path.resolve() == expected.with_name("ratelimit.sqlite3")  # type: ignore[attr-defined]
         with sqlite3.connect(expected) as conn:  # every port wrote into the one file the URL names

@@ -1,7 +1,7 @@
 """The audit trail: a tamper-evident, hash-chained log of who did what, with Ed25519-signed decision records.
 
-``open_audit_log(url, signer)`` builds the adapter registered for the store URL's scheme in
-:data:`AUDIT_LOGS` (the same schemes as :data:`ragd.store.STORES`; its tables live in the same database).
+The storage backend of the store URL hands out the log (``open_backend(url).audit_log(signer)``, its tables
+live in the same database and join the backend's unit of work).
 The port and its contract: :mod:`ragd.audit.base`; the key: :mod:`ragd.audit.signing`; retention:
 :mod:`ragd.audit.retention`. Recording the decision behind an answer::
 
@@ -10,8 +10,6 @@ The port and its contract: :mod:`ragd.audit.base`; the key: :mod:`ragd.audit.sig
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 from ragd.audit.base import (
     DECISION_ACTION,
@@ -27,37 +25,8 @@ from ragd.audit.base import (
     decision_record,
 )
 from ragd.audit.signing import AuditSigner, load_signer
-from ragd.errors import ConfigurationError
-
-
-def _sqlite(url: str, signer: AuditSigner | None) -> AuditLog:
-    from ragd.audit.sqlite import SqliteAuditLog
-
-    return SqliteAuditLog(url, signer)
-
-
-#: URL scheme → factory ``(url, signer) -> AuditLog``.
-AUDIT_LOGS: dict[str, Callable[[str, AuditSigner | None], AuditLog]] = {"sqlite": _sqlite}
-
-
-def open_audit_log(url: str, signer: AuditSigner | None, *, migrate: bool = True) -> AuditLog:
-    """The audit log of the store at ``url`` (its tables migrated unless ``migrate=False``). ``signer=None``:
-    read-only, for verifying with a public key alone."""
-    from ragd.store.url import scheme_of
-
-    scheme = scheme_of(url)
-    factory = AUDIT_LOGS.get(scheme)
-    if factory is None:
-        known = ", ".join(sorted(AUDIT_LOGS))
-        raise ConfigurationError(f"no audit log for URL scheme {scheme!r} (known: {known})")
-    log = factory(url, signer)
-    if migrate:
-        log.migrate()
-    return log
-
 
 __all__ = [
-    "AUDIT_LOGS",
     "DECISION_ACTION",
     "GENESIS",
     "GLOBAL_TENANT",
@@ -71,5 +40,4 @@ __all__ = [
     "VerifyResult",
     "decision_record",
     "load_signer",
-    "open_audit_log",
 ]

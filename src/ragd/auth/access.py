@@ -154,6 +154,7 @@ class AccessService:
         return [c for c in self.identities.list_collections(actor.tenant_id) if amap is None or c.name in amap]
 
     def _managed(self, actor: Actor, name: str) -> Collection:
+        """The collection if ``actor`` may change it (its owner, or an admin); Forbidden / not found otherwise."""
         coll = self.get(actor, name)
         authorize(actor, "collections:manage")
         if actor.is_admin:
@@ -205,6 +206,8 @@ class AccessService:
         return self.get(actor, name)
 
     def delete(self, actor: Actor, name: str) -> Collection:
+        """Check that ``actor`` may delete the collection, then delete its row and grants (joining the caller's
+        unit of work: :meth:`ragd.core.Ragd.delete_collection` deletes its documents in the same one)."""
         coll = self._managed(actor, name)
         self.identities.delete_collection(coll.tenant_id, coll.name)
         return coll

@@ -1,7 +1,7 @@
 """The ``IdentityStore`` port: tenants, users, groups, API keys, refresh tokens, collections and their grants.
 
-Adapters register a factory ``url -> IdentityStore`` in :data:`IDENTITY_STORES` under the same URL scheme as
-their :class:`~ragd.store.base.Store` (they share its database). Contract:
+Each storage backend hands out its adapter as :attr:`ragd.store.backend.Backend.identities` (the tables live in
+the store's database and join its unit of work). Contract:
 
 * ids are opaque strings chosen by the service (:mod:`ragd.auth.service`); e-mails are unique across tenants and
   compared case-insensitively.
@@ -13,11 +13,8 @@ their :class:`~ragd.store.base.Store` (they share its database). Contract:
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
-
-from ragd.errors import ConfigurationError
 
 Access = Literal["read", "write"]
 
@@ -197,23 +194,3 @@ class IdentityStore(Protocol):
     def collection_access(self, tenant_id: str, user_id: str) -> dict[str, Access]:
         """Every collection of ``tenant_id`` the user may read, with the strongest access they have on it."""
 
-
-def _sqlite(url: str) -> IdentityStore:
-    from ragd.store.sqlite.identities import SqliteIdentityStore
-
-    return SqliteIdentityStore(url)
-
-
-#: URL scheme → factory (same schemes as :data:`ragd.store.STORES`).
-IDENTITY_STORES: dict[str, Callable[[str], IdentityStore]] = {"sqlite": _sqlite}
-
-
-def open_identity_store(url: str) -> IdentityStore:
-    from ragd.store.url import scheme_of
-
-    scheme = scheme_of(url)
-    factory = IDENTITY_STORES.get(scheme)
-    if factory is None:
-        known = ", ".join(sorted(IDENTITY_STORES))
-        raise ConfigurationError(f"no identity store for URL scheme {scheme!r} (known: {known})")
-    return factory(url)

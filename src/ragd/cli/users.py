@@ -20,12 +20,13 @@ from rich.table import Table
 
 from ragd.auth.actor import LOCAL_TENANT, Actor
 from ragd.auth.credentials import jwt_secret
-from ragd.auth.identities import IdentityStore, open_identity_store
+from ragd.auth.identities import IdentityStore
 from ragd.auth.service import AuthService, key_out, user_out
 from ragd.cli.common import DataDirOpt, console_err, run_guarded, settings_for
 from ragd.config import Settings
 from ragd.errors import BadRequest
 from ragd.security.filemodes import private_dir
+from ragd.store.backend import Backend, open_backend
 
 users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
@@ -42,32 +43,29 @@ CLI_ACTOR = Actor(user_id="cli", email="cli@localhost", role="admin", tenant_id=
 @dataclass
 class _Ctx:
     settings: Settings
+    backend: Backend
     identities: IdentityStore
     auth: AuthService
 
     def audit(self, action: str, *, tenant_id: str, target: str, details: dict[str, Any]) -> None:
-        from ragd.audit import open_audit_log  # the audit log lives in the same database
         from ragd.audit.signing import load_signer
 
-        log = open_audit_log(self.settings.store_url, load_signer(self.settings))
-        try:
-            log.append(action, tenant_id=tenant_id, actor=CLI_ACTOR, target=target, details=details)
-        finally:
-            log.close()
+        log = self.backend.audit_log(load_signer(self.settings))  # the same database, closed with the backend
+        log.append(action, tenant_id=tenant_id, actor=CLI_ACTOR, target=target, details=details)
 
 
 @contextmanager
 def _open(data_dir: Any) -> Iterator[_Ctx]:
     settings = settings_for(data_dir)
     private_dir(settings.data_dir)
-    identities = open_identity_store(settings.store_url)
-    identities.migrate()
-    configured = settings.auth.jwt_secret
-    secret = jwt_secret(configured.get_secret_value() if configured else None, settings.data_dir)
+    backend = open_backend(settings.store_url)
     try:
-        yield _Ctx(settings, identities, AuthService(identities, settings.auth, secret))
+        configured = settings.auth.jwt_secret
+        secret = jwt_secret(configured.get_secret_value() if configured else None, settings.data_dir)
+        identities = backend.identities
+        yield _Ctx(settings, backend, identities, AuthService(identities, settings.auth, secret))
     finally:
-        identities.close()
+        backend.close()
 
 
 def _emit(rows: list[dict[str, Any]], columns: list[str], as_json: bool) -> None:

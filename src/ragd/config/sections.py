@@ -141,6 +141,11 @@ class RetrievalSettings(_Section):
         "re-sorted by ragd; strict_order: in exact distance order). A filter too selective for the scan falls back "
         "to an exact search."
     )
+    follow_interval_s: float = Field(
+        0.5, ge=0.0, le=60.0, description="Seconds between two looks at the store's change feed by the background "
+        "thread that catches the in-memory indexes up (so a replica sees writes made elsewhere without waiting "
+        "for a query; readiness reports the lag). 0: no thread, indexes catch up on queries and ingests only."
+    )
 
 
 class RerankSettings(_Section):

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import groupby
-from typing import Any
+from typing import Any, Protocol
 
 from ragd.config import Settings
 from ragd.embed.base import Embedder, TokenCounter
@@ -24,10 +25,11 @@ from ragd.ingest.chunking import chunk_document
 from ragd.ingest.files import FileStore, sanitize_filename
 from ragd.ingest.loaders import check_page_limit, load_document, sniff_type
 from ragd.models import ChunkDraft, DocStatus, Document, ParsedDocument, ParsedRecord
+from ragd.observability.hooks import NO_HOOKS, Hooks
 from ragd.privacy.apply import CollectionPrivacy, effective, redact_document
 from ragd.retrieve.analysis import analyze_document, detect_language
 from ragd.security import CRYPTO_ERRORS, ArchiveLimits, check_zip, is_zip
-from ragd.store.base import Store
+from ragd.store.base import DocumentStore, EmbeddingCache, JobQueue
 
 log = logging.getLogger(__name__)
 
@@ -107,16 +109,22 @@ class Submission:
     duplicate: bool
 
 
+class IngestStore(DocumentStore, EmbeddingCache, JobQueue, Protocol):
+    """The ports ingestion writes: documents and chunks, the embedding cache, and the jobs it queues."""
+
+
 class IngestService:
     def __init__(
         self,
-        store: Store,
+        store: IngestStore,
         embedder: Embedder,
         files: FileStore,
         settings: Settings,
         on_indexed: Callable[[], None] | None = None,
         collection_privacy: CollectionPrivacy | None = None,
+        hooks: Hooks = NO_HOOKS,
     ) -> None:
+        self._hooks = hooks  # spans, metrics and logs (ragd.observability.hooks)
         self._store = store
         self._collection_privacy = collection_privacy
         self._embedder = embedder
@@ -231,6 +239,7 @@ class IngestService:
                 stored, duplicate = results[item]
                 out.append(Submission(stored, duplicate or item in seen))
                 seen.add(item)
+        self._hooks.observe("submitted", submissions=out)
         return out
 
     def reindex(self, doc_id: str) -> Document:
@@ -242,11 +251,27 @@ class IngestService:
         return self._store.get_document(doc_id) or doc
 
     def delete(self, doc_id: str) -> None:
+        """Delete one document (its rows, then its original). An operation that must commit more with it (an audit
+        entry, a collection) runs :meth:`delete_records` inside its unit of work and :meth:`discard` after."""
+        self.delete_records(doc_id)
+        self.discard([doc_id])
+
+    def delete_records(self, doc_id: str) -> Document:
+        """Delete the document's rows (document, text, chunks, jobs); joins the caller's transaction. Returns the
+        deleted document; DocumentNotFound if there is none."""
         doc = self._store.get_document(doc_id)
         if doc is None or not self._store.delete_document(doc_id):
             raise DocumentNotFound(f"no document {doc_id!r}")
-        self._files.delete(doc_id)
-        self._on_indexed()
+        return doc
+
+    def discard(self, doc_ids: Sequence[str]) -> None:
+        """After the deletion of ``doc_ids`` committed: remove their originals and catch the indexes up. (Files
+        go only after the commit: a rolled-back delete must keep its original; a crash in between leaves an
+        orphan file, which ``ragd doctor --repair`` removes, never a document without its original.)"""
+        for doc_id in doc_ids:
+            self._files.delete(doc_id)
+        if doc_ids:
+            self._on_indexed()
 
     def original(self, doc_id: str) -> bytes | None:
         return self._files.get(doc_id)
@@ -261,7 +286,22 @@ class IngestService:
         documents would otherwise reach the model one short batch at a time). A document moves to ``parsing``
         when its turn comes (the others stay ``pending``). Document errors, and any exception raised while a
         document's own content is parsed, chunked or analysed, end that document ``failed`` alone; other
-        exceptions (the store, the model) propagate (the worker retries the jobs)."""
+        exceptions (the store, the model) propagate (the worker retries the jobs). Each document's outcome is
+        reported to the hooks (``document_processed``)."""
+        t0 = time.perf_counter()
+        with self._hooks.batch(doc_ids), self._hooks.span("ingest", documents=len(doc_ids)):
+            statuses = self._process_batch(doc_ids)
+        took = round((time.perf_counter() - t0) * 1000, 1)
+        for doc_id, status in statuses.items():
+            code = None
+            if status is DocStatus.FAILED:
+                doc = self._store.get_document(doc_id)
+                code = doc.error_code if doc else None
+            self._hooks.observe("document_processed", document_id=doc_id, status=status.value, error_code=code,
+                                batch=len(doc_ids), batch_ms=took)
+        return statuses
+
+    def _process_batch(self, doc_ids: list[str]) -> dict[str, DocStatus]:
         result: dict[str, DocStatus] = {}
         ready: list[_Prepared] = []
         pending = 0
@@ -269,7 +309,7 @@ class IngestService:
 
         for doc_id in doc_ids:
             self._store.set_status_many([doc_id], DocStatus.PARSING)
-            prepared = self._guard(doc_id, DocStatus.PARSING, lambda d=doc_id: self._prepare(d, redact))
+            prepared = self._guard(doc_id, DocStatus.PARSING, lambda d=doc_id: self._traced_prepare(d, redact))
             if prepared is None:
                 result[doc_id] = DocStatus.FAILED
                 continue
@@ -336,6 +376,10 @@ class IngestService:
             return
         log.info("document %s failed at %s: %s", doc_id, step, reason)
 
+    def _traced_prepare(self, doc_id: str, redact: dict[tuple[str, str], bool]) -> _Prepared | None:
+        with self._hooks.span("parse"):  # parsing and chunking of one document
+            return self._prepare(doc_id, redact)
+
     def _prepare(self, doc_id: str, redact: dict[tuple[str, str], bool]) -> _Prepared | None:
         doc = self._store.get_document(doc_id)
         if doc is None:
@@ -401,5 +445,6 @@ class IngestService:
         todo = [h for h in texts_by_hash if h not in cached]
         if not todo:
             return
-        vectors = self._embedder.embed([texts_by_hash[h] for h in todo], [ids_by_hash.get(h) for h in todo])
+        with self._hooks.span("embed"):
+            vectors = self._embedder.embed([texts_by_hash[h] for h in todo], [ids_by_hash.get(h) for h in todo])
         self._store.put_embeddings(model, dict(zip(todo, vectors, strict=True)))

@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from ragd.errors import StoreUnavailable
 from ragd.ingest.pipeline import IngestService
 from ragd.models import DocStatus, Job
-from ragd.store.base import Store
+from ragd.store.base import JobQueue
 
 log = logging.getLogger(__name__)
 STORE_BACKOFF_MAX_S = 30.0
@@ -36,7 +36,7 @@ STORE_BACKOFF_MAX_S = 30.0
 class WorkerPool:
     def __init__(
         self,
-        store: Store,
+        store: JobQueue,
         ingest: IngestService,
         *,
         workers: int = 1,

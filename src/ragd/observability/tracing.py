@@ -3,18 +3,16 @@
 Off by default (``RAGD_TRACING__ENABLED``). When on, spans go to the global tracer provider, which the
 OpenTelemetry SDK configures from the standard ``OTEL_*`` variables (``opentelemetry-instrument`` or the
 operator's own start-up code); without the ``otel`` extra installed, start-up fails with an install hint.
+Services open spans through their hooks (:mod:`ragd.observability.hooks`), which call :meth:`Tracer.span`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import wraps
-from typing import Any, TypeVar
+from typing import Any
 
 from ragd.errors import ConfigurationError
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 class Tracer:
@@ -39,15 +37,3 @@ class Tracer:
             for key, value in attributes.items():
                 span.set_attribute(f"ragd.{key}", value)
             yield span
-
-    def wrap(self, name: str, fn: F) -> F:
-        """``fn`` inside a span called ``name`` (``fn`` itself when tracing is off)."""
-        if self._tracer is None:
-            return fn
-
-        @wraps(fn)
-        def traced(*args: Any, **kwargs: Any) -> Any:
-            with self.span(name):
-                return fn(*args, **kwargs)
-
-        return traced  # type: ignore[return-value]

@@ -43,11 +43,11 @@ from typing import Any, BinaryIO
 from ragd import __version__
 from ragd.config import Settings
 from ragd.errors import BadRequest, Conflict, DecryptionFailed
+from ragd.index.dense import DenseIndex
 from ragd.ops import backup_pg
 from ragd.security.encryption import HEADER_LEN, describe
 from ragd.security.filemodes import open_private, private_dir, private_sqlite_file
 from ragd.store.url import parse_url
-from ragd.store.vectors import DenseIndex
 
 FORMAT = 1
 DB_NAME = "ragd.sqlite3"
@@ -356,13 +356,14 @@ def restore_backup(archive: Path, data_dir: Path, store_url: str | None = None) 
     store = manifest["store"]
     vectors = 0
     if store.get("embedding_model") and store.get("embedding_dim"):
-        from ragd.store.sqlite import SqliteStore
+        from ragd.store.backend import STORE_ID_KEY, open_backend
 
-        db = SqliteStore(data_dir / DB_NAME)
+        backend = open_backend(str(data_dir / DB_NAME), migrate=False)
         try:
-            index = DenseIndex(data_dir / "index", store["embedding_model"], int(store["embedding_dim"]))
-            vectors = index.rebuild(db)
+            index = DenseIndex(data_dir / "index", store["embedding_model"], int(store["embedding_dim"]),
+                               backend.store.get_meta(STORE_ID_KEY))
+            vectors = index.rebuild(backend.store)
             index.save()
         finally:
-            db.close()
+            backend.close()
     return {**manifest, "vectors": vectors}

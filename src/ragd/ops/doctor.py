@@ -31,13 +31,13 @@ import numpy as np
 
 from ragd.config import Settings
 from ragd.errors import StoreNotFound
+from ragd.index.dense import DenseIndex
 from ragd.ingest.files import FileStore, open_file_store
 from ragd.ops.sqlite_inspect import SqliteInspector, sqlite_path
 from ragd.security.encryption import CRYPTO_ERRORS
-from ragd.store import open_store
+from ragd.store.backend import STORE_ID_KEY, Backend, open_backend
 from ragd.store.base import Store
 from ragd.store.sqlite.connection import path_from_url
-from ragd.store.vectors import DenseIndex
 
 ORPHAN_AGE_S = 3600.0
 
@@ -70,8 +70,12 @@ def existing_store_url(settings: Settings) -> str:
 class Doctor:
     def __init__(self, settings: Settings, store: Store | None = None, files: FileStore | None = None) -> None:
         self.settings = settings
-        self._own_store = store is None
-        self.store = store or open_store(existing_store_url(settings), migrate=False)
+        # a store handed in (the server's) stays open; otherwise the doctor opens the backend and closes it
+        self._backend: Backend | None = None
+        if store is None:
+            self._backend = open_backend(existing_store_url(settings), migrate=False)
+            store = self._backend.store
+        self.store = store
         self._closing = ExitStack()
         # the originals: files under DATA_DIR/files, or the database's blobs on PostgreSQL
         self.files = files or self._closing.enter_context(open_file_store(settings, migrate=False))
@@ -80,6 +84,7 @@ class Doctor:
         self.model = self.store.get_meta("embedding_model")
         dim = self.store.get_meta("embedding_dim")
         self.dim = int(dim) if dim else None
+        self.store_id = self.store.get_meta(STORE_ID_KEY)  # the saved dense index must be this store's
         self.index_dir = settings.data_dir / "index"
         self.cipher = self.files.cipher
 
@@ -87,8 +92,8 @@ class Doctor:
         self._closing.close()
         if self.sql is not None:
             self.sql.close()
-        if self._own_store:
-            self.store.close()
+        if self._backend is not None:
+            self._backend.close()
 
     # -- checks ----------------------------------------------------------------------------------------------
     def _store_seqs(self) -> np.ndarray:
@@ -111,13 +116,13 @@ class Doctor:
     def check_dense_index(self) -> Finding:
         if self.model is None or self.dim is None:
             return Finding("dense_index", 0, "no model recorded yet: nothing to index")
-        index = DenseIndex(self.index_dir, self.model, self.dim)
+        index = DenseIndex(self.index_dir, self.model, self.dim, self.store_id)
         store_seqs = self._store_seqs()
         if not index.load():
             if len(store_seqs) == 0 and not (self.index_dir / "dense.json").exists():
                 return Finding("dense_index", 0, "empty store, no saved index")
             return Finding("dense_index", max(1, len(store_seqs)), "the saved dense index is missing, "
-                           f"unreadable or for another model ({self.index_dir}); "
+                           f"unreadable or for another model or store ({self.index_dir}); "
                            f"{len(store_seqs)} chunks to index",
                            repairable=True)
         saved, behind = len(index), self.store.last_change_id() - index.watermark
@@ -224,7 +229,7 @@ class Doctor:
     # -- repairs ---------------------------------------------------------------------------------------------
     def _repair_dense(self) -> str:
         assert self.model is not None and self.dim is not None
-        index = DenseIndex(self.index_dir, self.model, self.dim)
+        index = DenseIndex(self.index_dir, self.model, self.dim, self.store_id)
         n = index.rebuild(self.store)
         index.save()
         return f"dense index rebuilt from the store: {n} vectors"

@@ -1,9 +1,11 @@
 """Readiness: may this instance take traffic? Each check reports ``ok`` or ``fail``, a detail and its time.
 
 Checks: the database answers; the dense index agrees with the store (after catching up, the same number of
-vectors as chunks); the in-memory BM25 index is built (in the background at start-up); the embedding model
-embeds; the LLM answers when one is configured (the default extractive generator needs none); enough free disk on
-the data directory; memory below the limit.
+vectors as chunks); the in-memory BM25 index is built (in the background at start-up); every derived index has
+caught up with the change feed as it stood when the instance started (a replica joining a busy database is not
+ready before; the body says how far behind the indexes are, ``index_lag``); the embedding model embeds; the LLM
+answers when one is configured (the default extractive generator needs none); enough free disk on the data
+directory; memory below the limit.
 """
 
 from __future__ import annotations
@@ -52,6 +54,14 @@ def _lexical(r: Ragd) -> str:
     return f"{len(r.lexical)} chunks in the in-memory BM25 index"
 
 
+def _caught_up(r: Ragd) -> str:
+    lag = r.index_lag()
+    if not r.follower.caught_up_to_start():
+        raise RuntimeError(f"the derived indexes are {lag} changes behind the store: they have not reached change "
+                           f"{r.follower.start_change_id}, the store's head when this instance started")
+    return f"{lag} changes behind the store's change feed"
+
+
 def _embedding(r: Ragd) -> str:
     v = r.embedder.embed_query("readiness probe")
     if v.shape != (r.embedder.dim,) or not np.isfinite(v).all():
@@ -93,6 +103,7 @@ CHECKS: dict[str, Callable[[Ragd], str]] = {
     "database": _database,
     "index": _index,
     "lexical_index": _lexical,
+    "index_lag": _caught_up,
     "embedding_model": _embedding,
     "llm": _llm,
     "disk": _disk,
@@ -101,7 +112,8 @@ CHECKS: dict[str, Callable[[Ragd], str]] = {
 
 
 def readiness(r: Ragd) -> dict[str, Any]:
-    """``{"status": "ready"|"not_ready", "checks": {name: {"status", "detail", "took_ms"}}}``."""
+    """``{"status": "ready"|"not_ready", "index_lag": n, "checks": {name: {"status", "detail", "took_ms"}}}``;
+    ``index_lag``: how many change ids the slowest derived index is behind the store (``null`` if unknown)."""
     checks: dict[str, dict[str, Any]] = {}
     for name, check in CHECKS.items():
         t0 = time.perf_counter()
@@ -112,4 +124,8 @@ def readiness(r: Ragd) -> dict[str, Any]:
         took = round((time.perf_counter() - t0) * 1000, 2)
         checks[name] = {"status": status, "detail": detail, "took_ms": took}
     ready = all(c["status"] == "ok" for c in checks.values())
-    return {"status": "ready" if ready else "not_ready", "checks": checks}
+    try:
+        lag: int | None = r.index_lag()
+    except Exception:  # the database is down: the database check says so
+        lag = None
+    return {"status": "ready" if ready else "not_ready", "index_lag": lag, "checks": checks}

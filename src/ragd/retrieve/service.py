@@ -17,13 +17,14 @@ import numpy as np
 
 from ragd.config import RetrievalSettings
 from ragd.embed.base import Embedder
+from ragd.index.dense import DenseIndex
+from ragd.index.lexical import LexicalIndex
 from ragd.models import ScoredChunk, SearchFilters
+from ragd.observability.hooks import NO_HOOKS, Hooks
 from ragd.retrieve.analysis import analyze_query, detect_language
 from ragd.retrieve.fusion import rocchio, rrf, score_fusion
 from ragd.retrieve.rerank import Reranker, RerankUnavailable, rerank_order
-from ragd.store.base import Store
-from ragd.store.lexical import LexicalIndex
-from ragd.store.vectors import DenseIndex
+from ragd.store.base import ChangeFeed, DocumentStore
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +48,11 @@ class FilteringDenseSearch(Protocol):
 
     def vectors(self, seqs: Iterable[int]) -> dict[int, np.ndarray]: ...
 
-    def sync(self, store: Store) -> int: ...
+    def sync(self, store: ChangeFeed) -> int: ...
 
     def save(self) -> None: ...
 
-    def rebuild(self, store: Store) -> int: ...
+    def rebuild(self, store: ChangeFeed) -> int: ...
 
     def __len__(self) -> int: ...
 
@@ -72,11 +73,18 @@ class Retrieval:
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
+class SearchStore(DocumentStore, ChangeFeed, Protocol):
+    """The ports retrieval reads: chunks, lexical search and access masks, and the change feed its in-memory
+    indexes follow."""
+
+
 class Retriever:
     def __init__(
-        self, store: Store, embedder: Embedder, index: DenseSearch, settings: RetrievalSettings,
+        self, store: SearchStore, embedder: Embedder, index: DenseSearch, settings: RetrievalSettings,
         reranker: Reranker | None = None, rerank_candidates: int = 30, lexical: LexicalIndex | None = None,
+        hooks: Hooks = NO_HOOKS,
     ) -> None:
+        self._hooks = hooks  # spans: search, embed (the query), rerank (ragd.observability.hooks)
         self._reranker = reranker
         self._rerank_candidates = rerank_candidates
         self._store = store
@@ -129,6 +137,12 @@ class Retriever:
         mode: Mode | None = None,
         candidates: int | None = None,
     ) -> Retrieval:
+        with self._hooks.span("search"):
+            return self._search(query, top_k, filters, mode, candidates)
+
+    def _search(
+        self, query: str, top_k: int | None, filters: SearchFilters | None, mode: Mode | None, candidates: int | None
+    ) -> Retrieval:
         s = self._settings
         top_k = top_k or s.top_k
         mode = mode or s.mode
@@ -146,7 +160,8 @@ class Retriever:
         qv: np.ndarray | None = None
         dense_hits: list[tuple[int, float]] = []
         if mode in ("hybrid", "dense"):
-            qv = self._embedder.embed_query(query)
+            with self._hooks.span("embed"):
+                qv = self._embedder.embed_query(query)
             t2 = time.perf_counter()
             t["embed_query"] = (t2 - t1) * 1000
             dense_hits = self._dense(qv, depth, filters, version)
@@ -218,7 +233,8 @@ class Retriever:
         assert self._reranker is not None
         t0 = time.perf_counter()
         try:
-            scores = self._reranker.scores(query, [h.chunk.text for h in hits])
+            with self._hooks.span("rerank"):
+                scores = self._reranker.scores(query, [h.chunk.text for h in hits])
         except RerankUnavailable as exc:
             log.warning("reranker unavailable, keeping the fused order: %s", exc)
             t["rerank_failed"] = 1.0

@@ -17,6 +17,7 @@ nested unit of work is a savepoint), so an operation that spans ports commits or
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
@@ -114,9 +115,32 @@ def open_backend(url: str, *, migrate: bool = True) -> Backend:
     return backend
 
 
+STORE_ID_KEY = "store_id"
+
+
+def store_identity(backend: Backend) -> str:
+    """The store's identity: a random id kept in its meta (key :data:`STORE_ID_KEY`), created the first time a
+    server opens it. A derived index saved on disk names the store it was built from, so a data directory reused
+    with another database rebuilds it instead of applying that database's change ids to foreign vectors.
+
+    Created inside a unit of work that reads again before it writes: SQLite serialises the writers, so two
+    processes starting at once agree. (On PostgreSQL two first starts racing may each write an id, the last one
+    stays; a process holding the other rebuilds its dense index once at its next start: harmless.)"""
+    store = backend.store
+    found = store.get_meta(STORE_ID_KEY)
+    if found:
+        return found
+    with backend.unit_of_work():
+        found = store.get_meta(STORE_ID_KEY)
+        if not found:
+            found = secrets.token_hex(16)
+            store.set_meta(STORE_ID_KEY, found)
+    return found
+
+
 def iter_engines() -> Iterator[str]:
     """The engines ragd ships (for ``ragd doctor`` and the docs)."""
     yield from ("sqlite", "postgresql")
 
 
-__all__ = ["BACKENDS", "Backend", "open_backend"]
+__all__ = ["BACKENDS", "STORE_ID_KEY", "Backend", "open_backend", "store_identity"]

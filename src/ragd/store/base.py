@@ -1,7 +1,13 @@
-"""The ``Store`` port: ragd's system of record.
+"""The ``Store`` port: ragd's system of record, and the small ports it is made of.
 
-Every adapter (SQLite now, PostgreSQL later) must pass the conformance suite in
-:mod:`ragd.testing.store_conformance`. The contract:
+``Store`` is the union of five ports along the seams its conformance suites test separately, so that each
+service is typed against what it uses: :class:`DocumentStore` (documents, their text and chunks, lexical search,
+access masks), :class:`EmbeddingCache`, :class:`JobQueue`, :class:`ChangeFeed` (what the derived indexes follow,
+:mod:`ragd.index.follower`) and :class:`MetaStore`. An adapter implements them all on one database (the backend
+hands it out as :attr:`ragd.store.backend.Backend.store`).
+
+Every adapter (SQLite, PostgreSQL) must pass the conformance suites in :mod:`ragd.testing` (``store_conformance``
+and its ``_jobs``, ``_batch``, ``_lexical`` and ``_uploads`` companions). The contract:
 
 * All methods are synchronous and thread-safe (the API calls them from a thread pool, ingestion workers from
   their own threads). A write either happens completely or not at all.
@@ -30,20 +36,20 @@ from ragd.models import Chunk, ChunkDraft, DocStatus, Document, Job, ParsedRecor
 
 
 @runtime_checkable
-class Store(Protocol):
-    # -- lifecycle -------------------------------------------------------------------------------------------
-    def migrate(self) -> None:
-        """Create or upgrade the schema. Idempotent."""
-
-    def close(self) -> None:
-        """Release connections. The store is unusable afterwards."""
+class MetaStore(Protocol):
+    """Key/value settings of the store (embedding model and dimension, the store's identity)."""
 
     # -- metadata --------------------------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None: ...
 
     def set_meta(self, key: str, value: str) -> None: ...
 
-    # -- documents -------------------------------------------------------------------------------------------
+
+@runtime_checkable
+class DocumentStore(Protocol):
+    """Documents, their extracted text and chunks, lexical search and access masks (ingestion writes them,
+    retrieval reads them)."""
+
     def add_document(self, doc: Document, *, enqueue: bool = True) -> Document:
         """Insert ``doc`` (status ``pending``) and, if ``enqueue``, an ``ingest`` job for it, in one transaction.
 
@@ -106,12 +112,10 @@ class Store(Protocol):
     def set_status_many(self, doc_ids: Sequence[str], status: DocStatus) -> None:
         """Move several documents to ``status`` in one write (error fields cleared); unknown ids are ignored."""
 
-    def save_text(self, doc_id: str, text: str) -> None:
-        """Store the document's extracted text (chunk offsets point into it)."""
-
     def record_parsed(self, entries: Sequence[ParsedRecord]) -> None:
-        """In one transaction, for each entry: :meth:`save_text`, then the document moves to ``chunking`` with its
-        ``pages`` and ``title`` (when not ``None``). ``DocumentNotFound`` (and nothing written) if one is gone."""
+        """In one transaction, for each entry: store the document's extracted text (chunk offsets point into it;
+        a second call replaces it), then the document moves to ``chunking`` with its ``pages`` and ``title``
+        (when not ``None``). ``DocumentNotFound`` (and nothing written) if one is gone."""
 
     def get_text(self, doc_id: str) -> str | None: ...
 
@@ -134,13 +138,6 @@ class Store(Protocol):
 
     def delete_document(self, doc_id: str) -> bool:
         """Delete the document, its text, its chunks (change log ``del`` rows) and its jobs. False if absent."""
-
-    # -- embedding cache -------------------------------------------------------------------------------------
-    def get_embeddings(self, model: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
-        """Cached float32 vectors for the given content hashes (missing ones are absent from the result)."""
-
-    def put_embeddings(self, model: str, vectors: dict[str, np.ndarray]) -> None:
-        """Cache float32 vectors by content hash. Existing entries are kept."""
 
     # -- chunks ----------------------------------------------------------------------------------------------
     def get_chunks(self, seqs: Sequence[int]) -> list[Chunk]:
@@ -165,7 +162,23 @@ class Store(Protocol):
     def allowed_seqs(self, filters: SearchFilters) -> np.ndarray:
         """The int64 seqs of every chunk that passes ``filters`` (the in-memory indexes mask with them)."""
 
-    # -- change log (feeds the derived dense and lexical indexes) -------------------------------------------
+
+@runtime_checkable
+class EmbeddingCache(Protocol):
+    """Vectors by ``(model, content hash)``: an unchanged chunk is never embedded twice."""
+
+    def get_embeddings(self, model: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        """Cached float32 vectors for the given content hashes (missing ones are absent from the result)."""
+
+    def put_embeddings(self, model: str, vectors: dict[str, np.ndarray]) -> None:
+        """Cache float32 vectors by content hash. Existing entries are kept."""
+
+
+@runtime_checkable
+class ChangeFeed(Protocol):
+    """The change log the derived indexes follow (:mod:`ragd.index.follower`), and the full scans they rebuild
+    from."""
+
     def changes_since(
         self, model: str, after: int, limit: int = 10_000
     ) -> list[tuple[int, int, str, np.ndarray | None]]:
@@ -188,19 +201,21 @@ class Store(Protocol):
     def iter_lexical(self, batch: int = 10_000) -> Iterator[list[tuple[int, str]]]:
         """Every live chunk's ``(seq, analysed text)``, in batches by ascending seq."""
 
-    # -- jobs ------------------------------------------------------------------------------------------------
-    def enqueue_job(self, doc_id: str, kind: str = "ingest") -> int: ...
 
-    def claim_job(self, worker_id: str, lease_seconds: float = 600.0) -> Job | None:
-        """Atomically take the oldest queued job, or a running one whose lease expired. Increments attempts."""
+@runtime_checkable
+class JobQueue(Protocol):
+    """Ingestion jobs: claimed under a lease, renewed while worked on, finished or released."""
+
+    def enqueue_job(self, doc_id: str, kind: str = "ingest") -> int: ...
 
     def claim_jobs(
         self, worker_id: str, limit: int, lease_seconds: float = 600.0, *, max_bytes: int | None = None,
         max_size: int | None = None,
     ) -> list[Job]:
-        """Up to ``limit`` jobs taken at once, oldest first, as :meth:`claim_job` would take them one by one;
-        only those whose documents total at most ``max_bytes`` (the first is taken whatever its size), and only
-        jobs of documents of at most ``max_size`` bytes when given."""
+        """Atomically take up to ``limit`` jobs, oldest first: queued ones, and running ones whose lease expired
+        (each claim increments ``attempts``); only those whose documents total at most ``max_bytes`` (the first
+        is taken whatever its size), and only jobs of documents of at most ``max_size`` bytes when given. No job
+        is ever held by two workers."""
 
     def renew_jobs(self, worker_id: str, job_ids: Sequence[int], lease_seconds: float = 600.0) -> list[int]:
         """Extend the lease (and touch ``updated_at``) of those jobs still running under ``worker_id``; returns
@@ -220,3 +235,14 @@ class Store(Protocol):
 
     def queue_depth(self) -> int:
         """Jobs queued or running."""
+
+
+@runtime_checkable
+class Store(DocumentStore, EmbeddingCache, JobQueue, ChangeFeed, MetaStore, Protocol):
+    """Every port over one database, as one adapter object."""
+
+    def migrate(self) -> None:
+        """Create or upgrade the schema. Idempotent."""
+
+    def close(self) -> None:
+        """Release connections. The store is unusable afterwards."""

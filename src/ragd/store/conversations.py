@@ -2,8 +2,8 @@
 
 Every method takes the acting user's id (``"local"`` while authentication is off): a user sees and changes only
 their own conversations, messages and queries. Feedback is listed for administrators across all users.
-Adapters register a factory ``url -> ConversationStore`` in :data:`CONVERSATION_STORES` under the same URL
-scheme as their :class:`~ragd.store.base.Store`; the conformance suite is
+Each storage backend hands out its adapter as :attr:`ragd.store.backend.Backend.conversations`; the conformance
+suite is
 :class:`ragd.testing.conversation_conformance.ConversationStoreConformance`.
 
 Contract (pinned by the conformance suite):
@@ -21,11 +21,9 @@ Contract (pinned by the conformance suite):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
-
-from ragd.errors import ConfigurationError
 
 Role = Literal["system", "user", "assistant"]
 PurgeScope = Literal["conversations", "queries", "all"]
@@ -136,26 +134,3 @@ class ConversationStore(Protocol):
         messages and the feedback on those messages — counts conversations. ``"queries"``: logged questions
         created before ``ts``, with the feedback on them — counts queries. ``"all"``: both, summed."""
 
-
-def _sqlite(url: str) -> ConversationStore:
-    from ragd.store.sqlite.conversations import SqliteConversationStore
-
-    return SqliteConversationStore(url)
-
-
-#: URL scheme → factory (same schemes as :data:`ragd.store.STORES`).
-CONVERSATION_STORES: dict[str, Callable[[str], ConversationStore]] = {"sqlite": _sqlite}
-
-
-def open_conversation_store(url: str, *, migrate: bool = True) -> ConversationStore:
-    from ragd.store.url import scheme_of
-
-    scheme = scheme_of(url)
-    factory = CONVERSATION_STORES.get(scheme)
-    if factory is None:
-        known = ", ".join(sorted(CONVERSATION_STORES))
-        raise ConfigurationError(f"no conversation store for URL scheme {scheme!r} (known: {known})")
-    store = factory(url)
-    if migrate:
-        store.migrate()
-    return store

@@ -27,7 +27,7 @@ import numpy as np
 import pytest
 
 from ragd.errors import Conflict, DocumentNotFound, InvalidFilter
-from ragd.models import ChunkDraft, DocStatus, Document, SearchFilters
+from ragd.models import ChunkDraft, DocStatus, Document, ParsedRecord, SearchFilters
 from ragd.store.base import Store
 
 MODEL = "conformance-model"
@@ -276,8 +276,8 @@ class StoreConformance:
     def test_text_save_and_get(self, store: Store) -> None:
         store.add_document(make_doc("d1"))
         assert store.get_text("d1") is None
-        store.save_text("d1", "first")
-        store.save_text("d1", "second — with ünïcode")
+        store.record_parsed([ParsedRecord("d1", "first")])
+        store.record_parsed([ParsedRecord("d1", "second — with ünïcode")])  # a second parse replaces the text
         assert store.get_text("d1") == "second — with ünïcode"
         assert store.get_text("missing") is None
 
@@ -321,7 +321,7 @@ class StoreConformance:
 
     def test_commit_chunks_with_replaces_deletes_old_document(self, store: Store) -> None:
         add_indexed(store, "v1", ["version one"], filename="a.txt", content="one")
-        store.save_text("v1", "version one")
+        store.record_parsed([ParsedRecord("v1", "version one")])
         old = seqs_of(store, "v1")
         add_indexed(store, "v2", ["version two"], filename="a.txt", content="two", replaces="v1")
         assert store.get_document("v1") is None
@@ -351,7 +351,7 @@ class StoreConformance:
     def test_delete_cascades(self, store: Store) -> None:
         add_indexed(store, "d1", ["doomed text", "doomed again"])
         add_indexed(store, "d2", ["survivor text"])
-        store.save_text("d1", "doomed text doomed again")
+        store.record_parsed([ParsedRecord("d1", "doomed text doomed again")])
         store.enqueue_job("d1")
         seqs = seqs_of(store, "d1")
         mark = store.last_change_id()

@@ -4,13 +4,19 @@ next to :class:`ragd.testing.store_conformance.StoreConformance` (same ``store``
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
 from ragd.errors import DocumentNotFound
-from ragd.store.base import Store
+from ragd.models import Job
+from ragd.store.base import JobQueue, Store
 from ragd.testing.store_conformance import add_indexed, make_doc
+
+
+def claim_one(store: JobQueue, worker_id: str, lease_seconds: float = 600.0) -> Job | None:
+    """The oldest claimable job (``claim_jobs`` with ``limit=1``), or ``None``."""
+    jobs = store.claim_jobs(worker_id, 1, lease_seconds)
+    return jobs[0] if jobs else None
 
 
 class JobQueueConformance:
@@ -20,42 +26,46 @@ class JobQueueConformance:
         for i in range(3):
             store.add_document(make_doc(f"d{i}"))
         assert store.queue_depth() == 3
-        first = store.claim_job("w1")
+        first = claim_one(store, "w1")
         assert (first.document_id, first.kind, first.status, first.attempts) == ("d0", "ingest", "running", 1)
-        second = store.claim_job("w2")
+        second = claim_one(store, "w2")
         assert second.document_id == "d1" and second.id > first.id
         assert store.queue_depth() == 3
         extra = store.enqueue_job("d0", "reindex")
-        third, fourth = store.claim_job("w1"), store.claim_job("w1")
+        third, fourth = claim_one(store, "w1"), claim_one(store, "w1")
         assert third.document_id == "d2" and (fourth.id, fourth.kind) == (extra, "reindex")
-        assert store.claim_job("w1") is None
+        assert claim_one(store, "w1") is None
 
     def test_job_lifecycle(self, store: Store) -> None:
         for i in range(3):
             store.add_document(make_doc(f"d{i}"))
-        a, b, c = store.claim_job("w"), store.claim_job("w"), store.claim_job("w")
+        a, b, c = claim_one(store, "w"), claim_one(store, "w"), claim_one(store, "w")
         store.finish_job(a.id, ok=True)
         store.finish_job(b.id, ok=False, error="parse failed")
         assert store.queue_depth() == 1
         store.release_job(c.id)
-        again = store.claim_job("w2")
+        again = claim_one(store, "w2")
         assert (again.id, again.attempts) == (c.id, 2)
         store.add_document(make_doc("d3"))
-        assert store.claim_job("w3") is not None
+        assert claim_one(store, "w3") is not None
         assert store.requeue_running() == 2
         assert store.queue_depth() == 2
-        assert store.claim_job("w4").id == c.id
+        assert claim_one(store, "w4").id == c.id
         with pytest.raises(DocumentNotFound):
             store.enqueue_job("missing")
 
     def test_expired_lease_is_reclaimed(self, store: Store) -> None:
         store.add_document(make_doc("d1"))
-        job = store.claim_job("crashed", lease_seconds=0.05)
-        assert store.claim_job("w2") is None
-        time.sleep(0.1)
-        again = store.claim_job("w2", lease_seconds=60)
+        job = claim_one(store, "crashed", lease_seconds=0.05)
+        assert claim_one(store, "w2") is None
+        tick, again = threading.Event(), None
+        for _ in range(200):  # poll until the lease has expired (no fixed sleep)
+            if (again := claim_one(store, "w2", lease_seconds=60)) is not None:
+                break
+            tick.wait(0.01)
+        assert again is not None
         assert (again.id, again.attempts) == (job.id, 2)
-        assert store.claim_job("w3") is None
+        assert claim_one(store, "w3") is None
 
     def test_concurrent_claims_never_share_a_job(self, store: Store) -> None:
         for i in range(40):
@@ -66,7 +76,7 @@ class JobQueueConformance:
 
         def worker(name: str) -> None:
             try:
-                while (job := store.claim_job(name)) is not None:
+                while (job := claim_one(store, name)) is not None:
                     with lock:
                         claimed.append(job.id)
                     store.finish_job(job.id, ok=True)

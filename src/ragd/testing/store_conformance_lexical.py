@@ -1,4 +1,4 @@
-"""The lexical feed of the Store contract (what the in-memory :class:`~ragd.store.lexical.LexicalIndex` is
+"""The lexical feed of the Store contract (what the in-memory :class:`~ragd.index.lexical.LexicalIndex` is
 derived from), and the promise that index keeps: it ranks as the store's own :meth:`Store.search_lexical` does.
 Every adapter's test class subclasses :class:`LexicalFeedConformance` next to the other conformance classes."""
 
@@ -7,9 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from ragd.index.lexical import LexicalIndex
 from ragd.models import SearchFilters
 from ragd.store.base import Store
-from ragd.store.lexical import LexicalIndex
 from ragd.testing.store_conformance import CORPUS, add_indexed, seqs_of
 
 QUERIES = [

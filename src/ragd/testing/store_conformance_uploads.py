@@ -43,7 +43,7 @@ class UploadConformance:
 
     def test_a_failed_duplicate_is_queued_again_once(self, store: Store) -> None:
         store.add_document(make_doc("a", content="bad"))
-        job = store.claim_job("w")
+        [job] = store.claim_jobs("w", 1)
         store.set_status("a", DocStatus.FAILED, error="boom", error_code="parser_failed", failed_step="parsing")
         store.finish_job(job.id, ok=False, error="boom")
         [(doc, dup)] = store.submit_documents([make_doc("b", content="bad")])

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ragd.store.conversations import open_conversation_store
+from ragd.store.backend import open_backend
 from ragd.store.sqlite import SqliteStore
 from ragd.store.sqlite.conversations import SqliteConversationStore
 from ragd.testing.conversation_conformance import ConversationStoreConformance
@@ -29,9 +29,9 @@ def test_shares_the_database_with_the_document_store(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'ragd.sqlite3'}"
     docs = SqliteStore(url)
     docs.migrate()  # the document store's migration also creates the conversation tables
-    conv = open_conversation_store(url)
-    c = conv.create_conversation("local", "t")
-    conv.close()
+    backend = open_backend(url)
+    c = backend.conversations.create_conversation("local", "t")
+    backend.close()
     docs.close()
     with sqlite3.connect(tmp_path / "ragd.sqlite3") as db:
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}

@@ -17,7 +17,7 @@ from ragd.store.sqlite.store import fts_query
 from ragd.store.url import sqlite_path as path_from_url
 from ragd.testing.store_conformance import StoreConformance, add_indexed, make_doc
 from ragd.testing.store_conformance_batch import BatchConformance
-from ragd.testing.store_conformance_jobs import JobQueueConformance
+from ragd.testing.store_conformance_jobs import JobQueueConformance, claim_one
 from ragd.testing.store_conformance_lexical import LexicalFeedConformance
 from ragd.testing.store_conformance_uploads import UploadConformance
 
@@ -104,7 +104,7 @@ def test_lexical_filters_use_indexes(tmp_path: Path) -> None:
 def _claim_all(path: str, worker: str, out: multiprocessing.Queue) -> None:
     store = SqliteStore(path)
     claimed = []
-    while (job := store.claim_job(worker)) is not None:
+    while (job := claim_one(store, worker)) is not None:
         claimed.append(job.id)
         store.finish_job(job.id, ok=True)
     store.close()

@@ -95,7 +95,5 @@ def set_privacy(ragd: RagdDep, actor: CurrentActor, name: str, body: PrivacyIn) 
 @router.delete("/{name}", status_code=204, responses=problems(*AUTH, 404, 409))
 def delete_collection(ragd: RagdDep, actor: CurrentActor, name: str) -> Response:
     """Delete the collection and every document in it (owner or admin)."""
-    ragd.access.delete(actor, name)
-    n = ragd.delete_collection_documents(actor.tenant_id, name)
-    ragd.audit_event("collection.deleted", actor, target=name, details={"documents": n})
+    ragd.delete_collection(actor, name)  # documents, grants, row and audit entry: one transaction
     return Response(status_code=204)

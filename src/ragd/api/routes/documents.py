@@ -187,8 +187,5 @@ def reindex(ragd: RagdDep, actor: WriterActor, doc_id: str) -> DocumentOut:
 
 @router.delete("/{doc_id}", status_code=status.HTTP_204_NO_CONTENT, responses=problems(*AUTH, 404))
 def delete_document(ragd: RagdDep, actor: WriterActor, doc_id: str) -> Response:
-    doc = ragd.access.check_document(actor, ragd.store.get_document(doc_id), write=True)
-    ragd.ingest.delete(doc_id)
-    ragd.audit_event("document.deleted", actor, target=doc_id, details={
-        "collection": doc.collection, "filename": doc.filename})
+    ragd.delete_document(actor, doc_id)  # the rows and the audit entry: one transaction
     return Response(status_code=status.HTTP_204_NO_CONTENT)

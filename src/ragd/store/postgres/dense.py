@@ -1,7 +1,7 @@
 """Dense search inside PostgreSQL (``retrieval.dense_index = store``): pgvector HNSW over ``chunk_vectors``
 (:mod:`ragd.store.postgres.schema_dense`), for corpora larger than a replica's memory.
 
-:class:`PgVectorSearch` has the shape of the in-memory :class:`~ragd.store.vectors.DenseIndex` that the rest of
+:class:`PgVectorSearch` has the shape of the in-memory :class:`~ragd.index.dense.DenseIndex` that the rest of
 ragd uses (``search``, ``vectors``, ``sync``, ``rebuild``, ``save``, ``load``, ``watermark``, ``len``), with one
 difference: :meth:`PgVectorSearch.search` takes the :class:`~ragd.models.SearchFilters` themselves, not a mask of
 allowed seqs, and applies every one of them (tenant, readable collections, collections, document ids, mimes,

@@ -1,6 +1,6 @@
 """The change log of the SQLite store, as the derived indexes read it: the dense index
-(:class:`~ragd.store.vectors.DenseIndex`: vectors) and the in-memory BM25 index
-(:class:`~ragd.store.lexical.LexicalIndex`: analysed text). Triggers on ``chunks`` append an ``add`` or ``del``
+(:class:`~ragd.index.dense.DenseIndex`: vectors) and the in-memory BM25 index
+(:class:`~ragd.index.lexical.LexicalIndex`: analysed text). Triggers on ``chunks`` append an ``add`` or ``del``
 row in the same transaction as the chunk (schema: :mod:`ragd.store.sqlite.schema`); an index remembers the last
 ``change_id`` it applied and reads what came after, or starts over from every live chunk."""
 

@@ -206,17 +206,6 @@ class SqliteStore(ChangeLogMixin, JobsMixin, SubmitMixin):
                 (DocStatus(status).value, time.time(), json.dumps(list(doc_ids))),
             )
 
-    def save_text(self, doc_id: str, text: str) -> None:
-        with self._db.write() as conn:
-            try:
-                conn.execute(
-                    "INSERT INTO doc_text (doc_id, text) VALUES (?, ?) "
-                    "ON CONFLICT (doc_id) DO UPDATE SET text = excluded.text",
-                    (doc_id, text),
-                )
-            except sqlite3.IntegrityError as exc:
-                raise DocumentNotFound(f"no document {doc_id!r}") from exc
-
     def record_parsed(self, entries: Sequence[ParsedRecord]) -> None:
         now = time.time()
         with self._db.write() as conn:

@@ -4,10 +4,11 @@ The store stays the truth (its FTS5 table ``chunks_fts`` answers :meth:`Store.se
 cache of the same analysed text (``chunks.lex``) that answers the same question without SQL. It exists for one
 reason: a query that carries an access filter made FTS5 test every matching row against the chunk and document
 tables (a few thousand row lookups per query at 10k chunks), while here a filter is one boolean mask over the
-matches. Like :class:`~ragd.store.vectors.DenseIndex` it remembers the last change-log id it applied and
-catches up with :meth:`Store.lexical_changes_since`; :meth:`LexicalIndex.rebuild` starts over from
-:meth:`Store.iter_lexical`. Nothing is saved to disk: it is rebuilt when a process starts (0.6 s and 14 MB for
-10k chunks on the 2-core reference machine; ``bench/ingest_and_latency.py`` reports both).
+matches. Like :class:`~ragd.index.dense.DenseIndex` it remembers the last change-log id it applied and
+catches up with :meth:`Store.lexical_changes_since` (the one follower loop, :mod:`ragd.index.follower`);
+:meth:`LexicalIndex.rebuild` starts over from :meth:`Store.iter_lexical`. Nothing is saved to disk: it is
+rebuilt when a process starts (0.6 s and 14 MB for 10k chunks on the 2-core reference machine;
+``bench/ingest_and_latency.py`` reports both).
 
 Scoring is FTS5's ``bm25()`` term for term, so both paths rank alike: tokens are split as FTS5's ``unicode61``
 tokenizer splits them (letters and digits; the analysed text is already lowercased and accent-folded), with
@@ -37,7 +38,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ragd.store.base import Store
+from ragd.index.follower import Change, catch_up
+from ragd.store.base import ChangeFeed
 
 K1 = 1.2
 B = 0.75
@@ -148,34 +150,28 @@ class LexicalIndex:
         """True once a first :meth:`rebuild` (or :meth:`sync`) has loaded the store."""
         return self._built
 
-    def sync(self, store: Store, batch: int = 10_000) -> int:
+    def sync(self, store: ChangeFeed, batch: int = 10_000) -> int:
         """Apply the store's changes after the watermark (the first call loads every live chunk with
-        :meth:`rebuild` instead of replaying the whole log). Returns how many change-log rows were applied."""
-        applied = 0
+        :meth:`rebuild` instead of replaying the whole log; then :func:`ragd.index.follower.catch_up`). Returns
+        how many change-log rows were applied."""
         with self._sync_lock:
             if not self._built:
                 self.rebuild(store)
-            while True:
-                changes = store.lexical_changes_since(self.watermark, batch)
-                if not changes:
-                    return applied
-                # seqs are never reused: the last change of a seq decides (an ``add`` whose chunk is gone
-                # carries no text and counts as a delete)
-                final: dict[int, str | None] = {}
-                for _, seq, op, lex in changes:
-                    final[seq] = lex if op == "add" else None
-                with self._lock:
-                    for seq, lex in final.items():
-                        if lex is None:
-                            self._remove(seq)
-                        else:
-                            self._add(seq, lex)
-                    self.watermark = changes[-1][0]
-                applied += len(changes)
-                if len(changes) < batch:
-                    return applied
+            return catch_up(self, store, batch)
 
-    def try_sync(self, store: Store) -> bool:
+    def read_changes(self, feed: ChangeFeed, after: int, limit: int) -> list[Change[str]]:
+        return feed.lexical_changes_since(after, limit)
+
+    def apply_changes(self, final: dict[int, str | None], watermark: int) -> None:
+        with self._lock:
+            for seq, lex in final.items():
+                if lex is None:
+                    self._remove(seq)
+                else:
+                    self._add(seq, lex)
+            self.watermark = watermark
+
+    def try_sync(self, store: ChangeFeed) -> bool:
         """:meth:`sync` unless another thread is syncing or building (then return False at once)."""
         if not self._sync_lock.acquire(blocking=False):
             return False
@@ -185,7 +181,7 @@ class LexicalIndex:
         finally:
             self._sync_lock.release()
 
-    def rebuild(self, store: Store) -> int:
+    def rebuild(self, store: ChangeFeed) -> int:
         """Start over from every live chunk in the store, then catch up. Returns the number of chunks."""
         with self._sync_lock:
             watermark = store.last_change_id()  # read first: what changes while we copy is replayed by sync

@@ -2,8 +2,14 @@
 
 The store is the truth; this index is a cache of the store's vectors for one embedding model. It remembers the
 last change-log id it applied (its *watermark*): :meth:`DenseIndex.sync` catches up from there with
-:meth:`Store.changes_since`, :meth:`DenseIndex.rebuild` starts over from :meth:`Store.iter_vectors`. After a
-crash the caller loads the last saved files (or rebuilds when :meth:`DenseIndex.load` says False) and syncs.
+:meth:`Store.changes_since` (through the one follower loop, :mod:`ragd.index.follower`),
+:meth:`DenseIndex.rebuild` starts over from :meth:`Store.iter_vectors`. After a crash the caller loads the last
+saved files (or rebuilds when :meth:`DenseIndex.load` says False) and syncs.
+
+A saved index names the store it was built from (``store_id``, the random id the store keeps in its meta,
+:func:`ragd.store.backend.store_identity`): a data directory reused with another database (a new PostgreSQL, a
+restored file) must not apply that database's change ids to vectors of the old one, so :meth:`DenseIndex.load`
+refuses an index saved for another store (or saved before stores had an id), and the caller rebuilds it.
 
 Layout: rows ``0..n-1`` of a contiguous float32 matrix hold L2-normalised vectors (capacity grows by half
 again when full, so appends are amortised O(1)); ``seqs[row]`` is the chunk seq of each row; ``_pos[seq]`` is
@@ -49,8 +55,9 @@ from typing import Any
 import numpy as np
 
 from ragd.errors import ModelMismatch
+from ragd.index.follower import Change, catch_up
 from ragd.security.filemodes import open_private, private_dir
-from ragd.store.base import Store
+from ragd.store.base import ChangeFeed
 
 _FORMAT = 1
 _MANIFEST = "dense.json"
@@ -73,14 +80,16 @@ def _fsync_write(path: Path, write: Any) -> None:
 
 
 class DenseIndex:
-    """``DenseIndex(directory, model, dim)``: exact cosine search over the vectors of ``model``."""
+    """``DenseIndex(directory, model, dim, store_id)``: exact cosine search over the vectors of ``model`` in the
+    store whose id is ``store_id``."""
 
-    def __init__(self, directory: Path, model: str, dim: int) -> None:
+    def __init__(self, directory: Path, model: str, dim: int, store_id: str | None = None) -> None:
         if dim <= 0:
             raise ValueError("dim must be positive")
         self.directory = Path(directory)
         self.model = model
         self.dim = int(dim)
+        self.store_id = store_id
         self.watermark = 0
         self._lock = threading.Lock()  # guards the arrays
         self._sync_lock = threading.RLock()  # serialises sync / rebuild / save / load
@@ -175,33 +184,26 @@ class DenseIndex:
             return self._seqs[: self._n].copy()
 
     # -- catching up with the store --------------------------------------------------------------------------
-    def sync(self, store: Store, batch: int = 10_000) -> int:
-        """Apply the store's changes after the watermark. Returns how many change-log rows were applied."""
-        applied = 0
+    def sync(self, store: ChangeFeed, batch: int = 10_000) -> int:
+        """Apply the store's changes after the watermark (:func:`ragd.index.follower.catch_up`). Returns how many
+        change-log rows were applied."""
         with self._sync_lock:
-            while True:
-                changes = store.changes_since(self.model, self.watermark, batch)
-                if not changes:
-                    return applied
-                # Seqs are never reused, so the last change of each seq in the batch decides its state:
-                # an ``add`` with a vector means present, anything else (``del``, or an ``add`` whose chunk
-                # is already gone) means absent.
-                final: dict[int, np.ndarray | None] = {}
-                for _, seq, op, vector in changes:
-                    final[seq] = vector if op == "add" else None
-                gone = [seq for seq, vec in final.items() if vec is None]
-                present = [(seq, vec) for seq, vec in final.items() if vec is not None]
-                with self._lock:
-                    self._remove(gone)
-                    if present:
-                        seqs = np.array([s for s, _ in present], dtype=np.int64)
-                        self._upsert(seqs, np.stack([v for _, v in present]))
-                    self.watermark = changes[-1][0]
-                applied += len(changes)
-                if len(changes) < batch:
-                    return applied
+            return catch_up(self, store, batch)
 
-    def rebuild(self, store: Store) -> int:
+    def read_changes(self, feed: ChangeFeed, after: int, limit: int) -> list[Change[np.ndarray]]:
+        return feed.changes_since(self.model, after, limit)
+
+    def apply_changes(self, final: dict[int, np.ndarray | None], watermark: int) -> None:
+        gone = [seq for seq, vec in final.items() if vec is None]
+        present = [(seq, vec) for seq, vec in final.items() if vec is not None]
+        with self._lock:
+            self._remove(gone)
+            if present:
+                seqs = np.array([s for s, _ in present], dtype=np.int64)
+                self._upsert(seqs, np.stack([v for _, v in present]))
+            self.watermark = watermark
+
+    def rebuild(self, store: ChangeFeed) -> int:
         """Start over from every live vector in the store, then catch up. Returns the number of vectors."""
         with self._sync_lock:
             # Read the watermark first: whatever changes while we copy is replayed by the sync below.
@@ -293,6 +295,7 @@ class DenseIndex:
                 "format": _FORMAT,
                 "model": self.model,
                 "dim": self.dim,
+                "store_id": self.store_id,
                 "count": len(seqs),
                 "watermark": watermark,
                 "files": names,
@@ -317,15 +320,14 @@ class DenseIndex:
             os.close(fd)
 
     def load(self) -> bool:
-        """Load the saved index. False (index unchanged) if missing, corrupt or for another model or dim."""
+        """Load the saved index. False (index unchanged) if missing, corrupt, or for another model, dim or
+        store."""
         with self._sync_lock:
             try:
                 manifest = json.loads((self.directory / _MANIFEST).read_text())
-                if (manifest.get("format"), manifest.get("model"), manifest.get("dim")) != (
-                    _FORMAT,
-                    self.model,
-                    self.dim,
-                ):
+                saved_for = (manifest.get("format"), manifest.get("model"), manifest.get("dim"),
+                             manifest.get("store_id"))
+                if saved_for != (_FORMAT, self.model, self.dim, self.store_id):
                     return False
                 vectors = np.load(self.directory / manifest["files"]["vectors"], allow_pickle=False)
                 seqs = np.load(self.directory / manifest["files"]["seqs"], allow_pickle=False)

@@ -9,8 +9,8 @@ import threading
 import numpy as np
 import pytest
 
+from ragd.index.lexical import LexicalIndex, tokens
 from ragd.store.base import Store
-from ragd.store.lexical import LexicalIndex, tokens
 from ragd.testing.store_conformance import HOSTILE_TERMS, add_indexed
 from ragd.testing.store_conformance_lexical import assert_same_ranking
 

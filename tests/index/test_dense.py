@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from ragd.errors import ModelMismatch
+from ragd.index.dense import DenseIndex
 from ragd.models import SearchFilters
 from ragd.store.base import Store
-from ragd.store.vectors import DenseIndex
 from ragd.testing.store_conformance import DIM, MODEL, add_indexed, index_chunks, seqs_of
 
 
@@ -176,6 +176,17 @@ def test_load_refuses_missing_corrupt_or_foreign_files(store: Store, tmp_path: P
     (directory / "dense.json").write_text("{not json")
     assert DenseIndex(directory, MODEL, DIM).load() is False
     assert target.rebuild(store) == 3  # what a caller does after load() is False
+
+
+def test_a_saved_index_belongs_to_one_store(store: Store, tmp_path: Path) -> None:
+    directory = tmp_path / "idx"
+    add_indexed(store, "d1", ["one", "two"])
+    index = DenseIndex(directory, MODEL, DIM, store_id="store-a")
+    index.sync(store)
+    index.save()
+    assert DenseIndex(directory, MODEL, DIM, store_id="store-a").load() is True
+    assert DenseIndex(directory, MODEL, DIM, store_id="store-b").load() is False  # another database
+    assert DenseIndex(directory, MODEL, DIM).load() is False  # saved for a store, opened for none
 
 
 def test_searches_run_while_syncing(store: Store, tmp_path: Path) -> None:
