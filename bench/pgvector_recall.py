@@ -40,7 +40,7 @@ from ragd.embed import create_embedder
 from ragd.models import SearchFilters
 from ragd.store.backend import open_backend
 from ragd.store.postgres.dense import PgVectorSearch
-from ragd.store.vectors import DenseIndex
+from ragd.index.dense import DenseIndex
 from ragd.testing.dense_corpus import CorpusDoc, insert_postgres
 
 K = 10

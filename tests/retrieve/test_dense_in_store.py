@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from ragd.store.vectors import DenseIndex
+from ragd.index.dense import DenseIndex
 
 from ragd.config import RetrievalSettings, Settings
 from ragd.core import Ragd

@@ -17,7 +17,7 @@ from ragd.models import SearchFilters
 from ragd.store.backend import Backend, open_backend
 from ragd.store.postgres.connection import Database
 from ragd.store.postgres.dense import PgVectorSearch
-from ragd.store.vectors import DenseIndex
+from ragd.index.dense import DenseIndex
 from ragd.testing.dense_corpus import CorpusDoc, delete_postgres, insert_postgres, insert_store
 
 MODEL, DIM = "test-model", 24

@@ -46,10 +46,6 @@ class JobsMixin:
         with self._db.write() as conn:
             return self._insert_job(conn, doc_id, kind, time.time())
 
-    def claim_job(self, worker_id: str, lease_seconds: float = 600.0) -> Job | None:
-        jobs = self.claim_jobs(worker_id, 1, lease_seconds)
-        return jobs[0] if jobs else None
-
     def claim_jobs(
         self, worker_id: str, limit: int, lease_seconds: float = 600.0, *, max_bytes: int | None = None,
         max_size: int | None = None,

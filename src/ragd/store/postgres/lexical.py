@@ -1,8 +1,8 @@
 """BM25 inside PostgreSQL over the postings of migration ``_m002_lexical`` (:mod:`ragd.store.postgres.schema_lexical`),
 scoring as SQLite's FTS5 ``bm25()`` and, operation for operation, as the in-memory
-:class:`~ragd.store.lexical.LexicalIndex`, so the three rank alike and give the same scores:
+:class:`~ragd.index.lexical.LexicalIndex`, so the three rank alike and give the same scores:
 
-* tokens are :func:`ragd.store.lexical.tokens` of the analysed text (FTS5's ``unicode61`` rules);
+* tokens are :func:`ragd.index.lexical.tokens` of the analysed text (FTS5's ``unicode61`` rules);
 * k1 = 1.2, b = 0.75; ``N`` and the average length over every chunk (``lexical_stats``), whatever the filters;
 * per query term ``idf = ln((N - n + 0.5) / (n + 0.5))``, or 1e-6 when not positive, where ``n`` counts the
   chunks the term matches over the whole index (a filter narrows what is returned, never the statistics);
@@ -23,7 +23,7 @@ from typing import Any
 
 import psycopg
 
-from ragd.store.lexical import K1, B, tokens
+from ragd.index.lexical import K1, B, tokens
 
 Conn = psycopg.Connection[Any]
 

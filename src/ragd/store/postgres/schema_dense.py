@@ -22,7 +22,7 @@ How it is filled — a statement-level trigger on ``chunks``, not a follower of 
 
 The vector column starts untyped (the dimension is known only from the configured model):
 :func:`ensure_dense_index` types it ``vector(dim)``, fills it from the chunks already stored and builds the HNSW
-index (inner product on unit vectors = the cosine of the in-memory :class:`~ragd.store.vectors.DenseIndex`).
+index (inner product on unit vectors = the cosine of the in-memory :class:`~ragd.index.dense.DenseIndex`).
 """
 
 from __future__ import annotations

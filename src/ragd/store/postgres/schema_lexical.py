@@ -18,7 +18,7 @@ which the store needs with them: versions of a file name are inserted under a lo
 (:mod:`ragd.store.postgres.submit`), so ``ord`` orders them as their commits, whatever the replicas' clocks.
 
 The postings are written by the store in the transaction that inserts the chunks (tokenising is Python's:
-:func:`ragd.store.lexical.tokens`, FTS5's ``unicode61`` rules, which SQL cannot reproduce); chunks that exist when
+:func:`ragd.index.lexical.tokens`, FTS5's ``unicode61`` rules, which SQL cannot reproduce); chunks that exist when
 this migration runs are tokenised here.
 """
 

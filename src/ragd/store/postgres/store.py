@@ -199,10 +199,6 @@ class PostgresStore(ChangeLogMixin, JobsMixin, SubmitMixin):
         except psycopg.errors.ForeignKeyViolation as exc:
             raise DocumentNotFound(f"no document {doc_id!r}") from exc
 
-    def save_text(self, doc_id: str, text: str) -> None:
-        with self._db.write() as conn:
-            self._save_text(conn, doc_id, text)
-
     def record_parsed(self, entries: Sequence[ParsedRecord]) -> None:
         now = time.time()
         with self._db.write() as conn:
