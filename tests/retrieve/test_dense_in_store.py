@@ -7,12 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from ragd.index.dense import DenseIndex
 
 from ragd.config import RetrievalSettings, Settings
 from ragd.core import Ragd
 from ragd.embed import create_embedder
 from ragd.errors import ConfigurationError
+from ragd.index.dense import DenseIndex
 from ragd.models import SearchFilters
 from ragd.retrieve.service import Retriever
 from ragd.store.backend import open_backend

@@ -13,11 +13,11 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from ragd.errors import ConfigurationError, InvalidFilter, ModelMismatch
+from ragd.index.dense import DenseIndex
 from ragd.models import SearchFilters
 from ragd.store.backend import Backend, open_backend
 from ragd.store.postgres.connection import Database
 from ragd.store.postgres.dense import PgVectorSearch
-from ragd.index.dense import DenseIndex
 from ragd.testing.dense_corpus import CorpusDoc, delete_postgres, insert_postgres, insert_store
 
 MODEL, DIM = "test-model", 24

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, ClassVar
@@ -34,7 +35,12 @@ cover ``replicas × (POOL_SIZE + workers)`` (docs/scaling.md)."""
 CONNECT_TIMEOUT_S = 10
 CHECKOUT_TIMEOUT_S = 30.0
 
-_UNAVAILABLE = (psycopg.OperationalError, psycopg_pool.PoolTimeout, psycopg_pool.PoolClosed)
+_UNAVAILABLE = (psycopg.OperationalError, psycopg.InterfaceError, psycopg_pool.PoolTimeout, psycopg_pool.PoolClosed)
+OUTAGE_CHECKOUT_TIMEOUT_S = 1.0
+"""While the database was unreachable less than :data:`OUTAGE_MEMORY_S` ago, a request waits this long for a
+connection (then answers 503 with Retry-After) instead of :data:`CHECKOUT_TIMEOUT_S`: during an outage clients get
+a quick, honest answer while the pool reconnects in the background (with backoff)."""
+OUTAGE_MEMORY_S = 10.0
 
 
 def unavailable(url: str, exc: BaseException) -> StoreUnavailable:
@@ -64,6 +70,7 @@ class _Pool:
         self.url = url
         self.refs = 0
         self.held = threading.local()
+        self.failed_at = 0.0  # monotonic time of the last "database unavailable" error (0: none)
         self.pool = psycopg_pool.ConnectionPool(
             libpq_url(url), min_size=1, max_size=size, open=False, timeout=CHECKOUT_TIMEOUT_S,
             kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S,
@@ -108,20 +115,27 @@ class _Pool:
         if held is not None:
             yield held
             return
+        recent = self.failed_at and time.monotonic() - self.failed_at < OUTAGE_MEMORY_S
         try:
-            cm = self.pool.connection()
+            cm = self.pool.connection(timeout=OUTAGE_CHECKOUT_TIMEOUT_S if recent else CHECKOUT_TIMEOUT_S)
             conn = cm.__enter__()
         except _UNAVAILABLE as exc:
+            self.failed_at = time.monotonic()
             raise unavailable(self.url, exc) from exc
+        self.failed_at = 0.0
         self.held.conn = conn
         try:
             yield conn
         except _UNAVAILABLE as exc:
             self.held.conn = None
-            cm.__exit__(type(exc), exc, exc.__traceback__)
+            self.failed_at = time.monotonic()
+            with contextlib.suppress(*_UNAVAILABLE):
+                cm.__exit__(type(exc), exc, exc.__traceback__)
             raise unavailable(self.url, exc) from exc
         except BaseException as exc:
             self.held.conn = None
+            if isinstance(exc, StoreUnavailable):  # a commit that failed in Database.write
+                self.failed_at = time.monotonic()
             cm.__exit__(type(exc), exc, exc.__traceback__)
             raise
         self.held.conn = None
