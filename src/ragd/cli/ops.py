@@ -124,3 +124,37 @@ def config_docs(
         console_err.print(f"wrote {output} ({len(list(rows()))} settings)")
     else:
         sys.stdout.write(text)
+
+
+def migrate(
+    check: Annotated[bool, typer.Option("--check", help="Apply nothing: exit 1 when migrations are pending.")] = False,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Create or upgrade the store's schema (SQLite file or PostgreSQL database: RAGD_STORE__URL). Servers migrate
+    at start-up too; run this first to upgrade before a rolling update, or with --check in a deployment pipeline."""
+    from ragd.store.backend import open_backend
+    from ragd.store.url import masked
+
+    pending: list[int] = []
+
+    def _run() -> None:
+        settings = settings_for(data_dir)
+        backend = open_backend(settings.store_url, migrate=False)
+        try:
+            before, latest = backend.schema_status()
+            where = f"{backend.engine} store {masked(settings.store_url)}"
+            if check:
+                if before < latest:
+                    pending.append(latest - before)
+                    sys.stdout.write(f"{where}: schema version {before}, {latest - before} migration(s) pending\n")
+                else:
+                    sys.stdout.write(f"{where}: schema version {before}, up to date\n")
+                return
+            ran = backend.migrate()
+            sys.stdout.write(f"{where}: schema version {latest} ({ran} migration(s) applied)\n")
+        finally:
+            backend.close()
+
+    run_guarded(_run)
+    if pending:
+        raise typer.Exit(1)

@@ -65,6 +65,9 @@ class Backend(Protocol):
         """Create or upgrade the whole schema (every port's tables) in one transaction; returns how many
         migrations ran. Idempotent, safe when several processes start at once."""
 
+    def schema_status(self) -> tuple[int, int]:
+        """``(version of the database's schema, latest version this ragd knows)``: equal once migrated."""
+
     def unit_of_work(self) -> AbstractContextManager[None]:
         """A transaction every port joins on this thread: committed when the block ends, rolled back on an
         exception."""

@@ -68,6 +68,11 @@ class PostgresBackend:
     def migrate(self) -> int:
         return self._db.migrate(schema.migrate)
 
+    def schema_status(self) -> tuple[int, int]:
+        """``(version of the database's schema, latest version this ragd knows)``."""
+        with self._db.connection() as conn:
+            return schema.schema_version(conn), len(schema.MIGRATIONS)
+
     @contextmanager
     def unit_of_work(self) -> Iterator[None]:
         with self._db.write():

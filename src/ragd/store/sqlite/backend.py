@@ -66,6 +66,11 @@ class SqliteBackend:
     def migrate(self) -> int:
         return self._db.migrate(schema.migrate)
 
+    def schema_status(self) -> tuple[int, int]:
+        """``(version of the database's schema, latest version this ragd knows)``."""
+        with self._db.connection() as conn:
+            return schema.schema_version(conn), len(schema.MIGRATIONS)
+
     @contextmanager
     def unit_of_work(self) -> Iterator[None]:
         # every port over this file shares the process's pool for it, and a thread inside a write transaction
