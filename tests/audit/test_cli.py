@@ -77,7 +77,8 @@ def test_verify_with_the_public_key_alone(data_dir: Path) -> None:
     assert pub.returncode == 0, pub.stderr
     key_b64 = pub.stdout.splitlines()[0]
     assert "BEGIN PUBLIC KEY" in pub.stdout
-    (data_dir / "keys" / "audit-ed25519.key").unlink()  # an auditor holds no private key
+    (data_dir / "keys" / "audit-ed25519.key").unlink(missing_ok=True)  # an auditor holds no private key (a
+    # PostgreSQL run has it in the settings, never in a file)
     assert ragd("audit", "verify", "--public-key", key_b64, "--data-dir", str(data_dir)).returncode == 0
     assert not (data_dir / "keys" / "audit-ed25519.key").exists()
     other = AuditSigner.from_seed_b64(generate_seed_b64()).public_key_b64
@@ -139,7 +140,7 @@ def test_verify_and_list_on_postgresql(pg_data_dir: Path, pg_url: str) -> None:
     assert r.returncode == 0, r.stderr
     assert [json.loads(line)["seq"] for line in r.stdout.splitlines()] == [4, 2]
     key_b64 = ragd("audit", "public-key", "--data-dir", str(pg_data_dir)).stdout.splitlines()[0]
-    (pg_data_dir / "keys" / "audit-ed25519.key").unlink()  # an auditor holds no private key
+    (pg_data_dir / "keys" / "audit-ed25519.key").unlink(missing_ok=True)  # an auditor holds no private key
     r = ragd("audit", "verify", "--public-key", key_b64, "--data-dir", str(pg_data_dir), env=env)
     assert r.returncode == 0 and r.stdout.strip() == "ok, 5 entries", r.stderr
 

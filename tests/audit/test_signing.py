@@ -22,7 +22,8 @@ from ragd.config import Settings
 from ragd.errors import ConfigurationError
 
 
-def test_generated_once_with_private_permissions(tmp_path: Path) -> None:
+def test_generated_once_with_private_permissions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RAGD_AUDIT__SIGNING_KEY", raising=False)  # set for every process of a PostgreSQL run
     settings = Settings(data_dir=tmp_path)
     first = load_signer(settings)
     path = tmp_path / KEY_FILE
