@@ -11,7 +11,7 @@ For each backend:
   resident memory once ready, and the bytes per chunk on disk (PostgreSQL: the whole database; SQLite: the file).
 
 Run (PostgreSQL on 127.0.0.1:5432, role ragd/ragd, pgvector installed, as scripts/system-deps.sh leaves it):
-``.venv/bin/python bench/backends.py --chunks 10000 50000 --seed-from DIR/ragd.sqlite3 --out bench/results/backends.json``
+``.venv/bin/python bench/backends.py --chunks 10000 50000 --seed-from DIR/ragd.sqlite3 --out OUT.json``
 where DIR is a data directory filled once by ``fill`` below without a seed (for example the SQLite corpus of an
 earlier run with ``--keep``).
 """
