@@ -37,10 +37,10 @@ from _common import DATASETS, EVALDATA, REPO_ROOT, latency_stats
 
 from ragd.config import Settings
 from ragd.embed import create_embedder
+from ragd.index.dense import DenseIndex
 from ragd.models import SearchFilters
 from ragd.store.backend import open_backend
 from ragd.store.postgres.dense import PgVectorSearch
-from ragd.index.dense import DenseIndex
 from ragd.testing.dense_corpus import CorpusDoc, insert_postgres
 
 K = 10
