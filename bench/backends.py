@@ -122,9 +122,11 @@ def rss_mib(pid: int) -> float:
 
 
 def measure_api(env: dict[str, str], api_key: str, queries: int) -> dict[str, object]:
-    from tests.support import free_port
+    import socket
 
-    port = free_port()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
     proc = subprocess.Popen([sys.executable, "-m", "ragd.cli.main", "serve", "--port", str(port)],
                             env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
