@@ -36,6 +36,7 @@ sys.path.insert(0, str(REPO / "bench"))
 from ingest_and_latency import EVALDATA, passages, pct  # noqa: E402
 
 PG_SERVER = "postgresql://ragd:ragd@127.0.0.1:5432"
+SHARED_KEYS = {"RAGD_AUDIT__SIGNING_KEY": "", "RAGD_AUTH__JWT_SECRET": secrets.token_urlsafe(40)}
 
 
 def pg_database(name: str, *, fresh: bool) -> str:
@@ -51,8 +52,8 @@ def pg_database(name: str, *, fresh: bool) -> str:
 
 def settings_env(data: Path, store_url: str | None, dense: str) -> dict[str, str]:
     env = {"RAGD_DATA_DIR": str(data)}
-    if store_url:
-        env["RAGD_STORE__URL"] = store_url
+    if store_url:  # replicas of a PostgreSQL store take the keys they share from the settings
+        env.update(RAGD_STORE__URL=store_url, **SHARED_KEYS)
     if dense != "memory":
         env["RAGD_RETRIEVAL__DENSE_INDEX"] = dense
     return env
@@ -177,6 +178,9 @@ def ingest_rate(backend: str, base: Path, n_chunks: int) -> dict[str, float]:
 
 
 def main() -> None:
+    from ragd.audit.signing import generate_seed_b64
+
+    SHARED_KEYS["RAGD_AUDIT__SIGNING_KEY"] = generate_seed_b64()
     ap = argparse.ArgumentParser()
     ap.add_argument("--chunks", type=int, nargs="+", default=[10_000], help="Corpus sizes, ascending.")
     ap.add_argument("--ingest-chunks", type=int, default=1000, help="Model-bound ingestion measured on this many.")
