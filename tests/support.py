@@ -6,8 +6,8 @@ import os
 import signal
 import socket
 import subprocess
-import threading
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
