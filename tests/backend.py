@@ -143,3 +143,12 @@ def query(url: str, sql: str) -> list[tuple[Any, ...]]:
 
     with psycopg.connect(url, autocommit=True) as pg_conn:
         return [tuple(row) for row in pg_conn.execute(sql).fetchall()]
+
+
+def stored_originals(data_dir: Path, store_url: str | None = None) -> dict[str, bytes]:
+    """The originals as stored (encrypted or not), by document id: files under ``DATA_DIR/files`` on SQLite, rows
+    of the ``blobs`` table on PostgreSQL (``store_url``: the store's, default the data directory's in this run)."""
+    url = store_url or url_of(data_dir)
+    if scheme_of(url) == "sqlite":
+        return {p.name: p.read_bytes() for p in (data_dir / "files").glob("*/*") if not p.name.startswith(".")}
+    return {key: bytes(data) for key, data in query(url, "SELECT key, data FROM blobs")}

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
+from tests.backend import stored_originals
 from tests.support import Server
 
 from ragd.store.backend import open_backend
@@ -80,7 +81,7 @@ def test_concurrent_identical_uploads_make_one_document(server: Server) -> None:
 def assert_files_match_documents(server: Server) -> None:
     """Every stored original belongs to a document and every document has its original: the losers of a race
     leave no file behind, replaced versions take theirs with them."""
-    stored = {p.name for p in (server.data_dir / "files").glob("*/*") if not p.name.startswith(".")}
+    stored = set(stored_originals(server.data_dir, server.store_url))
     opened = open_backend(server.store_url)
     try:
         ids = {d.id for d in opened.store.list_documents(limit=100_000)[0]}

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
+from tests.backend import stored_originals
 from tests.support import FIXTURES, Server
 
 from ragd.config import Settings
@@ -172,7 +173,7 @@ def ragd(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 
 def stored(data_dir: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in (data_dir / "files").glob("*/*") if not p.name.startswith(".")}
+    return stored_originals(data_dir)
 
 
 @pytest.mark.timeout(900)

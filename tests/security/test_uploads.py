@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.backend import stored_originals
 from tests.support import FIXTURES, REPO, Server
 
 from ragd.errors import ArchiveTooLarge, ArchiveUnsafe
@@ -228,8 +229,7 @@ def test_hostile_names_are_stored_by_id_inside_the_data_dir(server: Server, clie
         shown = doc["filename"]
         assert shown and len(shown) <= 200 and not any(c in shown for c in "/\\\x00\x01\x7f\u202e"), shown
         assert shown not in (".", "..") and shown.upper() != "CON"
-        on_disk = server.data_dir / "files" / doc["id"][-2:] / doc["id"]
-        assert on_disk.is_file() and on_disk.read_bytes() == content
+        assert stored_originals(server.data_dir, server.store_url)[doc["id"]] == content  # stored by id
         got = client.get(f"/api/v1/documents/{doc['id']}/file")
         assert got.status_code == 200 and got.content == content
         disposition = got.headers["content-disposition"]

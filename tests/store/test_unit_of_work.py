@@ -3,12 +3,12 @@ be written, deleting a collection or a document leaves every row and every origi
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.backend import query
 
 from ragd.auth.actor import LOCAL_ACTOR, LOCAL_TENANT
 from ragd.config import Settings
@@ -29,10 +29,9 @@ def _crash(*_a: Any, **_k: Any) -> None:
 
 
 def _counts(r: Ragd) -> dict[str, int]:
-    path = r.settings.data_dir / "ragd.sqlite3"
-    with sqlite3.connect(path) as db:
-        return {t: db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
-                for t in ("documents", "chunks", "collections", "collection_grants", "audit_log")}
+    """Rows per table, read over a connection of their own (SQLite or PostgreSQL: the run's store)."""
+    tables = ("documents", "chunks", "collections", "collection_grants", "audit_log")
+    return {t: int(query(r.settings.store_url, f"SELECT COUNT(*) FROM {t}")[0][0]) for t in tables}
 
 
 def _team_with_documents(r: Ragd) -> list[str]:

@@ -26,7 +26,6 @@ from ragd.errors import RagdError
 from ragd.observability.logging import get_logger
 from ragd.observability.metrics import Metrics, StateCollector
 from ragd.observability.tracing import Tracer
-from ragd.ops.sqlite_inspect import SqliteInspector, sqlite_path
 
 if TYPE_CHECKING:
     from ragd.config import Settings
@@ -48,28 +47,16 @@ class Instrumentation:
         self._ragd: Ragd | None = None
         self._origin: OrderedDict[str, str] = OrderedDict()  # document id → request id that queued it
         self._lock = threading.Lock()
-        self._inspector: SqliteInspector | None = None
 
     def attach(self, ragd: Ragd) -> None:
         """Measure ``ragd``'s state at scrape time (chunks per collection, queue depth, index size)."""
         self._ragd = ragd
-        path = sqlite_path(ragd.store)
-        if path is not None:
-            self._inspector = SqliteInspector(path)
         self.metrics.add_collector(StateCollector(
-            self._chunks_by_collection, ragd.store.queue_depth, lambda: len(ragd.index), self._settings.data_dir,
+            ragd.store.chunks_by_collection, ragd.store.queue_depth, lambda: len(ragd.index), self._settings.data_dir,
         ))
 
     def close(self) -> None:
         self.metrics.close()
-        if self._inspector is not None:
-            self._inspector.close()
-
-    def _chunks_by_collection(self) -> dict[str, int]:
-        if self._inspector is not None:
-            return self._inspector.chunks_by_collection()
-        assert self._ragd is not None
-        return {"_all": self._ragd.store.count_chunks()}
 
     # -- hooks (ragd.observability.hooks.Hooks) --------------------------------------------------------------
     def span(self, name: str, **attributes: Any) -> AbstractContextManager[object]:

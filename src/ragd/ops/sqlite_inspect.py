@@ -43,14 +43,6 @@ class SqliteInspector:
     def _all(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         return self._db.conn().execute(sql, params).fetchall()
 
-    # -- metrics ---------------------------------------------------------------------------------------------
-    def chunks_by_collection(self) -> dict[str, int]:
-        rows = self._all(
-            "SELECT d.collection, COUNT(c.seq) FROM documents AS d "
-            "LEFT JOIN chunks AS c ON c.document_id = d.id GROUP BY d.collection"
-        )
-        return {str(c): int(n) for c, n in rows}
-
     # -- consistency -----------------------------------------------------------------------------------------
     def chunk_seqs(self) -> np.ndarray:
         return np.array([r[0] for r in self._all("SELECT seq FROM chunks ORDER BY seq")], dtype=np.int64)

@@ -150,6 +150,10 @@ class DocumentStore(Protocol):
 
     def count_chunks(self, collection: str | None = None) -> int: ...
 
+    def chunks_by_collection(self) -> dict[str, int]:
+        """Chunks per collection name (every tenant's together; collections without chunks count 0), for the
+        ``rag_index_size`` gauge."""
+
     def search_lexical(
         self, terms: Sequence[str], filters: SearchFilters | None, limit: int
     ) -> list[tuple[int, float]]:

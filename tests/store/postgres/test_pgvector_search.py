@@ -60,7 +60,7 @@ def engines(pg_database: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     docs = random_corpus(np.random.default_rng(7), 70)
     gone = docs[3].id
     tmp = tmp_path_factory.mktemp("congruence")
-    sqlite = open_backend(str(tmp / "ragd.sqlite3"))
+    sqlite = open_backend(str(tmp / "reference.sqlite3"))  # the in-memory side of the comparison, on purpose
     sqlite_seqs = insert_store(sqlite.store, docs, MODEL)
     sqlite.store.delete_document(gone)
     memory = DenseIndex(tmp / "index", MODEL, DIM)

@@ -317,6 +317,13 @@ class PostgresStore(ChangeLogMixin, JobsMixin, SubmitMixin):
         rows = self._db.conn().execute(f"{_CHUNK_SELECT} WHERE c.document_id = %s ORDER BY c.ordinal", (doc_id,))
         return [_chunk(r) for r in rows]
 
+    def chunks_by_collection(self) -> dict[str, int]:
+        rows = self._db.conn().execute(
+            "SELECT d.collection, COUNT(c.seq) FROM documents AS d "
+            "LEFT JOIN chunks AS c ON c.document_id = d.id GROUP BY d.collection"
+        ).fetchall()
+        return {str(c): int(n) for c, n in rows}
+
     def count_chunks(self, collection: str | None = None) -> int:
         conn = self._db.conn()
         if collection is None:
