@@ -152,3 +152,15 @@ def stored_originals(data_dir: Path, store_url: str | None = None) -> dict[str, 
     if scheme_of(url) == "sqlite":
         return {p.name: p.read_bytes() for p in (data_dir / "files").glob("*/*") if not p.name.startswith(".")}
     return {key: bytes(data) for key, data in query(url, "SELECT key, data FROM blobs")}
+
+
+def write_original(data_dir: Path, key: str, data: bytes) -> None:
+    """Overwrite one stored original behind ragd's back (a test of what ragd does with a damaged or foreign one)."""
+    url = url_of(data_dir)
+    if scheme_of(url) == "sqlite":
+        (data_dir / "files" / key[-2:] / key).write_bytes(data)
+        return
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        assert conn.execute("UPDATE blobs SET data = %s WHERE key = %s", (data, key)).rowcount == 1
