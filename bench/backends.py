@@ -189,6 +189,8 @@ def main() -> None:
     ap.add_argument("--seed-from", type=Path, help="A SQLite store whose embedding cache fills the corpora (the "
                     "texts it embedded are the ones the fill adds): only ingestion's writes are paid.")
     ap.add_argument("--keep", type=Path, help="Keep data directories here.")
+    ap.add_argument("--reuse", action="store_true", help="With --keep: measure the corpora an earlier run kept "
+                    "(filled up to the size already) instead of building them again.")
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
     base = args.keep or Path(tempfile.mkdtemp(prefix="ragd-bench-"))
@@ -198,15 +200,16 @@ def main() -> None:
         row: dict[str, object] = {}
         if args.ingest_chunks:
             row["ingest_model_bound"] = ingest_rate(backend, base, args.ingest_chunks)
-        url = None if backend == "sqlite" else pg_database(f"ragd_bench_{backend.replace('-', '_')}", fresh=True)
+        url = None if backend == "sqlite" else pg_database(f"ragd_bench_{backend.replace('-', '_')}",
+                                                           fresh=not args.reuse)
         data = base / f"{backend}-corpus"
-        if data.exists():
+        if data.exists() and not args.reuse:
             import shutil
 
             shutil.rmtree(data)
         env = settings_env(data, url, "store" if backend == "pg-store" else "memory")
         for i, size in enumerate(args.chunks):
-            filled = fill(env, size, args.seed_from if i == 0 else None)
+            filled = fill(env, size, args.seed_from if i == 0 and not args.reuse else None)
             api_key = str(filled.pop("api_key"))
             at: dict[str, object] = {"fill": filled, "api": measure_api(env, api_key, args.queries)}
             if url:
