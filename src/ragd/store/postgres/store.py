@@ -31,35 +31,17 @@ from ragd.store.postgres import lexical, schema
 from ragd.store.postgres.changes import ChangeLogMixin
 from ragd.store.postgres.connection import Database, to_array
 from ragd.store.postgres.jobs import JobsMixin
-from ragd.store.postgres.submit import DOC_COLUMNS as _DOC_COLUMNS
 from ragd.store.postgres.submit import NEWEST_FIRST as _NEWEST_FIRST
 from ragd.store.postgres.submit import SubmitMixin
+from ragd.store.rows import CHUNK_SELECT as _CHUNK_SELECT
+from ragd.store.rows import DOC_COLUMNS as _DOC_COLUMNS
+from ragd.store.rows import chunk_from_row as _chunk
+from ragd.store.rows import document_from_row as _document
 from ragd.store.url import masked
 
-_CHUNK_SELECT = (
-    'SELECT c.seq, c.id, c.document_id, d.collection, d.filename, c.ordinal, c.text, c.start, c."end", '
-    "c.page_start, c.page_end, c.heading_path, c.content_hash, d.mime, d.metadata, d.tenant_id "
-    "FROM chunks AS c JOIN documents AS d ON d.id = c.document_id"
-)
 Conn = psycopg.Connection[Any]
 
 
-def _document(row: Sequence[Any]) -> Document:
-    return Document(
-        id=row[0], collection=row[1], filename=row[2], content_hash=row[3], mime=row[4], size=row[5],
-        status=DocStatus(row[6]), error=row[7], error_code=row[8], failed_step=row[9], num_chunks=row[10],
-        pages=row[11], title=row[12], metadata=json.loads(row[13]), replaces=row[14], created_at=row[15],
-        updated_at=row[16], tenant_id=row[17], uploaded_by=row[18],
-    )
-
-
-def _chunk(row: Sequence[Any]) -> Chunk:
-    return Chunk(
-        seq=row[0], id=row[1], document_id=row[2], collection=row[3], filename=row[4], ordinal=row[5],
-        text=row[6], start=row[7], end=row[8], page_start=row[9], page_end=row[10],
-        heading_path=json.loads(row[11]), content_hash=row[12], mime=row[13], metadata=json.loads(row[14]),
-        tenant_id=row[15],
-    )
 
 
 def _vector(vector: np.ndarray) -> np.ndarray:

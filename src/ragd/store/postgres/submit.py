@@ -31,14 +31,11 @@ import psycopg
 
 from ragd.errors import Conflict, ValidationFailed
 from ragd.models import DocStatus, Document
+from ragd.store.rows import DOC_COLUMNS
 
 if TYPE_CHECKING:
     from ragd.store.postgres.connection import Database
 
-DOC_COLUMNS = (
-    "id, collection, filename, content_hash, mime, size, status, error, error_code, failed_step, num_chunks, "
-    "pages, title, metadata, replaces, created_at, updated_at, tenant_id, uploaded_by"
-)
 NEWEST_FIRST = "ORDER BY created_at DESC, ord DESC"
 LOCK_CLASS = 0x72646F63
 """First key of the two-key ``pg_advisory_xact_lock`` of document names and hashes (a key space apart from the

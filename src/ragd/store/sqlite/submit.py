@@ -19,14 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 from ragd.errors import Conflict
 from ragd.models import DocStatus, Document
+from ragd.store.rows import DOC_COLUMNS
 
 if TYPE_CHECKING:
     from ragd.store.sqlite.connection import Database
 
-DOC_COLUMNS = (
-    "id, collection, filename, content_hash, mime, size, status, error, error_code, failed_step, num_chunks, "
-    "pages, title, metadata, replaces, created_at, updated_at, tenant_id, uploaded_by"
-)
 _INSERT = (
     f"INSERT INTO documents ({DOC_COLUMNS}, lineage) VALUES ({', '.join('?' * 19)}, "
     "COALESCE((SELECT lineage FROM documents WHERE id = ?), ?))"
