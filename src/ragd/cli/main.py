@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from ragd.cli import audit, crypto, documents, evaluate, ingest, ops, users
+from ragd.cli import audit, crypto, documents, evaluate, ingest, ops, users, worker
 from ragd.cli.common import DataDirOpt, console_err, open_ragd, run_guarded, settings_for
 from ragd.config import export_for_workers
 from ragd.models import SearchFilters
@@ -43,6 +43,7 @@ app.add_typer(users.users_app, name="users")
 app.add_typer(users.keys_app, name="keys")
 app.add_typer(audit.app, name="audit")
 app.command("purge")(audit.purge)
+app.command("worker")(worker.worker)
 
 
 @app.command()

@@ -13,6 +13,7 @@ built on first access from :class:`ragd.config.Settings` (the ``RAGD_*`` environ
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -160,13 +161,11 @@ class Publisher:
                     try:
                         out[q] = int(channel.queue_declare(queue=queue_name(self.prefix, q), passive=True)
                                      .message_count)
-                    except (ChannelError, *conn.channel_errors):  # never declared (AMQP 404; an empty Redis list has no key)
+                    except (ChannelError, *conn.channel_errors):  # never declared (AMQP 404), or an empty Redis list
                         out[q] = 0
                     finally:
-                        try:
+                        with contextlib.suppress(Exception):  # closed by the broker after a 404
                             channel.close()
-                        except Exception:  # closed by the broker after a 404
-                            pass
         except Exception as exc:
             log.debug("broker queue sizes unavailable: %r", exc)
             return None
