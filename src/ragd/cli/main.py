@@ -148,12 +148,16 @@ def _print_result(question: str, res, as_json: bool) -> None:  # type: ignore[no
 
 @app.command()
 def reindex(data_dir: DataDirOpt = None) -> None:
-    """Re-process every document (after a model or chunking change) and rebuild the dense index."""
+    """Re-process every document (after a model or chunking change) and rebuild the dense index. In broker mode
+    the `ragd worker` processes re-process them (bulk queue) while this command shows the progress."""
 
     def _run() -> None:
         with open_ragd(data_dir, allow_model_change=True) as r:
             n = r.reindex_all()
-            ingest.drain_with_progress(r, n)
+            if r.mode == "celery":  # `ragd worker` processes run the bulk queue
+                ingest.wait_queue_with_progress(r, "bulk", n)
+            else:
+                ingest.drain_with_progress(r, n)
             console_err.print(f"re-indexed {n} documents; {r.rebuild_index()} vectors in the dense index")
 
     run_guarded(_run)
