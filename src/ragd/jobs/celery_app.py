@@ -86,8 +86,14 @@ def make_app(settings: Settings) -> Celery:
         # redelivered message then finds the job done (cancelling it would only waste the work)
         worker_cancel_long_running_tasks_on_connection_loss=False,
         worker_hijack_root_logger=False,  # ragd's own logging (JSON or console) stays in place
-        # Redis: a message not acknowledged within this time is delivered again; it must outlive the longest task
-        broker_transport_options={"visibility_timeout": int(hard + 2 * jobs.lease_seconds)},
+        broker_transport_options={
+            # AMQP: a publish returns once the broker has the message (publisher confirms); without, a message
+            # written on a connection that just died is lost silently, yet marked published
+            "confirm_publish": True,
+            # Redis: a message not acknowledged within this time is delivered again; it must outlive the longest
+            # task
+            "visibility_timeout": int(hard + 2 * jobs.lease_seconds),
+        },
     )
     app.ragd_settings = settings  # type: ignore[attr-defined]  # the task builds its context from them
 

@@ -129,12 +129,13 @@ class _Run:
         if self.jobs.batch_documents > 1 and own is not None and own.size <= self.small_bytes:
             extra = self.store.claim_jobs(self.worker_id, self.jobs.batch_documents - 1, self.lease,
                                           max_bytes=self.batch_bytes, max_size=self.small_bytes, queue=job.queue)
-        held = [*urgent, job, *extra]
-        done: list[Job] = []
-        with renewing(self.store, self.worker_id, [j.id for j in held], self.lease):
-            for group in (urgent, [job, *extra]):
-                if group:
-                    done += self._process(group)
+        mine = [job, *extra]
+        with renewing(self.store, self.worker_id, [j.id for j in mine], self.lease):
+            if urgent:  # the interactive jobs first, finished as soon as they ran
+                with renewing(self.store, self.worker_id, [j.id for j in urgent], self.lease):
+                    done = self._process(urgent)
+                self.store.finish_jobs([j.id for j in done], worker_id=self.worker_id)
+            done = self._process(mine)
         self.store.finish_jobs([j.id for j in done], worker_id=self.worker_id)
 
     def _process(self, jobs: Sequence[Job]) -> list[Job]:
