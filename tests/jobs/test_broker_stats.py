@@ -1,7 +1,8 @@
 """Broker queue depth, asked of the real RabbitMQ (127.0.0.1:5672) and Redis (127.0.0.1:6379): counts, missing
 queues, and a broker that is down, refusing or silent (never raising, never hanging).
 
-Every test uses queues of its own (``ragd.test-…``): the machine's broker is shared with other test runs."""
+Every test uses a queue prefix of its own (``test-….interactive``): the machine's broker is shared with other
+test runs."""
 
 from __future__ import annotations
 
@@ -27,45 +28,52 @@ def broker(request: pytest.FixtureRequest) -> str:
     return BROKERS[request.param]
 
 
+def _queue(prefix: str, queue: str) -> Queue:
+    """A broker queue declared as Celery declares ragd's: durable, on the direct exchange ``prefix``."""
+    name = broker_queue(queue, prefix)
+    return Queue(name, Exchange(prefix, type="direct", durable=True), routing_key=name, durable=True)
+
+
 @pytest.fixture
-def queue_name() -> Iterator[str]:
-    """A logical queue name nobody else uses; its broker queue and exchange are deleted afterwards (both brokers)."""
+def prefix() -> Iterator[str]:
+    """A queue prefix nobody else uses; its queues and exchange are deleted afterwards (on both brokers)."""
     name = f"test-{uuid.uuid4().hex[:12]}"
     yield name
     for url in BROKERS.values():
         with Connection(url) as conn:
-            q = Queue(broker_queue(name), Exchange(broker_queue(name), type="direct"), routing_key=name,
-                      channel=conn.default_channel)
-            q.delete()
-            q.exchange.delete()
+            for queue in ("interactive", "bulk"):
+                _queue(name, queue).bind(conn.default_channel).delete()
+            Exchange(name, type="direct").bind(conn.default_channel).delete()
 
 
-def publish(url: str, queue: str, n: int) -> None:
-    """``n`` persistent messages into the broker queue of logical queue ``queue`` (declared durable, as Celery's)."""
-    q = Queue(broker_queue(queue), Exchange(broker_queue(queue), type="direct"), routing_key=queue, durable=True)
+def publish(url: str, prefix: str, queue: str, n: int) -> None:
+    """``n`` persistent messages into the broker queue of logical queue ``queue``."""
+    q = _queue(prefix, queue)
     with Connection(url) as conn:
         producer = Producer(conn.default_channel)
         for i in range(n):
-            producer.publish({"job_id": i}, exchange=q.exchange, routing_key=queue, declare=[q],
+            producer.publish({"job_id": i}, exchange=q.exchange, routing_key=q.routing_key, declare=[q],
                              delivery_mode="persistent")
 
 
-def test_counts_waiting_messages_per_queue(broker: str, queue_name: str) -> None:
-    publish(broker, queue_name, 3)
-    absent = f"absent-{uuid.uuid4().hex[:12]}"  # never declared: holds nothing, is no error
-    status = broker_status(broker, (queue_name, absent))
+def test_counts_waiting_messages_per_queue(broker: str, prefix: str) -> None:
+    publish(broker, prefix, "interactive", 3)
+    publish(broker, prefix, "bulk", 1)
+    status = broker_status(broker, prefix=prefix)
     assert status.reachable and status.error is None
-    assert status.messages == {queue_name: 3, absent: 0}
+    assert status.messages == {"interactive": 3, "bulk": 1}
+    absent = broker_status(broker, ("interactive", "never-declared"), prefix=prefix)  # no such queue: 0, no error
+    assert absent.reachable and absent.messages == {"interactive": 3, "never-declared": 0}
 
 
-def test_redis_count_is_the_length_of_the_queue_list(queue_name: str) -> None:
-    publish(REDIS, queue_name, 4)
-    assert redis.Redis.from_url(REDIS).llen(broker_queue(queue_name)) == 4
-    assert broker_status(REDIS, (queue_name,)).messages == {queue_name: 4}
+def test_redis_count_is_the_length_of_the_queue_list(prefix: str) -> None:
+    publish(REDIS, prefix, "bulk", 4)
+    assert redis.Redis.from_url(REDIS).llen(f"{prefix}.bulk") == 4
+    assert broker_status(REDIS, prefix=prefix).messages == {"interactive": 0, "bulk": 4}
 
 
 def test_the_default_queues_are_the_two_ragd_queues() -> None:
-    assert broker_queue("interactive") == "ragd.interactive" and broker_queue("bulk") == "ragd.bulk"
+    assert broker_queue("interactive") == "ragd.interactive" and broker_queue("bulk", "x") == "x.bulk"
     status = broker_status(AMQP)
     assert status.reachable and set(status.messages) == {"interactive", "bulk"}
 
@@ -108,9 +116,9 @@ def test_refused_credentials_are_unreachable_and_masked() -> None:
     assert "wrong-password" not in (status.error or "")
 
 
-def test_broker_stats_asks_once_per_ttl(queue_name: str) -> None:
-    stats = BrokerStats(AMQP, (queue_name,), ttl_s=60)
-    assert stats.status().messages == {queue_name: 0}
-    publish(AMQP, queue_name, 2)
-    assert stats.status().messages == {queue_name: 0}  # remembered
-    assert BrokerStats(AMQP, (queue_name,), ttl_s=0).status().messages == {queue_name: 2}
+def test_broker_stats_asks_once_per_ttl(prefix: str) -> None:
+    stats = BrokerStats(AMQP, ("interactive",), prefix=prefix, ttl_s=60)
+    assert stats.status().messages == {"interactive": 0}
+    publish(AMQP, prefix, "interactive", 2)
+    assert stats.status().messages == {"interactive": 0}  # remembered
+    assert BrokerStats(AMQP, ("interactive",), prefix=prefix, ttl_s=0).status().messages == {"interactive": 2}

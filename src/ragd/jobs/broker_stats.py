@@ -23,15 +23,16 @@ from typing import Any
 
 from ragd.config_docs import mask_url_secrets
 
-#: The logical queues (stored on ``jobs.queue``) and the broker queue each maps to.
+#: The logical queues (stored on ``jobs.queue``); each maps to the broker queue ``PREFIX.<queue>``.
 QUEUES: tuple[str, ...] = ("interactive", "bulk")
-QUEUE_PREFIX = "ragd."
+DEFAULT_PREFIX = "ragd"
 DEFAULT_TIMEOUT_S = 2.0
 
 
-def broker_queue(queue: str) -> str:
-    """The broker (Celery) queue name of a logical queue: ``interactive`` → ``ragd.interactive``."""
-    return f"{QUEUE_PREFIX}{queue}"
+def broker_queue(queue: str, prefix: str = DEFAULT_PREFIX) -> str:
+    """The broker (Celery) queue name of a logical queue: ``interactive`` → ``ragd.interactive``
+    (``jobs.queue_prefix`` is the prefix)."""
+    return f"{prefix}.{queue}"
 
 
 @dataclass(frozen=True)
@@ -72,10 +73,12 @@ def _count(conn: Any, name: str, not_found: tuple[type[BaseException], ...]) -> 
             channel.close()
 
 
-def broker_status(url: str, queues: Sequence[str] = QUEUES, *, timeout: float = DEFAULT_TIMEOUT_S,
-                  transport_options: Mapping[str, Any] | None = None) -> BrokerStatus:
-    """Messages waiting in each of ``queues`` (logical names) at the broker ``url`` (``amqp://`` or
-    ``redis://``). Never raises: an unreachable, slow or refusing broker gives ``reachable=False``."""
+def broker_status(url: str, queues: Sequence[str] = QUEUES, *, prefix: str = DEFAULT_PREFIX,
+                  timeout: float = DEFAULT_TIMEOUT_S, transport_options: Mapping[str, Any] | None = None,
+                  ) -> BrokerStatus:
+    """Messages waiting in the broker queue (``PREFIX.<queue>``) of each of ``queues`` (logical names) at the
+    broker ``url`` (``amqp://`` or ``redis://``). Never raises: an unreachable, slow or refusing broker gives
+    ``reachable=False``."""
     try:
         from amqp.exceptions import NotFound
         from kombu import Connection
@@ -87,7 +90,7 @@ def broker_status(url: str, queues: Sequence[str] = QUEUES, *, timeout: float = 
                       transport_options=_transport_options(url, timeout, transport_options))
     try:
         conn.ensure_connection(max_retries=0)  # one attempt, no sleeping between retries
-        return BrokerStatus(True, {q: _count(conn, broker_queue(q), not_found) for q in queues})
+        return BrokerStatus(True, {q: _count(conn, broker_queue(q, prefix), not_found) for q in queues})
     except Exception as exc:  # whatever the transport raises, the caller gets an answer
         return BrokerStatus(False, error=mask_url_secrets(f"{type(exc).__name__}: {exc}"))
     finally:
@@ -99,10 +102,12 @@ class BrokerStats:
     """:func:`broker_status` for one broker, remembered for ``ttl_s`` seconds so a scrape and an admin request
     (or several scrapers) arriving together ask the broker once. Thread-safe; one asker at a time."""
 
-    def __init__(self, url: str, queues: Sequence[str] = QUEUES, *, timeout: float = DEFAULT_TIMEOUT_S,
-                 ttl_s: float = 2.0, transport_options: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, url: str, queues: Sequence[str] = QUEUES, *, prefix: str = DEFAULT_PREFIX,
+                 timeout: float = DEFAULT_TIMEOUT_S, ttl_s: float = 2.0,
+                 transport_options: Mapping[str, Any] | None = None) -> None:
         self.url = url
         self.queues = tuple(queues)
+        self.prefix = prefix
         self.timeout = timeout
         self.ttl_s = ttl_s
         self.transport_options = dict(transport_options or {})
@@ -114,7 +119,7 @@ class BrokerStats:
             now = time.monotonic()
             if self._last is not None and now - self._last[0] < self.ttl_s:
                 return self._last[1]
-            status = broker_status(self.url, self.queues, timeout=self.timeout,
+            status = broker_status(self.url, self.queues, prefix=self.prefix, timeout=self.timeout,
                                    transport_options=self.transport_options)
             self._last = (time.monotonic(), status)
             return status

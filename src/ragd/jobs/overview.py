@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 #: The job states counted per queue (``jobs.status``), always all present (0 when none).
 STATES: tuple[str, ...] = ("queued", "running", "done", "failed")
 
-_stats: dict[str, BrokerStats] = {}
+_stats: dict[tuple[str, str], BrokerStats] = {}
 _stats_lock = threading.Lock()
 
 
@@ -28,16 +28,16 @@ def mode(settings: Settings) -> str:
 
 
 def broker_stats(settings: Settings) -> BrokerStats | None:
-    """The process's :class:`BrokerStats` for the configured broker (one per URL, so its short cache is shared by
-    every caller); ``None`` in embedded mode."""
+    """The process's :class:`BrokerStats` for the configured broker and queue prefix (one per pair, so its short
+    cache is shared by every caller); ``None`` in embedded mode."""
     secret = settings.jobs.broker_url
     if secret is None:
         return None
-    url = secret.get_secret_value()
+    key = (secret.get_secret_value(), settings.jobs.queue_prefix)
     with _stats_lock:
-        stats = _stats.get(url)
+        stats = _stats.get(key)
         if stats is None:
-            stats = _stats[url] = BrokerStats(url)
+            stats = _stats[key] = BrokerStats(key[0], prefix=key[1])
         return stats
 
 
