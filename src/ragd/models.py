@@ -124,6 +124,14 @@ class Chunk:
     tenant_id: str = "default"
 
 
+JOB_QUEUES: tuple[str, ...] = ("interactive", "bulk")
+"""The job queues: ``interactive`` (single uploads, small API batches, one reindex) and ``bulk`` (the CLI, reindex
+of everything, large API batches, doctor's requeue). A worker serves them in turn, so bulk work delays an
+interactive job by at most one task per worker slot."""
+
+JOB_STATUSES: tuple[str, ...] = ("queued", "running", "done", "failed")
+
+
 @dataclass(slots=True)
 class Job:
     id: int
@@ -132,6 +140,12 @@ class Job:
     status: Literal["queued", "running", "done", "failed"]
     attempts: int = 0
     error: str | None = None
+    """The last error: of the failure when ``failed``, of the previous attempt when queued again for a retry."""
+    queue: str = "interactive"
+    not_before: float | None = None
+    """Epoch seconds before which a queued job is not claimed by ``claim_jobs`` (a retry's backoff)."""
+    published_at: float | None = None
+    """When a broker message for the job was last published (``None``: never; embedded mode never publishes)."""
 
 
 @dataclass(slots=True)

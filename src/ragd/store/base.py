@@ -60,7 +60,7 @@ class DocumentStore(Protocol):
         """:meth:`add_document` with ``enqueue`` for each of ``docs``, all in one transaction (all or none)."""
 
     def submit_documents(
-        self, docs: Sequence[Document], *, replace_others: bool = True
+        self, docs: Sequence[Document], *, replace_others: bool = True, queue: str = "interactive"
     ) -> list[tuple[Document, bool]]:
         """Uploads, in order, in one transaction, each as ``(document, duplicate)``. The store, not a look-up
         before it, guarantees that identical bytes are one document: concurrent calls from any thread or process
@@ -68,7 +68,8 @@ class DocumentStore(Protocol):
         document back with ``duplicate`` true (a ``failed`` one is queued again first, once). A new document
         ``replaces`` the newest of the same tenant, collection and file name that its uploader may replace (every
         one when ``replace_others``, else only those with the same ``uploaded_by``) and joins its lineage;
-        otherwise it starts a lineage of its own. Inserted documents are ``pending`` with a queued job."""
+        otherwise it starts a lineage of its own. Inserted documents are ``pending`` with a job queued in ``queue`` (as
+        is the new job of a failed document queued again)."""
 
     def get_document(self, doc_id: str) -> Document | None: ...
 
@@ -208,18 +209,32 @@ class ChangeFeed(Protocol):
 
 @runtime_checkable
 class JobQueue(Protocol):
-    """Ingestion jobs: claimed under a lease, renewed while worked on, finished or released."""
+    """Ingestion jobs: claimed under a lease, renewed while worked on, finished or released; each in a queue
+    (:data:`ragd.models.JOB_QUEUES`), and, in broker mode, published to the broker after its commit.
 
-    def enqueue_job(self, doc_id: str, kind: str = "ingest") -> int: ...
+    The store is the source of truth: a broker message only names a job, and whoever holds it must still claim it
+    (:meth:`claim_job`); ``published_at`` records when a message was last sent, so that a sweeper (re)publishes
+    exactly what was never published, what a backoff made due, and what a dead worker held
+    (:meth:`jobs_to_publish`). Times are epoch seconds of the calling process's clock."""
+
+    def enqueue_job(self, doc_id: str, kind: str = "ingest", *, queue: str = "interactive") -> int:
+        """Queue a job for ``doc_id`` in ``queue``; returns its id. ``DocumentNotFound`` if the document is gone,
+        ``ValidationFailed`` for an unknown queue."""
 
     def claim_jobs(
         self, worker_id: str, limit: int, lease_seconds: float = 600.0, *, max_bytes: int | None = None,
-        max_size: int | None = None,
+        max_size: int | None = None, queue: str | None = None,
     ) -> list[Job]:
-        """Atomically take up to ``limit`` jobs, oldest first: queued ones, and running ones whose lease expired
-        (each claim increments ``attempts``); only those whose documents total at most ``max_bytes`` (the first
-        is taken whatever its size), and only jobs of documents of at most ``max_size`` bytes when given. No job
-        is ever held by two workers."""
+        """Atomically take up to ``limit`` jobs, oldest first: queued ones (but not before their ``not_before``),
+        and running ones whose lease expired (each claim increments ``attempts``); only those whose documents total
+        at most ``max_bytes`` (the first is taken whatever its size), only jobs of documents of at most
+        ``max_size`` bytes when given, and only jobs of ``queue`` when given. No job is ever held by two
+        workers."""
+
+    def claim_job(self, job_id: int, worker_id: str, lease_seconds: float = 600.0) -> Job | None:
+        """Take exactly that job if it is queued (whatever its ``not_before``: its message came, so it is due) or
+        running under an expired lease; ``attempts`` += 1. ``None`` when it is done, failed, held under a live
+        lease, or absent."""
 
     def renew_jobs(self, worker_id: str, job_ids: Sequence[int], lease_seconds: float = 600.0) -> list[int]:
         """Extend the lease (and touch ``updated_at``) of those jobs still running under ``worker_id``; returns
@@ -231,14 +246,49 @@ class JobQueue(Protocol):
     def finish_jobs(self, job_ids: Sequence[int], *, worker_id: str | None = None) -> None:
         """Mark several jobs done (``finish_job(id, ok=True)`` each) in one transaction."""
 
-    def release_job(self, job_id: int, *, worker_id: str | None = None) -> None:
-        """Put a running job back in the queue (retry); with ``worker_id``, only while that worker holds it."""
+    def release_job(
+        self, job_id: int, *, worker_id: str | None = None, delay_s: float = 0.0, error: str | None = None
+    ) -> None:
+        """Put a running job back in the queue for a retry, not claimable by :meth:`claim_jobs` before
+        ``now + delay_s`` (its ``not_before``); ``error``, when given, is kept as the job's last error. With
+        ``worker_id``, only while that worker holds it."""
 
     def requeue_running(self) -> int:
         """Put every running job back in the queue (embedded mode at start-up). Returns how many."""
 
     def queue_depth(self) -> int:
         """Jobs queued or running."""
+
+    def unpublished_jobs(self, doc_ids: Sequence[str]) -> list[Job]:
+        """The queued jobs of those documents never published (``published_at`` NULL), by id: what an upload
+        publishes right after its commit."""
+
+    def jobs_to_publish(self, *, grace_s: float, limit: int = 500) -> list[Job]:
+        """What a sweeper must (re)publish now, by id, at most ``limit``: (a) queued jobs never published, created
+        more than ``grace_s`` ago and due (``not_before`` NULL or past: a crash between commit and publish, or a
+        broker that was down); (b) queued jobs whose ``not_before`` has come and that were last published before it
+        (a backed-off retry now due); (c) running jobs whose lease ran out and that were not published since (a
+        dead worker's job)."""
+
+    def stale_published(self, queue: str, published_before: float, limit: int = 500) -> list[Job]:
+        """Queued, due jobs of ``queue`` last published before ``published_before``, by id (asked only when the
+        broker's queue is empty: their messages were lost)."""
+
+    def mark_published(self, job_ids: Sequence[int], *, now: float | None = None) -> list[int]:
+        """Set ``published_at = now`` (default: the clock) on those queued or running jobs never published or
+        published more than a second before ``now``, in one conditional update; returns their ids, the only ones
+        the caller may publish: of concurrent callers (sweepers on several machines) at most one gets a given
+        id."""
+
+    def job_counts(self) -> dict[str, dict[str, int]]:
+        """``{queue: {status: count}}``: every queue of :data:`ragd.models.JOB_QUEUES` with every status
+        (``queued``, ``running``, ``done``, ``failed``), zeros included."""
+
+    def oldest_queued_age_s(self, queue: str | None = None) -> float:
+        """Seconds since the oldest queued job (of ``queue`` when given) was created; 0 when none is queued."""
+
+    def active_jobs_for_tenant(self, tenant_id: str) -> int:
+        """Queued and running jobs of the documents of ``tenant_id`` (the per-tenant limit on queued work)."""
 
 
 @runtime_checkable

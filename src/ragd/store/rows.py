@@ -1,5 +1,5 @@
-"""The columns every engine selects for documents and chunks, and the rows turned into models: one definition for
-SQLite and PostgreSQL (their tables have the same columns; only placeholders and ordering differ)."""
+"""The columns every engine selects for documents, chunks and jobs, and the rows turned into models: one definition
+for SQLite and PostgreSQL (their tables have the same columns; only placeholders and ordering differ)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from ragd.models import Chunk, DocStatus, Document
+from ragd.errors import ValidationFailed
+from ragd.models import JOB_QUEUES, JOB_STATUSES, Chunk, DocStatus, Document, Job
 
 DOC_COLUMNS = (
     "id, collection, filename, content_hash, mime, size, status, error, error_code, failed_step, num_chunks, "
@@ -21,6 +22,9 @@ CHUNK_SELECT = (
     "FROM chunks AS c JOIN documents AS d ON d.id = c.document_id"
 )
 """A chunk with its document's fields, as :func:`chunk_from_row` reads it (add ``WHERE …``)."""
+
+JOB_COLUMNS = "id, document_id, kind, status, attempts, error, queue, not_before, published_at"
+"""The job columns :func:`job_from_row` reads, in its order."""
 
 
 def document_from_row(row: Sequence[Any]) -> Document:
@@ -39,3 +43,29 @@ def chunk_from_row(row: Sequence[Any]) -> Chunk:
         heading_path=json.loads(row[11]), content_hash=row[12], mime=row[13], metadata=json.loads(row[14]),
         tenant_id=row[15],
     )
+
+
+def job_from_row(row: Sequence[Any]) -> Job:
+    return Job(
+        id=int(row[0]), document_id=row[1], kind=row[2], status=row[3], attempts=row[4], error=row[5],
+        queue=row[6], not_before=row[7], published_at=row[8],
+    )
+
+
+def jobs_by_id(rows: Sequence[Sequence[Any]]) -> list[Job]:
+    """Rows (in any order, as ``UPDATE … RETURNING`` gives them) as jobs in id order."""
+    return sorted((job_from_row(r) for r in rows), key=lambda j: j.id)
+
+
+def check_queue(queue: str) -> None:
+    """``ValidationFailed`` unless ``queue`` is one of :data:`ragd.models.JOB_QUEUES`."""
+    if queue not in JOB_QUEUES:
+        raise ValidationFailed(f"unknown job queue {queue!r} (expected one of {', '.join(JOB_QUEUES)})")
+
+
+def count_table(rows: Sequence[Sequence[Any]]) -> dict[str, dict[str, int]]:
+    """``(queue, status, count)`` rows as ``{queue: {status: count}}``, every queue and status present."""
+    counts = {queue: dict.fromkeys(JOB_STATUSES, 0) for queue in JOB_QUEUES}
+    for queue, status, n in rows:
+        counts.setdefault(queue, dict.fromkeys(JOB_STATUSES, 0))[status] = int(n)
+    return counts

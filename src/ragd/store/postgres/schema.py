@@ -134,10 +134,26 @@ def _m001_documents(conn: Conn) -> None:
     ])
 
 
+def _m008_job_queues(conn: Conn) -> None:
+    """SQLite's ``_m009_job_queues``: jobs gain ``queue`` (older jobs are ``interactive``), ``not_before`` and
+    ``published_at``, with the same partial indexes: claims of one queue, queued jobs never published (the
+    sweeper's case a), backed-off retries (case b), counts by queue and status."""
+    _run(conn, [
+        "ALTER TABLE jobs ADD COLUMN queue TEXT NOT NULL DEFAULT 'interactive' "
+        "CHECK (queue IN ('interactive', 'bulk'))",
+        "ALTER TABLE jobs ADD COLUMN not_before DOUBLE PRECISION",
+        "ALTER TABLE jobs ADD COLUMN published_at DOUBLE PRECISION",
+        "CREATE INDEX jobs_queued ON jobs (queue, id) WHERE status = 'queued'",
+        "CREATE INDEX jobs_unpublished ON jobs (created_at) WHERE status = 'queued' AND published_at IS NULL",
+        "CREATE INDEX jobs_backoff ON jobs (not_before) WHERE status = 'queued' AND not_before IS NOT NULL",
+        "CREATE INDEX jobs_queue_status ON jobs (queue, status)",
+    ])
+
+
 #: In order; a migration's number is its position + 1. Never edit one that shipped: append a new one.
 MIGRATIONS: list[Callable[[Conn], None]] = [
     _m001_documents, _m002_lexical, _m003_identities, _m004_conversations, _m005_audit, _m006_dense,
-    _m007_blobs,
+    _m007_blobs, _m008_job_queues,
 ]
 
 

@@ -31,7 +31,7 @@ import psycopg
 
 from ragd.errors import Conflict, ValidationFailed
 from ragd.models import DocStatus, Document
-from ragd.store.rows import DOC_COLUMNS
+from ragd.store.rows import DOC_COLUMNS, check_queue
 
 if TYPE_CHECKING:
     from ragd.store.postgres.connection import Database
@@ -88,7 +88,7 @@ def lock_documents(conn: Conn, docs: Iterable[Document]) -> None:
 
 class SubmitMixin:
     _db: Database
-    _insert_job: Callable[[Conn, str, str, float], int]
+    _insert_job: Callable[[Conn, str, str, float, str], int]
     _row_to_document: Callable[[Sequence[Any]], Document]
 
     def add_document(self, doc: Document, *, enqueue: bool = True) -> Document:
@@ -108,8 +108,9 @@ class SubmitMixin:
         return [d for d in out if d is not None]
 
     def submit_documents(
-        self, docs: Sequence[Document], *, replace_others: bool = True
+        self, docs: Sequence[Document], *, replace_others: bool = True, queue: str = "interactive"
     ) -> list[tuple[Document, bool]]:
+        check_queue(queue)
         out: list[tuple[Document, bool]] = []
         if not docs:
             return out
@@ -123,15 +124,15 @@ class SubmitMixin:
                     (doc.tenant_id, doc.collection, doc.filename, replace_others, doc.uploaded_by),
                 ).fetchone()
                 candidate = dataclasses.replace(doc, replaces=previous[0] if previous else None)
-                stored = self._insert_document(conn, candidate, True, now, on_same_bytes=_SAME_BYTES,
+                stored = self._insert_document(conn, candidate, True, now, on_same_bytes=_SAME_BYTES, queue=queue,
                                                lineage=previous[1] if previous else None)
                 if stored is not None:
                     out.append((stored, False))
                     continue
-                out.append((self._same_bytes(conn, doc, now), True))
+                out.append((self._same_bytes(conn, doc, now, queue), True))
         return out
 
-    def _same_bytes(self, conn: Conn, doc: Document, now: float) -> Document:
+    def _same_bytes(self, conn: Conn, doc: Document, now: float, queue: str) -> Document:
         """The document holding ``doc``'s bytes; a failed one is queued again (once, whoever asks)."""
         row = conn.execute(
             f"SELECT {DOC_COLUMNS} FROM documents WHERE tenant_id = %s AND collection = %s AND content_hash = %s "
@@ -144,17 +145,17 @@ class SubmitMixin:
                 "UPDATE documents SET status = %s, error = NULL, error_code = NULL, failed_step = NULL, "
                 "updated_at = %s WHERE id = %s", (DocStatus.PENDING.value, now, existing.id),
             )
-            self._insert_job(conn, existing.id, "ingest", now)
+            self._insert_job(conn, existing.id, "ingest", now, queue)
             existing = dataclasses.replace(existing, status=DocStatus.PENDING, error=None, error_code=None,
                                            failed_step=None, updated_at=now)
         return existing
 
     def _insert_document(
         self, conn: Conn, doc: Document, enqueue: bool, now: float, *, on_same_bytes: str = "",
-        lineage: str | None = None,
+        lineage: str | None = None, queue: str = "interactive",
     ) -> Document | None:
-        """Insert ``doc`` (pending) and its job; ``None`` when ``on_same_bytes`` skipped it (same bytes exist).
-        Its lineage is ``lineage``, else that of the document it replaces, else its own id."""
+        """Insert ``doc`` (pending) and its job in ``queue``; ``None`` when ``on_same_bytes`` skipped it (same bytes
+        exist). Its lineage is ``lineage``, else that of the document it replaces, else its own id."""
         stored = dataclasses.replace(
             doc, status=DocStatus.PENDING, metadata=dict(doc.metadata), created_at=now, updated_at=now
         )
@@ -171,7 +172,7 @@ class SubmitMixin:
         if cursor.rowcount == 0:
             return None
         if enqueue:
-            self._insert_job(conn, doc.id, "ingest", now)
+            self._insert_job(conn, doc.id, "ingest", now, queue)
         return stored
 
     def _delete_older_versions(self, conn: Conn, doc_id: str) -> list[str]:

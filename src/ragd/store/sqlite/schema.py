@@ -376,9 +376,29 @@ def _m008_tenant_owned_default(conn: sqlite3.Connection) -> None:
     conn.execute("UPDATE collections SET owner_id = '@tenant' WHERE name = 'default'")
 
 
+def _m009_job_queues(conn: sqlite3.Connection) -> None:
+    """Jobs gain their ``queue`` (``interactive`` or ``bulk``; jobs of older databases are ``interactive``), a
+    ``not_before`` (a retry's backoff: no claim by ``claim_jobs`` before it) and a ``published_at`` (when a broker
+    message was last sent for it: ``NULL`` never). Partial indexes serve the claims of one queue and the sweeper's
+    look-ups (jobs never published, backed-off retries) without walking every queued job, and the counts by queue and
+    status (metrics)."""
+    statements = [
+        "ALTER TABLE jobs ADD COLUMN queue TEXT NOT NULL DEFAULT 'interactive' "
+        "CHECK (queue IN ('interactive', 'bulk'))",
+        "ALTER TABLE jobs ADD COLUMN not_before REAL",
+        "ALTER TABLE jobs ADD COLUMN published_at REAL",
+        "CREATE INDEX jobs_queued ON jobs (queue, id) WHERE status = 'queued'",
+        "CREATE INDEX jobs_unpublished ON jobs (created_at) WHERE status = 'queued' AND published_at IS NULL",
+        "CREATE INDEX jobs_backoff ON jobs (not_before) WHERE status = 'queued' AND not_before IS NOT NULL",
+        "CREATE INDEX jobs_queue_status ON jobs (queue, status)",
+    ]
+    for sql in statements:
+        conn.execute(sql)
+
+
 MIGRATIONS: list[Migration] = [
     _m001_initial, _m002_conversations, _m003_identities, _m004_audit, _m005_lookup_indexes,
-    _m006_unique_documents, _m007_sessions, _m008_tenant_owned_default,
+    _m006_unique_documents, _m007_sessions, _m008_tenant_owned_default, _m009_job_queues,
 ]
 
 

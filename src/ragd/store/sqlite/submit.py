@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ragd.errors import Conflict
 from ragd.models import DocStatus, Document
-from ragd.store.rows import DOC_COLUMNS
+from ragd.store.rows import DOC_COLUMNS, check_queue
 
 if TYPE_CHECKING:
     from ragd.store.sqlite.connection import Database
@@ -33,7 +33,7 @@ _SAME_BYTES = "ON CONFLICT (tenant_id, collection, content_hash) DO NOTHING"
 
 class SubmitMixin:
     _db: Database
-    _insert_job: Callable[[sqlite3.Connection, str, str, float], int]
+    _insert_job: Callable[[sqlite3.Connection, str, str, float, str], int]
     _row_to_document: Callable[[Sequence[Any]], Document]
 
     def add_document(self, doc: Document, *, enqueue: bool = True) -> Document:
@@ -49,8 +49,9 @@ class SubmitMixin:
         return [d for d in out if d is not None]
 
     def submit_documents(
-        self, docs: Sequence[Document], *, replace_others: bool = True
+        self, docs: Sequence[Document], *, replace_others: bool = True, queue: str = "interactive"
     ) -> list[tuple[Document, bool]]:
+        check_queue(queue)
         out: list[tuple[Document, bool]] = []
         with self._db.write() as conn:
             # read under the write lock, so that created_at orders versions as their commits do (the newest wins)
@@ -62,14 +63,14 @@ class SubmitMixin:
                     (doc.tenant_id, doc.collection, doc.filename, replace_others, doc.uploaded_by),
                 ).fetchone()
                 candidate = dataclasses.replace(doc, replaces=previous[0] if previous else None)
-                stored = self._insert_document(conn, candidate, True, now, on_same_bytes=_SAME_BYTES)
+                stored = self._insert_document(conn, candidate, True, now, on_same_bytes=_SAME_BYTES, queue=queue)
                 if stored is not None:
                     out.append((stored, False))
                     continue
-                out.append((self._same_bytes(conn, doc, now), True))
+                out.append((self._same_bytes(conn, doc, now, queue), True))
         return out
 
-    def _same_bytes(self, conn: sqlite3.Connection, doc: Document, now: float) -> Document:
+    def _same_bytes(self, conn: sqlite3.Connection, doc: Document, now: float, queue: str) -> Document:
         """The document holding ``doc``'s bytes; a failed one is queued again (once, whoever asks)."""
         row = conn.execute(
             f"SELECT {DOC_COLUMNS} FROM documents WHERE tenant_id = ? AND collection = ? AND content_hash = ?",
@@ -81,15 +82,17 @@ class SubmitMixin:
                 "UPDATE documents SET status = ?, error = NULL, error_code = NULL, failed_step = NULL, "
                 "updated_at = ? WHERE id = ?", (DocStatus.PENDING.value, now, existing.id),
             )
-            self._insert_job(conn, existing.id, "ingest", now)
+            self._insert_job(conn, existing.id, "ingest", now, queue)
             existing = dataclasses.replace(existing, status=DocStatus.PENDING, error=None, error_code=None,
                                            failed_step=None, updated_at=now)
         return existing
 
     def _insert_document(
-        self, conn: sqlite3.Connection, doc: Document, enqueue: bool, now: float, *, on_same_bytes: str = ""
+        self, conn: sqlite3.Connection, doc: Document, enqueue: bool, now: float, *, on_same_bytes: str = "",
+        queue: str = "interactive",
     ) -> Document | None:
-        """Insert ``doc`` (pending) and its job; ``None`` when ``on_same_bytes`` skipped it (same bytes exist)."""
+        """Insert ``doc`` (pending) and its job in ``queue``; ``None`` when ``on_same_bytes`` skipped it (same bytes
+        exist)."""
         stored = dataclasses.replace(
             doc, status=DocStatus.PENDING, metadata=dict(doc.metadata), created_at=now, updated_at=now
         )
@@ -106,7 +109,7 @@ class SubmitMixin:
         if cursor.rowcount == 0:
             return None
         if enqueue:
-            self._insert_job(conn, doc.id, "ingest", now)
+            self._insert_job(conn, doc.id, "ingest", now, queue)
         return stored
 
     def _delete_older_versions(self, conn: sqlite3.Connection, doc_id: str) -> list[str]:
