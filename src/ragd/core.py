@@ -23,6 +23,7 @@ from ragd.auth.ratelimit import Decision, check_request, check_upload, open_rate
 from ragd.auth.service import AuthService
 from ragd.config import Settings
 from ragd.embed import create_embedder
+from ragd.embed.base import Embedder
 from ragd.errors import ConfigurationError, Conflict, DocumentNotFound, ModelMismatch
 from ragd.generate import create_generator
 from ragd.generate.base import Answer
@@ -39,7 +40,8 @@ from ragd.retrieve.rerank import create_reranker
 from ragd.retrieve.service import DenseSearch, Mode, Retrieval, Retriever
 from ragd.security.encryption import FileCipher
 from ragd.security.filemodes import open_private, private_dir, tighten_data_dir
-from ragd.store.backend import open_backend, store_identity
+from ragd.store.backend import Backend, open_backend, store_identity
+from ragd.store.base import MetaStore
 from ragd.store.url import scheme_of
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,34 @@ def require_shared_secrets(settings: Settings) -> None:
         raise ConfigurationError(
             "a PostgreSQL store is shared by every replica, which must hold the same keys: set "
             + " and ".join(missing) + " to the same value on every replica (docs/scaling.md)")
+
+
+def check_model(store: MetaStore, embedder: Embedder, allow_change: bool) -> bool:
+    """Record the embedding model in a new store, or check that it is the one the store's vectors were made with
+    (:class:`ModelMismatch` otherwise, unless ``allow_change``). True when the model changed."""
+    name, dim = store.get_meta("embedding_model"), store.get_meta("embedding_dim")
+    current = (embedder.name, str(embedder.dim))
+    if name is None:
+        store.set_meta("embedding_model", current[0])
+        store.set_meta("embedding_dim", current[1])
+        return False
+    if (name, dim) == current:
+        return False
+    if not allow_change:
+        raise ModelMismatch(
+            f"the index was built with {name} (dim {dim}) but the configured model is {current[0]} "
+            f"(dim {current[1]}); run `ragd reindex` to re-embed every document with the new model"
+        )
+    store.set_meta("embedding_model", current[0])
+    store.set_meta("embedding_dim", current[1])
+    return True
+
+
+def open_originals(settings: Settings, backend: Backend) -> FileStore:
+    """Where uploaded originals live: files under DATA_DIR/files on SQLite, rows of the database on PostgreSQL
+    (``backend.blobs``), so replicas and workers share them without a shared volume; sealed by the same cipher
+    either way (docs/encryption.md)."""
+    return FileStore(settings.data_dir / "files", FileCipher.from_settings(settings.encryption), backend.blobs)
 
 
 class Ragd:
@@ -102,10 +132,7 @@ class Ragd:
         self.index = self._dense_index()
         self._index_lock = threading.Lock()
         self._stopping = threading.Event()
-        # originals: files under DATA_DIR/files on SQLite, rows of the database on PostgreSQL (backend.blobs), so
-        # replicas share them without a shared volume; sealed by the same cipher either way (docs/encryption.md)
-        self.files = FileStore(settings.data_dir / "files", FileCipher.from_settings(settings.encryption),
-                               self.backend.blobs)
+        self.files = open_originals(settings, self.backend)
         self.identities = self.backend.identities
         self.ingest = IngestService(self.store, self.embedder, self.files, settings, on_indexed=self._indexed,
                                     collection_privacy=self.identities.collection_privacy, hooks=self.obs)
@@ -168,22 +195,7 @@ class Ragd:
         return index
 
     def _check_model(self, allow_change: bool) -> bool:
-        name, dim = self.store.get_meta("embedding_model"), self.store.get_meta("embedding_dim")
-        current = (self.embedder.name, str(self.embedder.dim))
-        if name is None:
-            self.store.set_meta("embedding_model", current[0])
-            self.store.set_meta("embedding_dim", current[1])
-            return False
-        if (name, dim) == current:
-            return False
-        if not allow_change:
-            raise ModelMismatch(
-                f"the index was built with {name} (dim {dim}) but the configured model is {current[0]} "
-                f"(dim {current[1]}); run `ragd reindex` to re-embed every document with the new model"
-            )
-        self.store.set_meta("embedding_model", current[0])
-        self.store.set_meta("embedding_dim", current[1])
-        return True
+        return check_model(self.store, self.embedder, allow_change)
 
     # -- lifecycle -------------------------------------------------------------------------------------------
     def start(self) -> None:

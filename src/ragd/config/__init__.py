@@ -20,6 +20,7 @@ from ragd.config.sections import (
     EmbeddingSettings,
     HealthSettings,
     IngestSettings,
+    JobsSettings,
     LLMSettings,
     LoggingSettings,
     MetricsSettings,
@@ -69,6 +70,7 @@ class Settings(BaseSettings):
     embedding: EmbeddingSettings = EmbeddingSettings()
     chunking: ChunkingSettings = ChunkingSettings()
     ingest: IngestSettings = IngestSettings()
+    jobs: JobsSettings = JobsSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
     rerank: RerankSettings = RerankSettings()
     answer: AnswerSettings = AnswerSettings()

@@ -257,3 +257,55 @@ class HealthSettings(_Section):
     stuck_job_minutes: float = Field(
         30.0, gt=0, description="`ragd doctor` reports jobs queued or running for longer than this."
     )
+
+
+class JobsSettings(_Section):
+    """Ingestion jobs: the embedded in-process workers (no broker) or ``ragd worker`` processes on Celery
+    (docs/workers.md)."""
+
+    broker_url: SecretStr | None = Field(
+        None, description="Celery broker of the `ragd worker` processes: amqp://user:password@host:5672/vhost "
+        "(RabbitMQ) or redis://host:6379/0. Empty: embedded mode, ingestion runs on threads inside each server "
+        "process (ingest.workers) and nothing else is needed. Logs and errors show it with the password masked."
+    )
+    queue_prefix: str = Field(
+        "ragd", min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_\-]+$", description="Prefix of the broker "
+        "queue names, PREFIX.interactive and PREFIX.bulk (also the name of their direct exchange): several ragd "
+        "deployments (or test runs) can share one broker with prefixes of their own."
+    )
+    lease_seconds: float = Field(
+        60.0, gt=0, description="Lease of a job claimed by a Celery task, renewed every third of it while the task "
+        "runs; a job whose lease ran out (its worker died) is published again by the sweeper."
+    )
+    sweep_interval_s: float = Field(
+        5.0, gt=0, le=3600, description="How often the sweeper of each `ragd worker` and of each server process "
+        "in broker mode publishes the jobs that need a message (never published, a retry now due, a dead "
+        "worker's); concurrent sweepers never publish one job twice at once."
+    )
+    publish_grace_s: float = Field(
+        10.0, ge=0, description="A queued job never published (the broker was down when it was queued, or the "
+        "process died between the commit and the publish) and older than this is published by the sweeper."
+    )
+    republish_after_s: float = Field(
+        300.0, gt=0, description="A queued job published longer ago than this is published again when its broker "
+        "queue holds no ready message (a lost message)."
+    )
+    retry_base_s: float = Field(
+        2.0, gt=0, description="Transient failures (store or broker unreachable, a connection refused): the n-th "
+        "retry waits uniform(0, min(retry_max_s, retry_base_s * 2^(n-1))) seconds (exponential backoff, full "
+        "jitter). Also the in-process workers' retries."
+    )
+    retry_max_s: float = Field(300.0, gt=0, description="Longest wait before a retry (see retry_base_s).")
+    max_queued_per_tenant: int | None = Field(
+        None, ge=1, description="Most queued and running jobs per tenant; an upload or re-index above it is refused "
+        "with 429 queue_full and Retry-After (both modes). Empty: no limit."
+    )
+    batch_documents: int = Field(
+        8, ge=1, le=1024, description="Jobs one Celery task processes together: its own and up to "
+        "batch_documents - 1 more queued jobs of the same queue (small documents share model calls; their own "
+        "messages then find nothing to do). 1 = one document per task."
+    )
+    task_time_limit_s: float = Field(
+        3600.0, gt=0, description="Hard time limit of one task (the soft limit is 30 s earlier; enforced by the "
+        "prefork pool only). With RabbitMQ, keep its consumer_timeout above it."
+    )
