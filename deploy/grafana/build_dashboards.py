@@ -153,8 +153,8 @@ def ingestion() -> dict[str, Any]:
               kind="stat", w=6, h=4),
         panel("Ingest queue (queued + running)", [(f"max(rag_ingest_queue_depth{J})", "jobs")], kind="stat",
               w=6, h=4),
-        panel("Documents processed / s", [(f"sum(rate(rag_documents_processed_total{J}{rate}))", "documents")],
-              kind="stat", unit="ops", w=6, h=4),
+        panel("Documents processed in API processes / s", [
+            (f"sum(rate(rag_documents_processed_total{J}{rate}))", "documents")], kind="stat", unit="ops", w=6, h=4),
         panel("Tasks / s by outcome", [
             (f"sum by (queue, outcome) (rate(ragd_task_seconds_count{W}{rate}))", "{{queue}} {{outcome}}")],
               unit="ops"),
@@ -168,7 +168,8 @@ def ingestion() -> dict[str, Any]:
               unit="ops"),
         panel("Tasks skipped / s (nothing to claim)", [
             (f"sum by (queue) (rate(ragd_tasks_skipped_total{W}{rate}))", "{{queue}}")], unit="ops"),
-        panel("Worker CPU (cores)", [(f"rate(process_cpu_seconds_total{W}{rate})", "{{instance}}")]),
+        panel("Documents processed by workers / s", [
+            (f"sum by (status) (rate(rag_documents_processed_total{W}{rate}))", "{{status}}")], unit="ops"),
     ], variables=[worker_job])
 
 

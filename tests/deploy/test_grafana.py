@@ -7,9 +7,9 @@ import json
 import re
 
 import yaml
-from tests.deploy.test_prometheus import WORKER_METRIC_NAMES
 from tests.support import REPO
 
+from ragd.jobs.metrics import METRIC_NAMES as WORKER_METRIC_NAMES
 from ragd.observability.metrics import METRIC_NAMES
 
 GRAFANA = REPO / "deploy" / "grafana"

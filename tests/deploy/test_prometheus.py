@@ -10,12 +10,10 @@ from pathlib import Path
 import yaml
 from tests.support import REPO
 
+from ragd.jobs.metrics import METRIC_NAMES as WORKER_METRIC_NAMES
 from ragd.observability.metrics import METRIC_NAMES
 
 PROM = REPO / "deploy" / "prometheus"
-#: What `ragd worker` processes export (issue 16 design); replaced by the worker's own list once it exists.
-WORKER_METRIC_NAMES = ("ragd_task_seconds", "ragd_task_retries_total", "ragd_task_failures_total",
-                       "ragd_tasks_skipped_total")
 
 
 def promtool(*args: str, cwd: Path = PROM) -> subprocess.CompletedProcess[str]:

@@ -22,9 +22,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ragd.config_docs import mask_url_secrets
+from ragd.models import JOB_QUEUES
 
 #: The logical queues (stored on ``jobs.queue``); each maps to the broker queue ``PREFIX.<queue>``.
-QUEUES: tuple[str, ...] = ("interactive", "bulk")
+QUEUES: tuple[str, ...] = JOB_QUEUES
 DEFAULT_PREFIX = "ragd"
 DEFAULT_TIMEOUT_S = 2.0
 
