@@ -10,7 +10,7 @@ import yaml
 from tests.support import REPO
 
 from ragd.jobs.metrics import METRIC_NAMES as WORKER_METRIC_NAMES
-from ragd.observability.metrics import METRIC_NAMES
+from ragd.observability.metrics import BROKER_METRIC_NAMES, METRIC_NAMES
 
 GRAFANA = REPO / "deploy" / "grafana"
 STANDARD = {"up", "process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds"}
@@ -32,7 +32,7 @@ def test_committed_dashboards_match_the_generator() -> None:
 
 
 def test_dashboards_use_exported_metrics() -> None:
-    exported = {n.removesuffix("_total") for n in (*METRIC_NAMES, *WORKER_METRIC_NAMES)}
+    exported = {n.removesuffix("_total") for n in (*METRIC_NAMES, *BROKER_METRIC_NAMES, *WORKER_METRIC_NAMES)}
     used: set[str] = set()
     for path in sorted((GRAFANA / "dashboards").glob("*.json")):
         board = json.loads(path.read_text())

@@ -11,7 +11,7 @@ import yaml
 from tests.support import REPO
 
 from ragd.jobs.metrics import METRIC_NAMES as WORKER_METRIC_NAMES
-from ragd.observability.metrics import METRIC_NAMES
+from ragd.observability.metrics import BROKER_METRIC_NAMES, METRIC_NAMES
 
 PROM = REPO / "deploy" / "prometheus"
 
@@ -53,7 +53,7 @@ def test_rules_cover_the_issue_and_use_exported_metrics() -> None:
     backlog = rules["RagdIngestBacklogGrowing"]["expr"]
     assert "offset 15m" in backlog and "> 600" in backlog  # growing for 15 minutes, oldest over 10 minutes
     assert "[10m]" in rules["RagdNoWorkerConsuming"]["expr"]
-    exported = {n.removesuffix("_total") for n in (*METRIC_NAMES, *WORKER_METRIC_NAMES)}
+    exported = {n.removesuffix("_total") for n in (*METRIC_NAMES, *BROKER_METRIC_NAMES, *WORKER_METRIC_NAMES)}
     for rule in rules.values():
         for name in re.findall(r"\bragd?_[a-z_]+", rule["expr"]):
             assert re.sub(r"_(total|bucket|count|sum)$", "", name) in exported, name

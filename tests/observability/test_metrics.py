@@ -10,7 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from ragd.config import MetricsSettings, Settings
 from ragd.jobs.broker_stats import BrokerStatus
-from ragd.observability.metrics import METRIC_NAMES, JobsCollector, Metrics, StateCollector
+from ragd.observability.metrics import BROKER_METRIC_NAMES, METRIC_NAMES, JobsCollector, Metrics, StateCollector
 
 WRITER = """
 import sys
@@ -44,7 +44,7 @@ def test_every_metric_name_is_exported(tmp_path: Path) -> None:
     body, content_type = m.exposition()
     assert content_type.startswith("text/plain")
     names = {f.name for f in text_string_to_metric_families(body.decode())}
-    for name in METRIC_NAMES:
+    for name in (*METRIC_NAMES, *BROKER_METRIC_NAMES):
         assert name.removesuffix("_total") in names, name
     s = _samples(body.decode())
     assert s[("rag_index_size", (("collection", "hr"),))] == 3

@@ -46,8 +46,10 @@ METRIC_NAMES = (
     "rag_cache_hits_total", "rag_requests_total", "rag_request_duration_seconds", "rag_active_connections",
     "rag_model_tokens_total", "rag_feedback_total", "rag_errors_total",
     "rag_disk_free_ratio", "rag_disk_free_bytes", "rag_memory_usage_ratio", "rag_dense_index_vectors",
-    "ragd_jobs", "ragd_jobs_oldest_queued_seconds", "ragd_broker_messages", "ragd_broker_reachable",
+    "ragd_jobs", "ragd_jobs_oldest_queued_seconds",
 )
+#: What a server exports in broker mode only (``jobs.broker_url`` set).
+BROKER_METRIC_NAMES = ("ragd_broker_messages", "ragd_broker_reachable")
 
 
 def _enable_multiprocess(directory: Path) -> None:
