@@ -33,6 +33,7 @@ from ragd.index.follower import IndexFollower
 from ragd.index.lexical import LexicalIndex
 from ragd.ingest.files import FileStore
 from ragd.ingest.pipeline import IngestService, Submission, Upload
+from ragd.jobs.dispatch import Dispatcher, open_dispatcher, queue_for
 from ragd.jobs.worker import WorkerPool
 from ragd.models import DocStatus, Document, SearchFilters
 from ragd.observability.instrument import Instrumentation
@@ -167,6 +168,9 @@ class Ragd:
             batch=ing.batch_documents, batch_bytes=int(ing.batch_mb * 1024 * 1024),
             small_bytes=int(ing.small_document_kb * 1024),
         )
+        # who runs the jobs: the in-process pool above (embedded, the default) or `ragd worker` processes on Celery
+        # (jobs.broker_url): then this process publishes jobs after their commit and sweeps (ragd.jobs.dispatch)
+        self.dispatcher: Dispatcher = open_dispatcher(settings, self.store, self.workers)
         self.obs.attach(self)  # scrape-time state: chunks per collection, queue depth, index size
         self.startup_ms = (time.perf_counter() - t0) * 1000
 
@@ -198,15 +202,24 @@ class Ragd:
         return check_model(self.store, self.embedder, allow_change)
 
     # -- lifecycle -------------------------------------------------------------------------------------------
+    @property
+    def mode(self) -> str:
+        """``"embedded"`` (in-process ingestion workers) or ``"celery"`` (``ragd worker`` processes, broker mode)."""
+        return self.dispatcher.mode
+
     def start(self) -> None:
         """Start background workers. A single server process on its own SQLite file requeues the jobs a previous
         process left running; with several processes, or replicas sharing a PostgreSQL database, a sibling may be
-        running them, so they come back only when their lease expires."""
-        if self.settings.server.workers == 1 and self.backend.engine == "sqlite":
-            n = self.store.requeue_running()
-            if n:
-                log.info("requeued %d interrupted ingestion jobs", n)
-        self.workers.start()
+        running them, so they come back only when their lease expires. In broker mode no ingestion runs here
+        (``ragd worker`` processes do, maybe on this SQLite file): the sweeper starts instead."""
+        if self.dispatcher.mode == "celery":
+            self.dispatcher.start()
+        else:
+            if self.settings.server.workers == 1 and self.backend.engine == "sqlite":
+                n = self.store.requeue_running()
+                if n:
+                    log.info("requeued %d interrupted ingestion jobs", n)
+            self.workers.start()
         # the model's first full batch is slow (runtime allocations): pay it now, off the request path
         threading.Thread(target=self.embedder.warm_up, name="ragd-warm-up", daemon=True).start()
         if self.lexical is not None:  # load BM25 off the request path (readiness fails until it is built)
@@ -254,6 +267,7 @@ class Ragd:
     def close(self) -> None:
         self._stopping.set()
         self.follower.stop()
+        self.dispatcher.close()
         self.workers.stop()
         with self._index_lock:
             self.index.sync(self.store)
@@ -354,15 +368,26 @@ class Ragd:
         sub = self.submit_many([Upload(data, filename, kw.pop("mime", None))], **kw)[0]
         return sub.document, sub.duplicate
 
-    def submit_many(self, uploads: Sequence[Upload], **kw: Any) -> list[Submission]:
+    def submit_many(self, uploads: Sequence[Upload], *, queue: str | None = None, **kw: Any) -> list[Submission]:
         """Several files stored and queued with one durable write (:meth:`IngestService.submit_many`). A file
-        name replaces another member's document only if the uploader may write it (:meth:`may_replace_others`)."""
+        name replaces another member's document only if the uploader may write it (:meth:`may_replace_others`).
+        The jobs go to ``queue``, by default ``interactive`` below 20 files and ``bulk`` from 20
+        (:func:`ragd.jobs.dispatch.queue_for`); once committed they are dispatched (the in-process workers woken,
+        or their messages published)."""
         kw.setdefault("replace_others", self.may_replace_others(
             kw.get("tenant_id", LOCAL_TENANT), kw.get("collection"), kw.get("uploaded_by")))
-        subs = self.ingest.submit_many(uploads, **kw)
-        if any(s.document.status is DocStatus.PENDING for s in subs):
-            self.workers.notify()
+        queue = queue or queue_for(len(uploads))
+        subs = self.ingest.submit_many(uploads, queue=queue, **kw)
+        pending = [s.document.id for s in subs if s.document.status is DocStatus.PENDING]
+        if pending:
+            self.dispatcher.jobs_added(pending, queue)
         return subs
+
+    def reindex(self, doc_id: str, *, queue: str = "interactive") -> Document:
+        """Queue one document for processing again and dispatch its job. DocumentNotFound when absent."""
+        doc = self.ingest.reindex(doc_id, queue=queue)
+        self.dispatcher.jobs_added([doc_id], queue)
+        return doc
 
     def may_replace_others(self, tenant_id: str, collection: str | None, uploaded_by: str | None) -> bool:
         """Whether ``uploaded_by``'s upload may replace a document someone else uploaded to ``collection``: the
@@ -391,16 +416,20 @@ class Ragd:
         return self.access.check_document(actor, self.store.get_document(doc_id))
 
     def reindex_all(self) -> int:
-        """Queue every document for re-processing (after a model or chunking change). Returns how many."""
+        """Queue every document for re-processing (after a model or chunking change), in the ``bulk`` queue.
+        Returns how many."""
         n, offset = 0, 0
         while True:
             docs, _total = self.store.list_documents(limit=500, offset=offset)
             if not docs:
                 return n
+            queued = []
             for d in docs:
                 if d.status != DocStatus.FAILED or d.error_code in ("internal_error", "encryption_key_missing"):
-                    self.ingest.reindex(d.id)
-                    n += 1
+                    self.ingest.reindex(d.id, queue="bulk")
+                    queued.append(d.id)
+            self.dispatcher.jobs_added(queued, "bulk")
+            n += len(queued)
             offset += len(docs)
 
     def rebuild_index(self) -> int:

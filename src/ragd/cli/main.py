@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from ragd.cli import audit, crypto, documents, evaluate, ingest, ops, users
+from ragd.cli import audit, crypto, documents, evaluate, ingest, ops, users, worker
 from ragd.cli.common import DataDirOpt, console_err, open_ragd, run_guarded, settings_for
 from ragd.config import export_for_workers
 from ragd.models import SearchFilters
@@ -43,6 +43,7 @@ app.add_typer(users.users_app, name="users")
 app.add_typer(users.keys_app, name="keys")
 app.add_typer(audit.app, name="audit")
 app.command("purge")(audit.purge)
+app.command("worker")(worker.worker)
 
 
 @app.command()
@@ -147,12 +148,16 @@ def _print_result(question: str, res, as_json: bool) -> None:  # type: ignore[no
 
 @app.command()
 def reindex(data_dir: DataDirOpt = None) -> None:
-    """Re-process every document (after a model or chunking change) and rebuild the dense index."""
+    """Re-process every document (after a model or chunking change) and rebuild the dense index. In broker mode
+    the `ragd worker` processes re-process them (bulk queue) while this command shows the progress."""
 
     def _run() -> None:
         with open_ragd(data_dir, allow_model_change=True) as r:
             n = r.reindex_all()
-            ingest.drain_with_progress(r, n)
+            if r.mode == "celery":  # `ragd worker` processes run the bulk queue
+                ingest.wait_queue_with_progress(r, "bulk", n)
+            else:
+                ingest.drain_with_progress(r, n)
             console_err.print(f"re-indexed {n} documents; {r.rebuild_index()} vectors in the dense index")
 
     run_guarded(_run)

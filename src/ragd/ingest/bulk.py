@@ -44,9 +44,12 @@ def ingest_files(
     on_queued: Callable[[int], None] | None = None,
     on_done: Callable[[str, str], None] | None = None,
     actor: Actor = LOCAL_ACTOR,
+    process: bool = True,
 ) -> BulkResult:
     """Store ``files`` and index them; returns when every queued job has run. ``on_queued(n)`` after each group of
-    ``n`` files is stored (or rejected), ``on_done(doc_id, status)`` after each document is processed.
+    ``n`` files is stored (or rejected), ``on_done(doc_id, status)`` after each document is processed. The jobs
+    go to the ``bulk`` queue. Without ``process``, returns once the files are stored and their jobs queued (and
+    dispatched): other processes index them (``ragd worker`` in broker mode, a running ``ragd serve``).
 
     The collection is created on first use as an upload through the API creates it (:meth:`ragd.auth.access.
     AccessService.writable_collection`): the tenant's default collection open to the whole tenant and owned by it
@@ -64,7 +67,7 @@ def ingest_files(
         def flush() -> None:
             nonlocal group, size
             if group:
-                subs = r.submit_many(group, collection=collection, tenant_id=actor.tenant_id)
+                subs = r.submit_many(group, collection=collection, tenant_id=actor.tenant_id, queue="bulk")
                 result.ids.extend(s.document.id for s in subs)
                 if on_queued:
                     on_queued(len(group))
@@ -93,11 +96,11 @@ def ingest_files(
     try:
         while True:
             done_queueing = queued.is_set()
-            if r.workers.run_one(on_done=on_done):
+            if process and r.workers.run_one(on_done=on_done):
                 continue
             if done_queueing and not r.workers.wait_for_retry():  # a retry put off: wait for it, as drain does
                 break
-            queued.wait(0.05)
+            queued.wait(0.05 if process else None)
     finally:
         helper.join()
     if errors:

@@ -165,11 +165,13 @@ class IngestService:
         tenant_id: str = "default",
         uploaded_by: str | None = None,
         replace_others: bool = True,
+        queue: str = "interactive",
     ) -> Submission:
         """Store the original and queue it. Identical bytes in the same collection return the existing document;
         a new version of the same file name replaces the old one once it is indexed."""
         return self.submit_many([Upload(data, filename, mime)], collection=collection, metadata=metadata,
-                                tenant_id=tenant_id, uploaded_by=uploaded_by, replace_others=replace_others)[0]
+                                tenant_id=tenant_id, uploaded_by=uploaded_by, replace_others=replace_others,
+                                queue=queue)[0]
 
     def submit_many(
         self,
@@ -180,6 +182,7 @@ class IngestService:
         tenant_id: str = "default",
         uploaded_by: str | None = None,
         replace_others: bool = True,
+        queue: str = "interactive",
     ) -> list[Submission]:
         """:meth:`submit` for several files with one durable write: the originals are fsynced together and the
         documents and their jobs inserted in one transaction. An upload without ``mime`` is checked first
@@ -189,7 +192,8 @@ class IngestService:
         The store decides duplicates and versions atomically (:meth:`Store.submit_documents`): concurrent
         identical uploads get one document back, a failed document uploaded again is queued again, and a file
         name replaces only a document ``uploaded_by`` may replace (its own; any with ``replace_others``: the
-        collection's owner, a tenant admin, the local operator)."""
+        collection's owner, a tenant admin, the local operator). New jobs go to ``queue`` (``interactive`` or
+        ``bulk``, :data:`ragd.models.JOB_QUEUES`)."""
         collection = collection or self._settings.default_collection
         known: dict[str, Document] = {}  # content hash → document already stored (not failed)
         first: dict[str, int] = {}  # content hash → index of its first new document in this batch
@@ -222,7 +226,7 @@ class IngestService:
         if new:
             self._files.put_many(originals)
             try:
-                results = self._store.submit_documents(new, replace_others=replace_others)
+                results = self._store.submit_documents(new, replace_others=replace_others, queue=queue)
             except BaseException:
                 for doc in new:
                     self._files.delete(doc.id)
@@ -242,12 +246,13 @@ class IngestService:
         self._hooks.observe("submitted", submissions=out)
         return out
 
-    def reindex(self, doc_id: str) -> Document:
+    def reindex(self, doc_id: str, *, queue: str = "interactive") -> Document:
+        """Queue ``doc_id`` for processing again (in ``queue``)."""
         doc = self._store.get_document(doc_id)
         if doc is None:
             raise DocumentNotFound(f"no document {doc_id!r}")
         self._store.set_status(doc_id, DocStatus.PENDING)
-        self._store.enqueue_job(doc_id)
+        self._store.enqueue_job(doc_id, queue=queue)
         return self._store.get_document(doc_id) or doc
 
     def delete(self, doc_id: str) -> None:

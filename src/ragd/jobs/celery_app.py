@@ -13,6 +13,7 @@ built on first access from :class:`ragd.config.Settings` (the ``RAGD_*`` environ
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -85,8 +86,14 @@ def make_app(settings: Settings) -> Celery:
         # redelivered message then finds the job done (cancelling it would only waste the work)
         worker_cancel_long_running_tasks_on_connection_loss=False,
         worker_hijack_root_logger=False,  # ragd's own logging (JSON or console) stays in place
-        # Redis: a message not acknowledged within this time is delivered again; it must outlive the longest task
-        broker_transport_options={"visibility_timeout": int(hard + 2 * jobs.lease_seconds)},
+        broker_transport_options={
+            # AMQP: a publish returns once the broker has the message (publisher confirms); without, a message
+            # written on a connection that just died is lost silently, yet marked published
+            "confirm_publish": True,
+            # Redis: a message not acknowledged within this time is delivered again; it must outlive the longest
+            # task
+            "visibility_timeout": int(hard + 2 * jobs.lease_seconds),
+        },
     )
     app.ragd_settings = settings  # type: ignore[attr-defined]  # the task builds its context from them
 
@@ -160,13 +167,11 @@ class Publisher:
                     try:
                         out[q] = int(channel.queue_declare(queue=queue_name(self.prefix, q), passive=True)
                                      .message_count)
-                    except (ChannelError, *conn.channel_errors):  # never declared (AMQP 404; an empty Redis list has no key)
+                    except (ChannelError, *conn.channel_errors):  # never declared (AMQP 404), or an empty Redis list
                         out[q] = 0
                     finally:
-                        try:
+                        with contextlib.suppress(Exception):  # closed by the broker after a 404
                             channel.close()
-                        except Exception:  # closed by the broker after a 404
-                            pass
         except Exception as exc:
             log.debug("broker queue sizes unavailable: %r", exc)
             return None

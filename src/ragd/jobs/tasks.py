@@ -32,7 +32,7 @@ from ragd.errors import StoreUnavailable
 from ragd.jobs.backoff import backoff_delay
 from ragd.jobs.context import WorkerContext
 from ragd.jobs.lease import renewing
-from ragd.models import DocStatus, Job
+from ragd.models import JOB_QUEUES, DocStatus, Job
 
 log = logging.getLogger(__name__)
 
@@ -55,13 +55,13 @@ def install_context(ctx: WorkerContext) -> None:
         _context, _context_pid = ctx, os.getpid()
 
 
-def current_context(settings: Settings) -> WorkerContext:
+def current_context(settings: Settings, queues: Sequence[str] = JOB_QUEUES) -> WorkerContext:
     """This process's context, built from ``settings`` on the first task when none was installed (a prefork
     child process, or ``celery -A ragd.jobs.celery_app worker`` started by hand)."""
     global _context, _context_pid
     with _context_lock:
         if _context is None or _context_pid != os.getpid():
-            _context, _context_pid = WorkerContext(settings), os.getpid()
+            _context, _context_pid = WorkerContext(settings, queues=queues), os.getpid()
         return _context
 
 
@@ -75,7 +75,7 @@ def close_context() -> None:
 
 def run_ingest(task: Any, job_id: int, document_id: str, release_from: str | None = None) -> str:
     """The body of ``ragd.ingest`` (``task``: the bound Celery task). Returns the outcome."""
-    ctx = current_context(task.app.ragd_settings)
+    ctx = current_context(task.app.ragd_settings, getattr(task.app, "ragd_queues", JOB_QUEUES))
     prefix = ctx.settings.jobs.queue_prefix
     routing_key = str((task.request.delivery_info or {}).get("routing_key") or "")
     queue = routing_key[len(prefix) + 1:] if routing_key.startswith(prefix + ".") else "interactive"
@@ -129,12 +129,13 @@ class _Run:
         if self.jobs.batch_documents > 1 and own is not None and own.size <= self.small_bytes:
             extra = self.store.claim_jobs(self.worker_id, self.jobs.batch_documents - 1, self.lease,
                                           max_bytes=self.batch_bytes, max_size=self.small_bytes, queue=job.queue)
-        held = [*urgent, job, *extra]
-        done: list[Job] = []
-        with renewing(self.store, self.worker_id, [j.id for j in held], self.lease):
-            for group in (urgent, [job, *extra]):
-                if group:
-                    done += self._process(group)
+        mine = [job, *extra]
+        with renewing(self.store, self.worker_id, [j.id for j in mine], self.lease):
+            if urgent:  # the interactive jobs first, finished as soon as they ran
+                with renewing(self.store, self.worker_id, [j.id for j in urgent], self.lease):
+                    done = self._process(urgent)
+                self.store.finish_jobs([j.id for j in done], worker_id=self.worker_id)
+            done = self._process(mine)
         self.store.finish_jobs([j.id for j in done], worker_id=self.worker_id)
 
     def _process(self, jobs: Sequence[Job]) -> list[Job]:
