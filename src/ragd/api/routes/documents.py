@@ -20,6 +20,7 @@ from ragd.core import Ragd
 from ragd.errors import BadRequest, NotFound, ValidationFailed
 from ragd.ingest.pipeline import Upload
 from ragd.jobs.admission import check_room
+from ragd.jobs.dispatch import queue_for
 from ragd.models import DocStatus
 
 router = APIRouter(prefix="/api/v1/documents", tags=["documents"])
@@ -112,11 +113,12 @@ def _store(ragd: Ragd, actor: Actor, form: UploadForm) -> UploadResponse:
     # credential's role decides (an admin's user-role key is a user here), or owning the collection
     owner = ragd.access.get(actor, target).owner_id
     replace_others = actor.is_admin or owner == actor.user_id
+    queue = queue_for(len(form.files))  # the whole request's queue, whatever its groups (interactive below 20 files)
     out = []
     for group in groups:
         subs = ragd.submit_many([Upload(f.path.read_bytes(), f.filename, f.mime) for f in group],
                                 collection=target, metadata=meta, tenant_id=actor.tenant_id,
-                                uploaded_by=actor.user_id, replace_others=replace_others)
+                                uploaded_by=actor.user_id, replace_others=replace_others, queue=queue)
         for sub in subs:
             doc, dup = sub.document, sub.duplicate
             ragd.audit_event("document.uploaded", actor, target=doc.id, details={
@@ -186,9 +188,7 @@ def reindex(ragd: RagdDep, actor: WriterActor, doc_id: str) -> DocumentOut:
     """Queue the document again (429 ``queue_full`` when the tenant's ingestion queue is full)."""
     ragd.access.check_document(actor, ragd.store.get_document(doc_id), write=True)
     check_room(ragd.store, ragd.settings, actor.tenant_id)
-    doc = ragd.ingest.reindex(doc_id)
-    ragd.workers.notify()
-    return DocumentOut.of(doc)
+    return DocumentOut.of(ragd.reindex(doc_id))  # queued (interactive) and dispatched: workers woken or published
 
 
 @router.delete("/{doc_id}", status_code=status.HTTP_204_NO_CONTENT, responses=problems(*AUTH, 404))
