@@ -24,7 +24,7 @@ BROKERS = {"rabbitmq": AMQP, "redis": REDIS}
 
 
 @pytest.fixture(params=sorted(BROKERS))
-def broker(request: pytest.FixtureRequest) -> str:
+def broker_url(request: pytest.FixtureRequest) -> str:
     return BROKERS[request.param]
 
 
@@ -56,13 +56,13 @@ def publish(url: str, prefix: str, queue: str, n: int) -> None:
                              delivery_mode="persistent")
 
 
-def test_counts_waiting_messages_per_queue(broker: str, prefix: str) -> None:
-    publish(broker, prefix, "interactive", 3)
-    publish(broker, prefix, "bulk", 1)
-    status = broker_status(broker, prefix=prefix)
+def test_counts_waiting_messages_per_queue(broker_url: str, prefix: str) -> None:
+    publish(broker_url, prefix, "interactive", 3)
+    publish(broker_url, prefix, "bulk", 1)
+    status = broker_status(broker_url, prefix=prefix)
     assert status.reachable and status.error is None
     assert status.messages == {"interactive": 3, "bulk": 1}
-    absent = broker_status(broker, ("interactive", "never-declared"), prefix=prefix)  # no such queue: 0, no error
+    absent = broker_status(broker_url, ("interactive", "never-declared"), prefix=prefix)  # no such queue: 0, no error
     assert absent.reachable and absent.messages == {"interactive": 3, "never-declared": 0}
 
 
