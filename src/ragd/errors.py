@@ -27,6 +27,7 @@ machine-readable ``code``; the API renders every one of them as the same problem
     ├── PayloadTooLarge (413)       payload_too_large
     │   └── ArchiveTooLarge         archive_too_large — a zip-based upload (DOCX) would expand too far
     ├── RateLimited (429)           rate_limited — carries ``retry_after`` (seconds), sent as Retry-After
+    │   └── QueueFull               queue_full — the tenant's ingestion jobs are at jobs.max_queued_per_tenant
     ├── UnsupportedMediaType (415)  unsupported_media_type
     │   └── DocumentNotPdf          document_not_pdf — page images exist only for PDFs
     ├── ValidationFailed (422)      validation_error
@@ -213,6 +214,13 @@ class RateLimited(RagdError):
     def __init__(self, detail: str, *, retry_after: float, **extra: Any) -> None:
         super().__init__(detail, retry_after=max(1, int(retry_after + 0.999)), **extra)
         self.retry_after = max(1, int(retry_after + 0.999))
+
+
+class QueueFull(RateLimited):
+    """The tenant already has ``jobs.max_queued_per_tenant`` ingestion jobs queued or running: nothing of the
+    request was stored; retry after ``retry_after`` seconds, once some of them are done."""
+
+    code, title = "queue_full", "Ingestion queue full"
 
 
 class ArchiveTooLarge(PayloadTooLarge):

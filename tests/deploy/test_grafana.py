@@ -9,7 +9,8 @@ import re
 import yaml
 from tests.support import REPO
 
-from ragd.observability.metrics import METRIC_NAMES
+from ragd.jobs.metrics import METRIC_NAMES as WORKER_METRIC_NAMES
+from ragd.observability.metrics import BROKER_METRIC_NAMES, METRIC_NAMES
 
 GRAFANA = REPO / "deploy" / "grafana"
 STANDARD = {"up", "process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds"}
@@ -25,13 +26,13 @@ def _builder():
 
 def test_committed_dashboards_match_the_generator() -> None:
     rendered = _builder().render()
-    assert set(rendered) == {"overview.json", "performance.json", "quality.json", "resources.json"}
+    assert set(rendered) == {"overview.json", "performance.json", "quality.json", "resources.json", "ingestion.json"}
     for name, text in rendered.items():
         assert (GRAFANA / "dashboards" / name).read_text() == text, "run python deploy/grafana/build_dashboards.py"
 
 
 def test_dashboards_use_exported_metrics() -> None:
-    exported = {n.removesuffix("_total") for n in METRIC_NAMES}
+    exported = {n.removesuffix("_total") for n in (*METRIC_NAMES, *BROKER_METRIC_NAMES, *WORKER_METRIC_NAMES)}
     used: set[str] = set()
     for path in sorted((GRAFANA / "dashboards").glob("*.json")):
         board = json.loads(path.read_text())
@@ -47,7 +48,8 @@ def test_dashboards_use_exported_metrics() -> None:
                     assert base in exported or name in STANDARD, (path.name, name)
                     used.add(base)
     assert {"rag_total_latency_seconds", "rag_queries", "rag_feedback", "rag_index_size",
-            "rag_disk_free_ratio"} <= used
+            "rag_disk_free_ratio", "ragd_jobs", "ragd_jobs_oldest_queued_seconds", "ragd_broker_messages",
+            "ragd_task_seconds", "ragd_task_failures"} <= used
 
 
 def test_provisioning_points_at_the_dashboards() -> None:

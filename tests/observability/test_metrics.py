@@ -9,7 +9,8 @@ from pathlib import Path
 from prometheus_client.parser import text_string_to_metric_families
 
 from ragd.config import MetricsSettings, Settings
-from ragd.observability.metrics import METRIC_NAMES, Metrics, StateCollector
+from ragd.jobs.broker_stats import BrokerStatus
+from ragd.observability.metrics import BROKER_METRIC_NAMES, METRIC_NAMES, JobsCollector, Metrics, StateCollector
 
 WRITER = """
 import sys
@@ -36,19 +37,36 @@ def _samples(text: str) -> dict[tuple[str, tuple], float]:
 def test_every_metric_name_is_exported(tmp_path: Path) -> None:
     m = Metrics(MetricsSettings())
     m.add_collector(StateCollector(lambda: {"default": 12, "hr": 3}, lambda: 2, lambda: 15, tmp_path))
+    m.add_collector(JobsCollector(lambda: {"interactive": {"queued": 2, "running": 1}, "bulk": {"queued": 0}},
+                                  lambda queues: {q: 4.5 for q in queues},
+                                  lambda: BrokerStatus(True, {"interactive": 2, "bulk": 0})))
     m.observe_query("answered", retrieval_s=0.1, generation_s=0.2, total_s=0.35, tokens_in=4, tokens_out=9)
     body, content_type = m.exposition()
     assert content_type.startswith("text/plain")
     names = {f.name for f in text_string_to_metric_families(body.decode())}
-    for name in METRIC_NAMES:
+    for name in (*METRIC_NAMES, *BROKER_METRIC_NAMES):
         assert name.removesuffix("_total") in names, name
     s = _samples(body.decode())
     assert s[("rag_index_size", (("collection", "hr"),))] == 3
     assert s[("rag_ingest_queue_depth", ())] == 2
+    assert s[("ragd_jobs", (("queue", "interactive"), ("state", "running")))] == 1
+    assert s[("ragd_jobs_oldest_queued_seconds", (("queue", "bulk"),))] == 4.5
+    assert s[("ragd_broker_messages", (("queue", "interactive"),))] == 2 and s[("ragd_broker_reachable", ())] == 1
     assert s[("rag_total_latency_seconds_bucket", (("le", "0.5"),))] == 1
     assert s[("rag_model_tokens_total", (("direction", "output"),))] == 9
     assert 0 < s[("rag_disk_free_ratio", ())] <= 1 and 0 < s[("rag_memory_usage_ratio", ())] <= 1
     assert s[("process_resident_memory_bytes", ())] > 0
+
+
+def test_jobs_collector_without_a_broker_and_with_an_unreachable_one() -> None:
+    def families(broker: BrokerStatus | None) -> dict[str, list]:
+        collector = JobsCollector(lambda: {"interactive": {"queued": 0}}, lambda queues: {q: 0.0 for q in queues},
+                                  (lambda: broker) if broker is not None else None)
+        return {f.name: f.samples for f in collector.collect()}
+
+    assert set(families(None)) == {"ragd_jobs", "ragd_jobs_oldest_queued_seconds"}  # embedded mode: no broker
+    down = families(BrokerStatus(False, error="refused"))
+    assert down["ragd_broker_reachable"][0].value == 0 and down["ragd_broker_messages"] == []
 
 
 def test_two_processes_add_up_in_multiprocess_mode(tmp_path: Path) -> None:

@@ -77,6 +77,10 @@ def test_every_metric_has_sensible_values_after_traffic(server: Server, traffic:
     assert s[("rag_dense_index_vectors", ())] == s[("rag_index_size", (("collection", "default"),))]
     assert s[("rag_documents_processed_total", (("status", "indexed"),))] == 1
     assert s[("rag_ingest_queue_depth", ())] == 0
+    assert s[("ragd_jobs", (("queue", "interactive"), ("state", "done")))] == 1
+    assert s[("ragd_jobs", (("queue", "interactive"), ("state", "queued")))] == 0
+    assert s[("ragd_jobs_oldest_queued_seconds", (("queue", "bulk"),))] == 0
+    assert not any(n.startswith("ragd_broker") for n in names)  # embedded mode
     assert s[("rag_cache_hits_total", (("cache", "upload"),))] == 1
     route = (("method", "POST"), ("route", "/api/v1/query"), ("status", "200"))
     assert s[("rag_requests_total", route)] == 2

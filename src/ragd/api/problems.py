@@ -41,7 +41,8 @@ class ProblemDetails(BaseModel):
     detail: str
     errors: list[ValidationIssue] | None = Field(
         None, description="validation_error from request validation: every problem found.")
-    retry_after: int | None = Field(None, ge=1, description="rate_limited: seconds to wait (also Retry-After).")
+    retry_after: int | None = Field(None, ge=1, description="rate_limited, queue_full: seconds to wait (also "
+                                      "Retry-After).")
 
 
 # Codes the HTTP layer produces without a RagdError (ragd.api.errors._HTTP_CODES), by status.

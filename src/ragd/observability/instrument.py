@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from ragd.errors import RagdError
+from ragd.jobs import overview
 from ragd.observability.logging import get_logger
-from ragd.observability.metrics import Metrics, StateCollector
+from ragd.observability.metrics import JobsCollector, Metrics, StateCollector
 from ragd.observability.tracing import Tracer
 
 if TYPE_CHECKING:
@@ -49,10 +50,16 @@ class Instrumentation:
         self._lock = threading.Lock()
 
     def attach(self, ragd: Ragd) -> None:
-        """Measure ``ragd``'s state at scrape time (chunks per collection, queue depth, index size)."""
+        """Measure ``ragd``'s state at scrape time (chunks per collection, queue depth, index size, the ingestion
+        queues and, in broker mode, the broker's)."""
         self._ragd = ragd
         self.metrics.add_collector(StateCollector(
             ragd.store.chunks_by_collection, ragd.store.queue_depth, lambda: len(ragd.index), self._settings.data_dir,
+        ))
+        stats = overview.broker_stats(self._settings)
+        self.metrics.add_collector(JobsCollector(
+            lambda: overview.job_counts(ragd.store), lambda queues: overview.oldest_queued(ragd.store, queues),
+            stats.status if stats is not None else None,
         ))
 
     def close(self) -> None:

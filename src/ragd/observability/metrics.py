@@ -1,5 +1,8 @@
 """Prometheus metrics with stable names (dashboards and alert rules in ``deploy/`` rely on them).
 
+The ingestion queues (issue 16) are measured under ``ragd_*`` names by :class:`JobsCollector`; ``ragd worker``
+processes export the task metrics (``ragd_task_*``) on their own ``--metrics-port``.
+
 One :class:`Metrics` per :class:`ragd.core.Ragd`, with its own registry (several instances in one process
 never collide). Event metrics (counters, histograms, the in-flight gauge) are recorded as things happen; state
 metrics (index size per collection, ingest queue depth, disk and memory) are read from the store and the
@@ -31,6 +34,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
 from ragd.config import MetricsSettings, export_prometheus_multiproc_dir
+from ragd.jobs.broker_stats import BrokerStatus
 from ragd.security.filemodes import private_dir
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0)
@@ -42,7 +46,10 @@ METRIC_NAMES = (
     "rag_cache_hits_total", "rag_requests_total", "rag_request_duration_seconds", "rag_active_connections",
     "rag_model_tokens_total", "rag_feedback_total", "rag_errors_total",
     "rag_disk_free_ratio", "rag_disk_free_bytes", "rag_memory_usage_ratio", "rag_dense_index_vectors",
+    "ragd_jobs", "ragd_jobs_oldest_queued_seconds",
 )
+#: What a server exports in broker mode only (``jobs.broker_url`` set).
+BROKER_METRIC_NAMES = ("ragd_broker_messages", "ragd_broker_reachable")
 
 
 def _enable_multiprocess(directory: Path) -> None:
@@ -195,3 +202,43 @@ class StateCollector:
                                 value=disk.total - disk.used)
         yield GaugeMetricFamily("rag_memory_usage_ratio", "Memory in use / cgroup limit or host RAM.",
                                 value=memory_usage().ratio)
+
+
+class JobsCollector:
+    """Scrape-time gauges of the ingestion queues, from the store: ``ragd_jobs{queue,state}`` and
+    ``ragd_jobs_oldest_queued_seconds{queue}``; in broker mode (``broker`` given) also
+    ``ragd_broker_reachable`` and, when it answered, ``ragd_broker_messages{queue}``."""
+
+    def __init__(
+        self,
+        job_counts: Callable[[], dict[str, dict[str, int]]],
+        oldest_queued_s: Callable[[list[str]], dict[str, float]],
+        broker: Callable[[], BrokerStatus] | None = None,
+    ) -> None:
+        self._counts = job_counts
+        self._oldest = oldest_queued_s
+        self._broker = broker
+
+    def collect(self) -> Iterator[Metric]:
+        counts = self._counts()
+        jobs = GaugeMetricFamily("ragd_jobs", "Ingestion jobs in the store, by queue and state (queued, running, "
+                                 "done, failed).", labels=["queue", "state"])
+        for queue, states in counts.items():
+            for state, n in states.items():
+                jobs.add_metric([queue, state], n)
+        yield jobs
+        oldest = GaugeMetricFamily("ragd_jobs_oldest_queued_seconds", "Age of the oldest queued ingestion job "
+                                   "of each queue (0: none queued).", labels=["queue"])
+        for queue, age in self._oldest(list(counts)).items():
+            oldest.add_metric([queue], age)
+        yield oldest
+        if self._broker is None:
+            return
+        status = self._broker()
+        yield GaugeMetricFamily("ragd_broker_reachable", "1 when the broker answered this scrape, else 0.",
+                                value=1.0 if status.reachable else 0.0)
+        messages = GaugeMetricFamily("ragd_broker_messages", "Messages waiting in the broker queue of each "
+                                     "ingestion queue (not yet delivered to a worker).", labels=["queue"])
+        for queue, n in status.messages.items():
+            messages.add_metric([queue], n)
+        yield messages

@@ -1,4 +1,5 @@
-"""Tenant administration: users, groups and the tenant's API keys (admins, inside their own tenant only)."""
+"""Tenant administration: users, groups and the tenant's API keys (admins, inside their own tenant only); the
+ingestion queues (``/admin/jobs``)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ from ragd.api.problems import AUTH, BODY, problems
 from ragd.api.routes.auth import KeyRequest
 from ragd.api.schemas import Offset
 from ragd.auth.identities import Group
-from ragd.auth.policy import authorize
+from ragd.auth.policy import allowed, authorize
 from ragd.auth.service import key_out, user_out
 from ragd.errors import NotFound
+from ragd.jobs.overview import mode, overview, tenant_usage
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
 
@@ -132,3 +134,37 @@ def create_key(ragd: RagdDep, actor: AdminActor, body: AdminKeyRequest) -> dict[
                                        expires_days=body.expires_days, scopes=body.scopes)
     ragd.audit_event("key.created", actor, target=key.id, details={"role": key.role, "owner": owner.email})
     return {**key_out(key), "key": secret}
+
+
+class BrokerOut(BaseModel):
+    reachable: bool = Field(description="Whether the broker answered (short timeouts; false, never an error).")
+    messages: dict[str, int] = Field(description="Messages waiting in each queue's broker queue (ragd.<queue>); "
+                                     "empty when unreachable.")
+
+
+class TenantJobsOut(BaseModel):
+    active_jobs: int = Field(description="Your tenant's ingestion jobs queued or running.")
+    max_queued: int | None = Field(description="jobs.max_queued_per_tenant (null: no limit); above it, uploads "
+                                   "and re-indexing get 429 queue_full.")
+
+
+class JobsOut(BaseModel):
+    mode: str = Field(description="embedded (in-process workers) or celery (ragd worker processes, a broker).")
+    tenant: TenantJobsOut
+    queues: dict[str, dict[str, int]] | None = Field(
+        None, description="Operators: jobs by queue (interactive, bulk) and state (queued, running, done, failed).")
+    oldest_queued_s: dict[str, float] | None = Field(
+        None, description="Operators: age of the oldest queued job of each queue, seconds (0: none queued).")
+    broker: BrokerOut | None = Field(None, description="Operators, celery mode: the broker's queues; null when "
+                                     "embedded.")
+
+
+@router.get("/jobs", response_model=JobsOut, response_model_exclude_unset=True, responses=problems(*AUTH))
+def jobs(ragd: RagdDep, actor: AdminActor) -> JobsOut:
+    """The ingestion queues. Admins see the mode and their tenant's jobs against its limit; operators (admins of
+    the ``default`` tenant) also the whole store's jobs by queue and state, the oldest queued job's age and, in
+    celery mode, the messages waiting in the broker (whose reachability never fails the request)."""
+    tenant = TenantJobsOut(**tenant_usage(ragd.store, ragd.settings, actor.tenant_id))
+    if not allowed(actor, "ops"):
+        return JobsOut(mode=mode(ragd.settings), tenant=tenant)
+    return JobsOut(tenant=tenant, **overview(ragd.store, ragd.settings))

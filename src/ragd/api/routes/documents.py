@@ -19,6 +19,8 @@ from ragd.auth.actor import Actor
 from ragd.core import Ragd
 from ragd.errors import BadRequest, NotFound, ValidationFailed
 from ragd.ingest.pipeline import Upload
+from ragd.jobs.admission import check_room
+from ragd.jobs.dispatch import queue_for
 from ragd.models import DocStatus
 
 router = APIRouter(prefix="/api/v1/documents", tags=["documents"])
@@ -72,15 +74,17 @@ _GROUP_BYTES = 64 * 1024 * 1024  # originals held in memory at once while the ch
 
 
 @router.post("/upload", status_code=status.HTTP_201_CREATED, response_model=UploadResponse,
-             openapi_extra=_UPLOAD_BODY, responses=problems(*AUTH, *BODY, 404, 409, 413, 415))
+             openapi_extra=_UPLOAD_BODY, responses=problems(*AUTH, *BODY, 404, 409, 413, 415, 429))
 @upload_route
 async def upload(request: Request, ragd: RagdDep, actor: WriterActor) -> UploadResponse:
     """Store the files and queue them for ingestion; returns at once with each document's id and status.
 
     The caller is authenticated before any of the body is read. Each file streams to a temporary file and is
     checked as it arrives (size, type sniffed from content, then archive and page count); the first bad file
-    rejects the request and nothing is stored.
+    rejects the request and nothing is stored. A tenant with ``jobs.max_queued_per_tenant`` documents waiting
+    for ingestion gets 429 ``queue_full`` (before the body is read, and again once the files are counted).
     """
+    await run_in_threadpool(check_room, ragd.store, ragd.settings, actor.tenant_id)
     limit = int(ragd.settings.ingest.max_upload_mb * 1024 * 1024)
     async with spool_dir(ragd.settings.data_dir) as spool:
         form = await read_upload(request, spool, max_file_bytes=limit, max_files=ragd.settings.limits.max_upload_files,
@@ -97,6 +101,7 @@ def _store(ragd: Ragd, actor: Actor, form: UploadForm) -> UploadResponse:
         raise ValidationFailed(f"metadata: at most {MAX_METADATA_CHARS} characters")
     meta = _metadata(raw_meta)
     target = ragd.access.writable_collection(actor, collection)
+    check_room(ragd.store, ragd.settings, actor.tenant_id, len(form.files))  # before anything is charged or stored
     # the upload budget is charged once every file passed (a refused request records nothing, docs/ratelimits.md)
     ragd.rate_limit(actor, upload_bytes=sum(f.size for f in form.files), count_request=False)
     groups: list[list[SpooledFile]] = [[]]
@@ -108,11 +113,12 @@ def _store(ragd: Ragd, actor: Actor, form: UploadForm) -> UploadResponse:
     # credential's role decides (an admin's user-role key is a user here), or owning the collection
     owner = ragd.access.get(actor, target).owner_id
     replace_others = actor.is_admin or owner == actor.user_id
+    queue = queue_for(len(form.files))  # the whole request's queue, whatever its groups (interactive below 20 files)
     out = []
     for group in groups:
         subs = ragd.submit_many([Upload(f.path.read_bytes(), f.filename, f.mime) for f in group],
                                 collection=target, metadata=meta, tenant_id=actor.tenant_id,
-                                uploaded_by=actor.user_id, replace_others=replace_others)
+                                uploaded_by=actor.user_id, replace_others=replace_others, queue=queue)
         for sub in subs:
             doc, dup = sub.document, sub.duplicate
             ragd.audit_event("document.uploaded", actor, target=doc.id, details={
@@ -177,12 +183,12 @@ def content_disposition(filename: str) -> str:
 
 
 @router.post("/{doc_id}/reindex", response_model=DocumentOut, status_code=status.HTTP_202_ACCEPTED,
-             responses=problems(*AUTH, 404, 409))
+             responses=problems(*AUTH, 404, 409, 429))
 def reindex(ragd: RagdDep, actor: WriterActor, doc_id: str) -> DocumentOut:
+    """Queue the document again (429 ``queue_full`` when the tenant's ingestion queue is full)."""
     ragd.access.check_document(actor, ragd.store.get_document(doc_id), write=True)
-    doc = ragd.ingest.reindex(doc_id)
-    ragd.workers.notify()
-    return DocumentOut.of(doc)
+    check_room(ragd.store, ragd.settings, actor.tenant_id)
+    return DocumentOut.of(ragd.reindex(doc_id))  # queued (interactive) and dispatched: workers woken or published
 
 
 @router.delete("/{doc_id}", status_code=status.HTTP_204_NO_CONTENT, responses=problems(*AUTH, 404))
