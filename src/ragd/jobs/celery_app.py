@@ -13,7 +13,6 @@ built on first access from :class:`ragd.config.Settings` (the ``RAGD_*`` environ
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 import time
@@ -24,6 +23,7 @@ from celery import Celery
 from kombu import Exchange, Queue
 
 from ragd.config import Settings
+from ragd.jobs.broker_stats import broker_queue, broker_status
 from ragd.models import JOB_QUEUES, Job
 from ragd.store.url import masked
 
@@ -37,7 +37,7 @@ SOFT_LIMIT_MARGIN_S = 30.0
 
 def queue_name(prefix: str, queue: str) -> str:
     """The broker queue of a job queue (``interactive`` → ``ragd.interactive``)."""
-    return f"{prefix}.{queue}"
+    return broker_queue(queue, prefix)
 
 
 def broker_label(settings: Settings) -> str:
@@ -158,28 +158,13 @@ class Publisher:
         return None if counts is None else counts[queue]
 
     def queue_sizes(self, queues: Sequence[str] = JOB_QUEUES) -> dict[str, int] | None:
-        """:meth:`ready_messages` of several queues over one connection (passive queue declarations: AMQP's
-        message count, Redis's list lengths); ``None`` when the broker is unreachable."""
-        from kombu.exceptions import ChannelError
-
-        out: dict[str, int] = {}
-        try:
-            with self.app.connection_for_read() as conn:
-                conn.ensure_connection(max_retries=1, timeout=2)
-                for q in queues:
-                    channel = conn.channel()
-                    try:
-                        out[q] = int(channel.queue_declare(queue=queue_name(self.prefix, q), passive=True)
-                                     .message_count)
-                    except (ChannelError, *conn.channel_errors):  # never declared (AMQP 404), or an empty Redis list
-                        out[q] = 0
-                    finally:
-                        with contextlib.suppress(Exception):  # closed by the broker after a 404
-                            channel.close()
-        except Exception as exc:
-            log.debug("broker queue sizes unavailable: %r", exc)
+        """:meth:`ready_messages` of several queues over one connection (:func:`ragd.jobs.broker_stats.
+        broker_status`: passive queue declarations, short timeouts); ``None`` when the broker is unreachable."""
+        status = broker_status(str(self.app.conf.broker_url), queues, prefix=self.prefix)
+        if not status.reachable:
+            log.debug("broker queue sizes unavailable: %s", status.error)
             return None
-        return out
+        return status.messages
 
 
 _APP: Celery | None = None
