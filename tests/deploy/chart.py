@@ -17,11 +17,26 @@ def render_files(values: dict[str, Any] | None = None) -> dict[str, str]:
         return dict(chart.render(values=values or {}, name="demo", namespace="ops"))
 
 
-def render(values: dict[str, Any] | None = None) -> dict[str, dict]:
-    out = {}
-    for name, text in render_files(values).items():
-        if name.endswith(".yaml"):
-            for doc in yaml.safe_load_all(text):
-                if doc:
-                    out[doc["kind"]] = doc
+def render_all(values: dict[str, Any] | None = None) -> list[dict]:
+    """Every manifest the chart renders."""
+    return [doc for name, text in render_files(values).items() if name.endswith(".yaml")
+            for doc in yaml.safe_load_all(text) if doc]
+
+
+def _by_kind(docs: list[dict], worker: bool) -> dict[str, dict]:
+    out: dict[str, dict] = {}
+    for doc in docs:
+        if (doc["metadata"]["labels"].get("app.kubernetes.io/component") == "worker") is worker:
+            assert doc["kind"] not in out, f"two {doc['kind']} manifests"
+            out[doc["kind"]] = doc
     return out
+
+
+def render(values: dict[str, Any] | None = None) -> dict[str, dict]:
+    """The API's manifests (and those it shares with the workers: ConfigMap, Secret), one per kind."""
+    return _by_kind(render_all(values), worker=False)
+
+
+def render_workers(values: dict[str, Any] | None = None) -> dict[str, dict]:
+    """The worker manifests of broker mode (Deployment, HorizontalPodAutoscaler, PodMonitor), one per kind."""
+    return _by_kind(render_all(values), worker=True)

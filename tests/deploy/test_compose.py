@@ -7,38 +7,25 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import os
-import re
 import subprocess
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-import yaml
+from tests.deploy.composefile import (
+    COMPOSE,
+    DEPLOY,
+    REPLICAS,
+    SERVICES,
+    SHARED_SECRETS,
+    env,
+    in_profile,
+    interpolated,
+    scaled,
+    start_command,
+)
 from tests.deploy.tools import CADDYFILE, caddy_exe, compose, compose_exe
 from tests.support import REPO
-
-DEPLOY = REPO / "deploy"
-COMPOSE: dict[str, Any] = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
-SERVICES: dict[str, dict[str, Any]] = COMPOSE["services"]
-REPLICAS = ("ragd-1", "ragd-2")
-SHARED_SECRETS = ("RAGD_AUTH__JWT_SECRET", "RAGD_AUDIT__SIGNING_KEY", "RAGD_ENCRYPTION__KEY")
-INTERPOLATION = re.compile(r"\$\{([A-Z0-9_]+)(?::?[-?][^}]*)?\}")
-
-
-def scaled() -> set[str]:
-    return {name for name, svc in SERVICES.items() if "scaled" in svc.get("profiles", [])}
-
-
-def env(service: str) -> dict[str, str]:
-    return {k: str(v) for k, v in SERVICES[service]["environment"].items()}
-
-
-def interpolated(value: Any) -> set[str]:
-    """Variables Compose substitutes in a (nested) value; ``$$`` is a literal dollar, not a variable."""
-    text = json.dumps(value).replace("$$", "")
-    return set(INTERPOLATION.findall(text))
 
 
 def test_default_is_the_single_sqlite_service() -> None:
@@ -47,8 +34,8 @@ def test_default_is_the_single_sqlite_service() -> None:
     assert "RAGD_STORE__URL" not in SERVICES["ragd"]["environment"]  # empty: SQLite in the data volume
 
 
-def test_scaled_profile_has_postgres_redis_two_replicas_and_a_proxy() -> None:
-    assert scaled() == {"postgres", "redis", *REPLICAS, "proxy"}
+def test_scaled_profile_has_postgres_redis_rabbitmq_two_replicas_workers_and_a_proxy() -> None:
+    assert scaled() == {"postgres", "redis", "rabbitmq", *REPLICAS, "worker", "proxy"}
     assert SERVICES["postgres"]["image"].startswith("pgvector/pgvector:pg")
     assert SERVICES["redis"]["image"].startswith("redis:")
     for name in ("postgres", "redis"):
@@ -89,20 +76,14 @@ def test_replica_settings_exist_and_every_variable_is_in_the_example_env_file() 
         assert f"`{key}`" in documented, key
     example = {line.split("=", 1)[0] for line in (DEPLOY / "scaled.env.example").read_text().splitlines()
                if line and not line.startswith("#")}
-    used = set().union(*(interpolated(SERVICES[name]) for name in scaled()))
+    used = set().union(*(interpolated(SERVICES[name]) for name in scaled() | in_profile("flower")))
     assert used and used == example
     assert "deploy/scaled.env" in (REPO / ".gitignore").read_text().split()
 
 
 def _start_command(tmp_path: Path, environment: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """The replicas' entrypoint + command as the container runs it, with `ragd` a stand-in on PATH."""
-    svc = SERVICES[REPLICAS[0]]
-    argv = [*svc["entrypoint"], *(arg.replace("$$", "$") for arg in svc["command"])]  # Compose's unescaping
-    fake = tmp_path / "ragd"
-    fake.write_text('#!/bin/sh\necho "ragd $*"\n')
-    fake.chmod(0o755)
-    run_env = {"PATH": f"{tmp_path}{os.pathsep}/usr/bin:/bin", **environment}
-    return subprocess.run(argv, env=run_env, capture_output=True, text=True, timeout=30)
+    return start_command(SERVICES[REPLICAS[0]], tmp_path, environment, {"ragd": 'echo "ragd $*"'})
 
 
 @pytest.mark.parametrize("missing", ["RAGD_AUTH__JWT_SECRET", "RAGD_AUDIT__SIGNING_KEY"])
@@ -153,7 +134,8 @@ def test_only_the_proxy_is_a_trusted_proxy() -> None:
 
 def _env_file(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     values = {"RAGD_POSTGRES_PASSWORD": "a1b2c3d4e5f6", "RAGD_AUTH__JWT_SECRET": "f0e1d2c3b4a5" * 4,
-              "RAGD_AUDIT__SIGNING_KEY": "audit-seed-base64", "RAGD_ENCRYPTION__KEY": "enc-key-base64"}
+              "RAGD_AUDIT__SIGNING_KEY": "audit-seed-base64", "RAGD_ENCRYPTION__KEY": "enc-key-base64",
+              "RAGD_RABBITMQ_PASSWORD": "0f1e2d3c4b5a"}
     path = tmp_path / "scaled.env"
     path.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
     return path, values
@@ -168,11 +150,12 @@ def test_compose_loads_the_default_without_any_scaled_variable(tmp_path: Path) -
 
 def test_compose_resolves_the_documented_scaled_command(tmp_path: Path) -> None:
     env_file, values = _env_file(tmp_path)
-    # the services `docker compose --env-file … --profile scaled up proxy` starts (docs/scaling.md)
-    res = compose("--profile", "scaled", "config", "--format", "json", "proxy", env_file=env_file, home=tmp_path)
+    # the services `docker compose --env-file … --profile scaled up proxy worker` starts (docs/scaling.md)
+    res = compose("--profile", "scaled", "config", "--format", "json", "proxy", "worker", env_file=env_file,
+                  home=tmp_path)
     assert res.returncode == 0, res.stderr
     services = json.loads(res.stdout)["services"]
-    assert set(services) == {"postgres", "redis", *REPLICAS, "proxy"}  # not the SQLite `ragd`
+    assert set(services) == {"postgres", "redis", "rabbitmq", *REPLICAS, "worker", "proxy"}  # not the SQLite `ragd`
     environments = [services[name]["environment"] for name in REPLICAS]
     assert environments[0] == environments[1]
     for secret in SHARED_SECRETS:

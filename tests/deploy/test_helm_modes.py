@@ -85,9 +85,9 @@ def test_the_example_values_file_renders_postgresql_mode_from_existing_secrets()
     assert "PodDisruptionBudget" in docs and "PersistentVolumeClaim" not in docs
     assert "Secret" not in docs  # the operator's Secret (ragd-secrets), named in the example
     container = pod(docs)["containers"][0]
-    (url,) = container["env"]
-    assert url == {"name": "RAGD_STORE__URL",
-                   "valueFrom": {"secretKeyRef": {"name": "ragd-secrets", "key": "RAGD_STORE__URL"}}}
+    assert container["env"] == [
+        {"name": name, "valueFrom": {"secretKeyRef": {"name": "ragd-secrets", "key": name}}}
+        for name in ("RAGD_STORE__URL", "RAGD_JOBS__BROKER_URL")]  # the example runs broker mode (workers on)
     assert {"secretRef": {"name": "ragd-secrets"}} in container["envFrom"]
     assert docs["ConfigMap"]["data"]["RAGD_RATELIMIT__URL"].startswith("redis://")
     report = helm.lint(str(CHART), EXAMPLE, strict=True)

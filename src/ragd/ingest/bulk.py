@@ -98,7 +98,7 @@ def ingest_files(
             done_queueing = queued.is_set()
             if process and r.workers.run_one(on_done=on_done):
                 continue
-            if done_queueing:
+            if done_queueing and not r.workers.wait_for_retry():  # a retry put off: wait for it, as drain does
                 break
             queued.wait(0.05 if process else None)
     finally:

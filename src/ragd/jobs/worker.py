@@ -11,20 +11,26 @@ documents of at most ``small_bytes``: a one-line text uploaded behind a 600-page
 still being parsed, instead of after it. While a batch runs, a heartbeat renews its leases every third of the lease
 (and touches the jobs, so ``ragd doctor`` does not call them stuck); a worker finishes or releases only the jobs it
 still holds. When a batch fails unexpectedly, its documents are run again one by one, so one bad document fails
-alone (after ``max_attempts``) and the others are indexed.
+alone (after ``max_attempts``) and the others are indexed. A job that failed for an unexpected reason is retried
+after a backoff (:func:`ragd.jobs.backoff.backoff_delay`: exponential from ``retry_base_s`` up to ``retry_max_s``,
+with full jitter): the store does not hand it to :meth:`Store.claim_jobs` before then, and :meth:`WorkerPool.drain`
+waits for the retries it put off.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import random
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from ragd.errors import StoreUnavailable
 from ragd.ingest.pipeline import IngestService
+from ragd.jobs.backoff import backoff_delay
 from ragd.models import DocStatus, Job
 from ragd.store.base import JobQueue
 
@@ -46,6 +52,9 @@ class WorkerPool:
         batch: int = 8,
         batch_bytes: int | None = None,
         small_bytes: int = 0,
+        retry_base_s: float = 2.0,
+        retry_max_s: float = 300.0,
+        rng: random.Random | None = None,
     ) -> None:
         self._store = store
         self._ingest = ingest
@@ -56,6 +65,11 @@ class WorkerPool:
         self._batch = batch
         self._batch_bytes = batch_bytes
         self._small = small_bytes
+        self._retry_base = retry_base_s
+        self._retry_max = retry_max_s
+        self._rng = rng or random.Random()
+        self._retries: dict[int, float] = {}  # job id -> when its retry is due (epoch s): what drain waits for
+        self._retries_lock = threading.Lock()
         self._stop = threading.Event()
         self._wake: list[threading.Event] = []
         self._threads: list[threading.Thread] = []
@@ -153,7 +167,27 @@ class WorkerPool:
                 log.warning("could not mark document %s failed", job.document_id)
             self._store.finish_job(job.id, ok=False, error=str(exc), worker_id=worker_id)
         else:
-            self._store.release_job(job.id, worker_id=worker_id)
+            with self._retries_lock:
+                delay = backoff_delay(job.attempts, self._retry_base, self._retry_max, self._rng)
+            self._store.release_job(job.id, worker_id=worker_id, delay_s=delay, error=str(exc))
+            log.info("job %s will be retried in %.1f s (attempt %d of %d)", job.id, delay, job.attempts + 1,
+                     self._max_attempts)
+            now = time.time()  # read after the store's clock: ``due`` is never before the job's not_before
+            with self._retries_lock:
+                self._retries = {j: t for j, t in self._retries.items() if t > now}
+                self._retries[job.id] = now + delay
+
+    def wait_for_retry(self) -> bool:
+        """Wait until the next retry this pool put off is due; False at once when none is pending (or the pool
+        is stopping). A retry whose time has passed is forgotten: by then it was claimable."""
+        with self._retries_lock:
+            now = time.time()
+            self._retries = {j: t for j, t in self._retries.items() if t > now}
+            due = min(self._retries.values(), default=None)
+        if due is None or self._stop.is_set():
+            return False
+        self._stop.wait(max(0.0, due - time.time()))
+        return not self._stop.is_set()
 
     @contextmanager
     def _heartbeat(self, worker_id: str, job_ids: list[int]) -> Iterator[None]:
@@ -182,8 +216,11 @@ class WorkerPool:
             thread.join()
 
     def drain(self, on_done: Callable[[str, str], None] | None = None) -> int:
-        """Process jobs in the calling thread until the queue is empty (the CLI's way). Returns jobs run."""
+        """Process jobs in the calling thread until the queue is empty (the CLI's way), waiting for the retries it
+        puts off. Returns the batches run."""
         n = 0
-        while self.run_one(f"{self._id}-inline", on_done):
-            n += 1
-        return n
+        while True:
+            if self.run_one(f"{self._id}-inline", on_done):
+                n += 1
+            elif not self.wait_for_retry():
+                return n

@@ -81,3 +81,78 @@ when the chart writes the Secret; an existingSecret is the operator's to fill (v
 {{- end -}}
 {{- end -}}
 {{- end -}}
+
+{{/*
+Broker mode (docs/scaling.md#workers): "true" when a broker URL is given (broker.url, or a key of an existing
+Secret). The API replicas then publish ingestion tasks to it instead of running them, and `ragd worker` pods run
+them. It needs PostgreSQL mode: a worker reaches the store over the network, never a replica's SQLite volume.
+*/}}
+{{- define "ragd.brokerMode" -}}
+{{- $url := .Values.broker.url | default "" -}}
+{{- $on := or $url .Values.broker.existingSecret.name -}}
+{{- if and $url (not (regexMatch "^(amqps?|redis|rediss)://" $url)) -}}
+{{- fail "broker.url must be an amqp://, amqps://, redis:// or rediss:// URL (leave it empty for in-process ingestion)" -}}
+{{- end -}}
+{{- if and $on (ne (include "ragd.storeMode" .) "postgresql") -}}
+{{- fail "broker mode (broker.url or broker.existingSecret) needs PostgreSQL: set store.url or store.existingSecret; workers cannot reach the SQLite volume (docs/scaling.md#workers)" -}}
+{{- end -}}
+{{- if and $url .Values.existingSecret -}}
+{{- fail "broker.url is written into the chart's Secret, which existingSecret replaces: put the URL into a Secret and name it in broker.existingSecret" -}}
+{{- end -}}
+{{- ternary "true" "false" (not (empty $on)) -}}
+{{- end -}}
+
+{{/*
+The worker Deployment is rendered in broker mode unless workers.enabled is false (workers run elsewhere, e.g.
+`ragd worker` on other machines reaching the same store and broker).
+*/}}
+{{- define "ragd.workersEnabled" -}}
+{{- ternary "true" "false" (and (eq (include "ragd.brokerMode" .) "true") .Values.workers.enabled) -}}
+{{- end -}}
+
+{{- define "ragd.workerName" -}}
+{{- printf "%s-worker" (include "ragd.fullname" . | trunc 56 | trimSuffix "-") -}}
+{{- end -}}
+
+{{/*
+Worker pods carry a name of their own (<chart>-worker), so that the API's Service, PodDisruptionBudget and
+anti-affinity (which select <chart> pods of the release) never take them for API replicas.
+*/}}
+{{- define "ragd.workerSelectorLabels" -}}
+app.kubernetes.io/name: {{ printf "%s-worker" (include "ragd.name" .) }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: worker
+{{- end -}}
+
+{{- define "ragd.workerLabels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{ include "ragd.workerSelectorLabels" . }}
+app.kubernetes.io/part-of: {{ include "ragd.name" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end -}}
+
+{{/*
+The environment entries read from operators' Secrets (store.existingSecret, broker.existingSecret), shared by
+the API and the worker containers. Empty when the chart's own Secret holds the URLs (envFrom).
+*/}}
+{{- define "ragd.secretEnv" -}}
+{{- with .Values.store.existingSecret }}
+{{- if .name }}
+- name: RAGD_STORE__URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ .name }}
+      key: {{ .key | default "RAGD_STORE__URL" }}
+{{- end }}
+{{- end }}
+{{- with .Values.broker.existingSecret }}
+{{- if .name }}
+- name: RAGD_JOBS__BROKER_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ .name }}
+      key: {{ .key | default "RAGD_JOBS__BROKER_URL" }}
+{{- end }}
+{{- end }}
+{{- end -}}
