@@ -8,9 +8,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.backend import query
+from tests.backend import SHARED_KEYS, query
 from tests.jobs.workers import Broker, WorkerProcess, wait_until
 from tests.support import Server
+from tests.tcpproxy import TcpProxy
 
 from ragd.config import Settings
 from ragd.jobs.celery_app import TASK_NAME, make_app, queue_name
@@ -131,3 +132,27 @@ def test_the_last_attempt_fails_the_document_with_the_last_error(
     assert (state, attempts) == ("failed", 3) and "EMBED-DOWN" in error
     assert worker.metric("ragd_task_retries_total", queue="interactive", reason="transient") == 2
     assert worker.metric("ragd_task_failures_total", queue="interactive") == 1
+
+
+def test_a_store_outage_is_retried_with_backoff_then_the_job_runs(
+        broker: Broker, pg_url: str, server_factory: Callable[..., Server],
+        worker_factory: Callable[..., WorkerProcess], tmp_path: Path) -> None:
+    """The worker reaches its PostgreSQL through a TCP proxy that is cut (on both runs: the store that can be
+    unreachable is a networked one): its task cannot even claim the job, so the message is retried with backoff,
+    and the job runs once the store answers again — one attempt, since no claim ever succeeded before."""
+    proxy = TcpProxy(("127.0.0.1", 5432))
+    try:
+        server = server_factory(tmp_path / "data", RAGD_STORE__URL=pg_url, **SHARED_KEYS, **broker.env()).start()
+        through = pg_url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
+        worker = worker_factory(broker, env={"RAGD_STORE__URL": through, **SHARED_KEYS})
+        proxy.cut()
+        with server.client() as http:
+            doc_id = upload(http, "depot.txt", NOTE)
+            wait_until(lambda: worker.metric("ragd_task_retries_total", queue="interactive",
+                                             reason="store_unreachable") >= 2, "the task to retry", timeout=120)
+            assert status(http, doc_id)["status"] == "pending"
+            proxy.restore()
+            assert done(http, doc_id)["status"] == "indexed"
+        assert job_row(server, doc_id)[:2] == ("done", 1)
+    finally:
+        proxy.close()

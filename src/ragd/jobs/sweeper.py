@@ -67,7 +67,7 @@ class Sweeper:
             except StoreUnavailable as exc:
                 failures += 1
                 if failures == 1 or failures % 20 == 0:
-                    log.warning("sweeper: %s (trying again every %.0f s)", exc.detail, self.settings.sweep_interval_s)
+                    log.warning("sweeper: %s (trying again every %g s)", exc.detail, self.settings.sweep_interval_s)
             except Exception:
                 log.exception("sweeper: unexpected error; trying again at the next interval")
 
