@@ -167,6 +167,7 @@ class Ragd:
             max_attempts=ing.max_attempts, lease_seconds=ing.lease_seconds,
             batch=ing.batch_documents, batch_bytes=int(ing.batch_mb * 1024 * 1024),
             small_bytes=int(ing.small_document_kb * 1024),
+            retry_base_s=settings.jobs.retry_base_s, retry_max_s=settings.jobs.retry_max_s,
         )
         # who runs the jobs: the in-process pool above (embedded, the default) or `ragd worker` processes on Celery
         # (jobs.broker_url): then this process publishes jobs after their commit and sweeps (ragd.jobs.dispatch)

@@ -25,12 +25,12 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 
 from ragd.errors import StoreUnavailable
 from ragd.ingest.pipeline import IngestService
 from ragd.jobs.backoff import backoff_delay
+from ragd.jobs.lease import renewing
 from ragd.models import DocStatus, Job
 from ragd.store.base import JobQueue
 
@@ -128,7 +128,7 @@ class WorkerPool:
                                       max_size=max_size)
         if not jobs:
             return False
-        with self._heartbeat(worker_id, [j.id for j in jobs]):
+        with renewing(self._store, worker_id, [j.id for j in jobs], self._lease):
             try:
                 statuses = self._ingest.process_batch([j.document_id for j in jobs])
                 done = list(jobs)
@@ -188,32 +188,6 @@ class WorkerPool:
             return False
         self._stop.wait(max(0.0, due - time.time()))
         return not self._stop.is_set()
-
-    @contextmanager
-    def _heartbeat(self, worker_id: str, job_ids: list[int]) -> Iterator[None]:
-        """Renew the jobs' leases every third of a lease while the block runs."""
-        done = threading.Event()
-
-        def beat() -> None:
-            held = list(job_ids)
-            while held and not done.wait(self._lease / 3):
-                try:
-                    renewed = self._store.renew_jobs(worker_id, held, self._lease)
-                except Exception:  # a busy store: try again at the next beat, the lease still runs
-                    log.warning("worker %s: renewing %d leases failed", worker_id, len(held), exc_info=True)
-                    continue
-                if len(renewed) < len(held):
-                    log.warning("worker %s lost %d jobs (finished, deleted or taken over)", worker_id,
-                                len(held) - len(renewed))
-                held = renewed
-
-        thread = threading.Thread(target=beat, name=f"ragd-lease-{worker_id}", daemon=True)
-        thread.start()
-        try:
-            yield
-        finally:
-            done.set()
-            thread.join()
 
     def drain(self, on_done: Callable[[str, str], None] | None = None) -> int:
         """Process jobs in the calling thread until the queue is empty (the CLI's way), waiting for the retries it
