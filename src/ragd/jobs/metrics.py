@@ -45,12 +45,17 @@ class TaskMetrics:
                                 registry=r)
         self.skipped = Counter("ragd_tasks_skipped", "Messages whose job needed nothing (duplicate or stale), by "
                                "queue.", ["queue"], registry=r)
-        self.ready = Gauge("ragd_worker_ready", "1 once this worker consumes from the broker.", registry=r)
         for q in JOB_QUEUES:
             self.failures.labels(q)
             self.skipped.labels(q)
             for reason in RETRY_REASONS:
                 self.retries.labels(q, reason)
+
+
+def readiness() -> tuple[CollectorRegistry, Gauge]:
+    """The ``ragd_worker_ready`` gauge of the worker's main process, in a registry of its own."""
+    registry = CollectorRegistry()
+    return registry, Gauge("ragd_worker_ready", "1 once this worker consumes from the broker.", registry=registry)
 
 
 class Chained:

@@ -49,7 +49,7 @@ def run_worker(settings: Settings, opts: WorkerOptions) -> int:
     from ragd.jobs import tasks
     from ragd.jobs.celery_app import Publisher, broker_label, make_app, queue_name
     from ragd.jobs.context import WorkerContext
-    from ragd.jobs.metrics import TaskMetrics
+    from ragd.jobs.metrics import readiness
     from ragd.jobs.sweeper import Sweeper
 
     prefix = settings.jobs.queue_prefix
@@ -67,8 +67,8 @@ def run_worker(settings: Settings, opts: WorkerOptions) -> int:
         ctx = WorkerContext(settings, queues=opts.queues)
         tasks.install_context(ctx)
         ctx.warm_up()
-    metrics = ctx.metrics if ctx is not None else TaskMetrics()
-    stop_metrics = _serve_metrics(settings, metrics, ctx, opts) if opts.metrics_port else None
+    status, ready_gauge = readiness()  # (before prefork's multiprocess values are switched on: this process's own)
+    stop_metrics = _serve_metrics(settings, status, ctx, opts) if opts.metrics_port else None
     background: dict[str, Any] = {}
 
     def ready(**_: Any) -> None:
@@ -80,7 +80,7 @@ def run_worker(settings: Settings, opts: WorkerOptions) -> int:
         sweeper = Sweeper(backend.store, Publisher(app, prefix), settings.jobs)
         sweeper.start()
         background["sweeper"] = sweeper
-        metrics.ready.set(1)
+        ready_gauge.set(1)
         log.info("ragd worker %s ready: queues %s on %s, pool %s x %d", hostname,
                  ", ".join(queue_name(prefix, q) for q in opts.queues), broker_label(settings), opts.pool,
                  opts.concurrency)
@@ -100,11 +100,13 @@ def run_worker(settings: Settings, opts: WorkerOptions) -> int:
     finally:
         signals.worker_ready.disconnect(ready)
         signals.setup_logging.disconnect(no_celery_logging)
-        metrics.ready.set(0)
+        ready_gauge.set(0)
         if "sweeper" in background:
             background["sweeper"].stop()
         if stop_metrics is not None:
             stop_metrics()
+        if prefork and opts.metrics_port:
+            shutil.rmtree(settings.metrics.multiproc_dir, ignore_errors=True)
         if ctx is not None:
             tasks.close_context()
         elif "backend" in background:
@@ -112,23 +114,24 @@ def run_worker(settings: Settings, opts: WorkerOptions) -> int:
         log.info("ragd worker %s stopped", hostname)
 
 
-def _serve_metrics(settings: Settings, metrics: Any, ctx: Any, opts: WorkerOptions) -> Any:
-    """Start the Prometheus endpoint; returns its stop function."""
+def _serve_metrics(settings: Settings, status: Any, ctx: Any, opts: WorkerOptions) -> Any:
+    """Start the Prometheus endpoint: the readiness gauge, the process, and the task and pipeline metrics (of this
+    process's context; with prefork, every child's, summed from their files). Returns its stop function."""
     from prometheus_client import CollectorRegistry, ProcessCollector, start_http_server
 
     from ragd.jobs.metrics import Chained
 
     registry = CollectorRegistry()
-    if settings.metrics.multiproc_dir:  # prefork: every child's metrics, summed
+    registry.register(Chained(status))
+    if ctx is not None:
+        registry.register(Chained(ctx.obs.metrics.registry))
+    else:  # prefork: the children's metrics are files in the multiprocess directory, summed at scrape time
         from prometheus_client.multiprocess import MultiProcessCollector
 
         from ragd.observability.metrics import Metrics
 
         Metrics(settings.metrics)  # switches this process (and the children it forks) to multiprocess values
         MultiProcessCollector(registry, path=settings.metrics.multiproc_dir)
-        registry.register(Chained(metrics.registry))
-    else:
-        registry.register(Chained(ctx.obs.metrics.registry if ctx is not None else metrics.registry))
     ProcessCollector(registry=registry)
     server, thread = start_http_server(opts.metrics_port, addr=opts.metrics_host, registry=registry)
 
