@@ -103,3 +103,13 @@ def test_flower_sees_the_workers_and_their_tasks(broker: Broker, flower: str, tm
 
     [task] = wait_until(ingest_tasks, "flower to show the task", timeout=60)
     assert task["worker"] == worker.hostname and task["result"] == "'done'"
+
+
+@pytest.mark.parametrize("url", ["http://user:hunter2@mq", "mq:5672", "postgresql://ragd:hunter2@db/ragd"])
+def test_a_broker_url_that_is_not_a_broker_is_refused_without_echo(url: str) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError) as err:
+        Settings(jobs={"broker_url": url})
+    assert "amqp://" in str(err.value) and "hunter2" not in str(err.value)
+    assert Settings(jobs={"broker_url": ""}).jobs.broker_url is None  # empty: embedded mode

@@ -156,3 +156,18 @@ def test_a_store_outage_is_retried_with_backoff_then_the_job_runs(
         assert job_row(server, doc_id)[:2] == ("done", 1)
     finally:
         proxy.close()
+
+
+def test_small_documents_are_batched_into_one_task(broker: Broker, serve: Callable[..., Server],
+                                                   worker_factory: Callable[..., WorkerProcess]) -> None:
+    server = serve(broker)
+    with server.client() as http:
+        r = http.post("/api/v1/documents/upload", files=[("file", (f"note-{i}.txt", NOTE + f" Note {i}.".encode()))
+                                                         for i in range(5)])
+        assert r.status_code == 201, r.text
+        ids = [d["id"] for d in r.json()["documents"]]
+        worker = worker_factory(broker)  # five messages wait: the first task takes all five jobs
+        assert all(done(http, i)["status"] == "indexed" for i in ids)
+    wait_until(lambda: worker.metric("ragd_tasks_skipped_total", queue="interactive") == 4, "the other messages")
+    assert worker.metric("ragd_task_seconds_count", queue="interactive", outcome="done") == 1
+    assert sorted(query(server.store_url, "SELECT status, attempts FROM jobs")) == [("done", 1)] * 5

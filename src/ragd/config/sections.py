@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 
 class _Section(BaseModel):
@@ -259,6 +259,9 @@ class HealthSettings(_Section):
     )
 
 
+BROKER_SCHEMES = ("amqp", "amqps", "pyamqp", "redis", "rediss", "sentinel")
+
+
 class JobsSettings(_Section):
     """Ingestion jobs: the embedded in-process workers (no broker) or ``ragd worker`` processes on Celery
     (docs/workers.md)."""
@@ -309,3 +312,17 @@ class JobsSettings(_Section):
         3600.0, gt=0, description="Hard time limit of one task (the soft limit is 30 s earlier; enforced by the "
         "prefork pool only). With RabbitMQ, keep its consumer_timeout above it."
     )
+
+    @field_validator("broker_url")
+    @classmethod
+    def _broker_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        url = value.get_secret_value().strip()
+        if not url:
+            return None  # RAGD_JOBS__BROKER_URL= (empty): embedded mode
+        scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+        if scheme not in BROKER_SCHEMES:
+            raise ValueError("jobs.broker_url must be a RabbitMQ (amqp://, amqps://) or Redis (redis://, rediss://, "
+                             "sentinel://) URL")
+        return SecretStr(url)

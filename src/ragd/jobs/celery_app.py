@@ -142,6 +142,10 @@ class Publisher:
             self._failed_at = 0.0
         return sent
 
+    def close(self) -> None:
+        """Close the app's broker connections (pooled producers)."""
+        self.app.close()
+
     def recently_failed(self, within_s: float) -> bool:
         """Whether a publish failed less than ``within_s`` seconds ago (and none succeeded since)."""
         with self._lock:

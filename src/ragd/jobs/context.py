@@ -48,14 +48,18 @@ class WorkerContext:
         # the task metrics join the pipeline's registry: one endpoint serves both (ragd worker --metrics-port)
         self.metrics = TaskMetrics(self.obs.metrics.registry)
         self._closed = False
+        self._warm_up: threading.Thread | None = None
 
     def warm_up(self) -> None:
         """Pay the model's first slow batch before the first task (off the task's clock)."""
-        threading.Thread(target=self.embedder.warm_up, name="ragd-warm-up", daemon=True).start()
+        self._warm_up = threading.Thread(target=self.embedder.warm_up, name="ragd-warm-up", daemon=True)
+        self._warm_up.start()
 
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
+        if self._warm_up is not None:  # an interpreter leaving while the model runs aborts the process
+            self._warm_up.join(60)
         self.obs.close()
         self.backend.close()

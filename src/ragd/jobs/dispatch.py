@@ -102,6 +102,7 @@ class BrokerDispatcher:
 
     def close(self) -> None:
         self.sweeper.stop()
+        self.publisher.close()
 
     def broker_status(self) -> dict[str, Any] | None:
         sizes = self.publisher.queue_sizes()
