@@ -30,7 +30,7 @@ from tests.e2e.cluster import (
     upload,
     wait_processed,
 )
-from tests.e2e.stall_worker import MARKER
+from tests.e2e.stall_worker import HOLD, STALL
 from tests.jobs.workers import Broker, WorkerProcess, wait_until
 from tests.support import Server
 from tests.tcpproxy import TcpProxy
@@ -64,7 +64,7 @@ def test_a_worker_killed_mid_document_leaves_it_to_another_worker(
     # the first worker gets stuck in the embedding step of the document holding the marker
     [stuck] = start_workers(worker_factory, broker, tmp_path / "stuck", 1, env, module="tests.e2e.stall_worker")
     with api.client() as http:
-        doc_id = upload(http, text(1, lines=60) + f"\n{MARKER}\n", "boiler.txt")
+        doc_id = upload(http, text(1, lines=60) + f"\n{STALL}\n", "boiler.txt")
     def in_the_middle() -> bool:
         found = rows(pg_url, "SELECT d.status, j.worker_id FROM documents d JOIN jobs j ON j.document_id = d.id")
         return len(found) == 1 and found[0][0] == "embedding" and str(found[0][1]).startswith(stuck.hostname)
@@ -149,4 +149,30 @@ def test_a_store_refusing_connections_is_retried_then_everything_is_indexed(
     [(max_attempts,)] = rows(pg_url, "SELECT MAX(attempts) FROM jobs")
     assert max_attempts <= 3  # ingest.max_attempts: a claim the store refused is not an attempt
     assert sum(indexed_by(workers)) == 30
+    drained(broker)
+
+
+def test_the_store_lost_in_the_middle_of_a_batch_leaves_none_of_its_jobs_behind_a_lease(
+        tmp_path: Path, pg_url: str, broker: Broker, proxies: list[TcpProxy],
+        server_factory: Callable[..., Server], worker_factory: Callable[..., WorkerProcess]) -> None:
+    """One task claims three small documents (its own and two more: batching); the store goes away while it embeds
+    them, so the task cannot even give its jobs back and its message is retried. The retry gives back every job
+    the task held: all three are indexed once the store is back, none waiting for its (long) lease to run out."""
+    proxy = TcpProxy(("127.0.0.1", 5432))
+    proxies.append(proxy)
+    through = pg_url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
+    [api] = start_apis(server_factory, tmp_path, 1, {**store_env(pg_url), **broker.env()})
+    with api.client() as http:  # queued before any worker runs: the first task takes all three
+        ids = [upload(http, text(0) + f"\n{HOLD}\n", "held.txt"), *(upload(http, text(i)) for i in (1, 2))]
+    env = {**store_env(through), "RAGD_JOBS__LEASE_SECONDS": "3600"}
+    [worker] = start_workers(worker_factory, broker, tmp_path, 1, env, module="tests.e2e.stall_worker")
+    wait_until((worker.data_dir / "held").exists, "the worker to be embedding the batch", timeout=180)
+    assert sorted(rows(pg_url, "SELECT status, attempts FROM jobs")) == [("running", 1)] * 3
+    proxy.cut()
+    (worker.data_dir / "go").touch()
+    wait_until(lambda: worker.metric("ragd_task_retries_total", queue="interactive", reason="store_unreachable"),
+               "the task's message to be retried", timeout=180)
+    proxy.restore()
+    assert wait_processed(pg_url, ids, timeout=300) == {"indexed": 3}
+    assert_indexed_once(pg_url, ids)
     drained(broker)
