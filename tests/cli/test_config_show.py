@@ -20,6 +20,8 @@ from ragd.config import Settings
 from ragd.config_docs import MASK, _masked
 from ragd.security.encryption import generate_key
 
+SECRET_FORMATS = {"RAGD_JOBS__BROKER_URL": "amqp://ragd:{}@mq:5672//"}
+"""Secrets that must have a shape (a URL): the random secret goes where the password is."""
 SECRET_NAME = re.compile(r"(^|_)(secret|password|passphrase|token|api_key|key|keys|credentials?)$")
 
 
@@ -72,7 +74,8 @@ def test_config_show_masks_every_secret(tmp_path) -> None:  # type: ignore[no-un
     sentinels: dict[tuple[str, ...], tuple[bool, str]] = {}
     for var, path, is_list in secret_fields():
         value = generate_key()  # valid for key fields, long and random enough for any other secret
-        env[var] = json.dumps([value]) if is_list else value
+        raw = SECRET_FORMATS.get(var, "{}").format(value)
+        env[var] = json.dumps([raw]) if is_list else raw
         sentinels[path] = (is_list, value)
     for fmt in ("json", "yaml"):
         out = ragd("config", "show", "--format", fmt, env=env)

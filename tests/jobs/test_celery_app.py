@@ -31,7 +31,10 @@ def test_make_app_options() -> None:
     assert c.task_publish_retry_policy["max_retries"] <= 3
     assert (c.task_time_limit, c.task_soft_time_limit) == (600, 570)
     assert c.broker_transport_options["confirm_publish"] is True
-    assert "ragd.ingest" in app.tasks
+    assert app.tasks["ragd.ingest"].app is app
+    other = make_app(Settings(jobs={"broker_url": "redis://mq:6379/0", "queue_prefix": "beta"}))
+    assert other.tasks["ragd.ingest"].app is other  # each app its own task (and settings), none shared
+    assert other.tasks["ragd.ingest"].app.ragd_settings.jobs.queue_prefix == "beta"
     label = broker_label(Settings(jobs={"broker_url": "amqp://ragd:s3cret@mq:5672/ragd"}))
     assert label == "amqp://ragd:***@mq:5672/ragd"
 
