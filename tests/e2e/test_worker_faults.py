@@ -179,3 +179,42 @@ def test_the_store_lost_in_the_middle_of_a_batch_leaves_none_of_its_jobs_behind_
     assert wait_processed(pg_url, ids, timeout=300) == {"indexed": 3}
     assert_indexed_once(pg_url, ids)
     drained(broker)
+
+
+def test_a_message_retried_on_another_worker_still_gives_back_the_first_workers_lease(
+        tmp_path: Path, pg_url: str, broker: Broker, proxies: list[TcpProxy],
+        server_factory: Callable[..., Server], worker_factory: Callable[..., WorkerProcess]) -> None:
+    """A task loses the store in the middle of its document and cannot give its lease back: its message is
+    retried, carrying that lease. The first worker dies; the second takes the message while the store is still
+    away, and fails too. Its retry must still carry the first worker's lease (not its own, which holds nothing):
+    once the store is back the document is indexed, rather than left under the dead worker's (long) lease."""
+    first_proxy, second_proxy = TcpProxy(("127.0.0.1", 5432)), TcpProxy(("127.0.0.1", 5432))
+    proxies += [first_proxy, second_proxy]
+    [api] = start_apis(server_factory, tmp_path, 1, {**store_env(pg_url), **broker.env()})
+    with api.client() as http:
+        [doc_id] = [upload(http, text(0) + f"\n{HOLD}\n", "held.txt")]
+
+    def env(proxy: TcpProxy) -> dict[str, str]:
+        through = pg_url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
+        return {**store_env(through), "RAGD_JOBS__LEASE_SECONDS": "3600"}
+
+    [first] = start_workers(worker_factory, broker, tmp_path / "first", 1, env(first_proxy),
+                            module="tests.e2e.stall_worker")
+    wait_until((first.data_dir / "held").exists, "the first worker to be in the middle of the document",
+               timeout=180)
+    [second] = start_workers(worker_factory, broker, tmp_path / "second", 1, env(second_proxy))
+    for p in (first_proxy, second_proxy):
+        p.cut()
+    (first.data_dir / "go").touch()
+
+    def store_unreachable(worker: WorkerProcess) -> float:
+        return worker.metric("ragd_task_retries_total", queue="interactive", reason="store_unreachable")
+
+    wait_until(lambda: store_unreachable(first), "the first worker to retry the message", timeout=180)
+    first.kill()  # the messages it held go back to the broker, for the second worker
+    wait_until(lambda: store_unreachable(second), "the second worker to retry the message", timeout=180)
+    for p in (first_proxy, second_proxy):
+        p.restore()
+    assert wait_processed(pg_url, [doc_id], timeout=180) == {"indexed": 1}
+    assert_indexed_once(pg_url, [doc_id])
+    assert indexed_by([second]) == [1.0]

@@ -106,11 +106,14 @@ class _Run:
         self.outcome = "done"
 
     def execute(self, job_id: int, release_from: str | None) -> str:
+        holder = self.worker_id  # whose leases a retry of this message must give back
         try:
             if release_from:  # the previous try of this message could not give its leases back
+                holder = release_from  # (until they are: a retry, maybe on another worker, still owes them)
                 for held_id in (job_id, *self.held):
                     self.store.release_job(held_id, worker_id=release_from)
                 self.held = []
+                holder = self.worker_id
             job = self.store.claim_job(job_id, self.worker_id, self.lease)
             if job is None:
                 self.ctx.metrics.skipped.labels(self.queue).inc()
@@ -122,7 +125,7 @@ class _Run:
             self.ctx.metrics.retries.labels(self.queue, "store_unreachable").inc()
             delay = backoff_delay(self.task.request.retries + 1, self.jobs.retry_base_s, self.jobs.retry_max_s)
             log.warning("job %s: %s; retrying the message in %.1f s", job_id, exc, delay)
-            raise self.task.retry(kwargs={"release_from": self.worker_id, "held": self.held}, countdown=delay,
+            raise self.task.retry(kwargs={"release_from": holder, "held": self.held}, countdown=delay,
                                   exc=exc) from exc
 
     def _work(self, job: Job) -> None:
