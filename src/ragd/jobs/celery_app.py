@@ -100,8 +100,9 @@ def make_app(settings: Settings) -> Celery:
     from ragd.jobs import tasks
 
     @app.task(name=TASK_NAME, bind=True, shared=False, max_retries=tasks.MAX_CELERY_RETRIES)
-    def ingest(self: Any, job_id: int, document_id: str, release_from: str | None = None) -> str:
-        return tasks.run_ingest(self, job_id, document_id, release_from)
+    def ingest(self: Any, job_id: int, document_id: str, release_from: str | None = None,
+               held: list[int] | None = None) -> str:
+        return tasks.run_ingest(self, job_id, document_id, release_from, held or ())
 
     return app
 

@@ -15,7 +15,8 @@
    backoff and full jitter (``jobs.retry_base_s``, ``jobs.retry_max_s``; the sweeper publishes it when due) until
    ``ingest.max_attempts``, then its document is ``failed`` with the last error. A store that does not answer even
    to claim or release: the message itself is retried by Celery with the backoff, carrying the id of the lease to
-   give back first (``release_from``).
+   give back first (``release_from``) and those of the other jobs it had claimed with it (``held``: a batch's
+   extra jobs, which would otherwise wait for their leases to run out).
 """
 
 from __future__ import annotations
@@ -73,13 +74,14 @@ def close_context() -> None:
         _context = None
 
 
-def run_ingest(task: Any, job_id: int, document_id: str, release_from: str | None = None) -> str:
+def run_ingest(task: Any, job_id: int, document_id: str, release_from: str | None = None,
+               held: Sequence[int] = ()) -> str:
     """The body of ``ragd.ingest`` (``task``: the bound Celery task). Returns the outcome."""
     ctx = current_context(task.app.ragd_settings, getattr(task.app, "ragd_queues", JOB_QUEUES))
     prefix = ctx.settings.jobs.queue_prefix
     routing_key = str((task.request.delivery_info or {}).get("routing_key") or "")
     queue = routing_key[len(prefix) + 1:] if routing_key.startswith(prefix + ".") else "interactive"
-    run = _Run(ctx, task, f"{task.request.hostname}/{task.request.id}", queue)
+    run = _Run(ctx, task, f"{task.request.hostname}/{task.request.id}", queue, held)
     t0 = time.perf_counter()
     outcome = "retry"
     try:
@@ -93,8 +95,9 @@ def run_ingest(task: Any, job_id: int, document_id: str, release_from: str | Non
 class _Run:
     """One execution of the task."""
 
-    def __init__(self, ctx: WorkerContext, task: Any, worker_id: str, queue: str) -> None:
+    def __init__(self, ctx: WorkerContext, task: Any, worker_id: str, queue: str, held: Sequence[int] = ()) -> None:
         self.ctx, self.task, self.worker_id, self.queue = ctx, task, worker_id, queue
+        self.held = [int(i) for i in held]  # other jobs claimed by this message's tries, given back on a retry
         self.store = ctx.store
         s = ctx.settings
         self.jobs, self.lease, self.max_attempts = s.jobs, s.jobs.lease_seconds, s.ingest.max_attempts
@@ -103,9 +106,14 @@ class _Run:
         self.outcome = "done"
 
     def execute(self, job_id: int, release_from: str | None) -> str:
+        holder = self.worker_id  # whose leases a retry of this message must give back
         try:
-            if release_from:  # the previous try of this message could not give its lease back
-                self.store.release_job(job_id, worker_id=release_from)
+            if release_from:  # the previous try of this message could not give its leases back
+                holder = release_from  # (until they are: a retry, maybe on another worker, still owes them)
+                for held_id in (job_id, *self.held):
+                    self.store.release_job(held_id, worker_id=release_from)
+                self.held = []
+                holder = self.worker_id
             job = self.store.claim_job(job_id, self.worker_id, self.lease)
             if job is None:
                 self.ctx.metrics.skipped.labels(self.queue).inc()
@@ -117,7 +125,8 @@ class _Run:
             self.ctx.metrics.retries.labels(self.queue, "store_unreachable").inc()
             delay = backoff_delay(self.task.request.retries + 1, self.jobs.retry_base_s, self.jobs.retry_max_s)
             log.warning("job %s: %s; retrying the message in %.1f s", job_id, exc, delay)
-            raise self.task.retry(kwargs={"release_from": self.worker_id}, countdown=delay, exc=exc) from exc
+            raise self.task.retry(kwargs={"release_from": holder, "held": self.held}, countdown=delay,
+                                  exc=exc) from exc
 
     def _work(self, job: Job) -> None:
         urgent: list[Job] = []
@@ -125,10 +134,12 @@ class _Run:
         if job.queue != "interactive" and "interactive" in self.ctx.queues:
             urgent = self.store.claim_jobs(self.worker_id, self.jobs.batch_documents, self.lease,
                                            max_bytes=self.batch_bytes, queue="interactive")
+            self.held += [j.id for j in urgent]
         own = self.store.get_document(job.document_id)
         if self.jobs.batch_documents > 1 and own is not None and own.size <= self.small_bytes:
             extra = self.store.claim_jobs(self.worker_id, self.jobs.batch_documents - 1, self.lease,
                                           max_bytes=self.batch_bytes, max_size=self.small_bytes, queue=job.queue)
+            self.held += [j.id for j in extra]
         mine = [job, *extra]
         with renewing(self.store, self.worker_id, [j.id for j in mine], self.lease):
             if urgent:  # the interactive jobs first, finished as soon as they ran

@@ -76,7 +76,10 @@ class _Pool:
             kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S,
                     "application_name": "ragd"},
             configure=_configure, check=psycopg_pool.ConnectionPool.check_connection,
-            reconnect_timeout=0,  # keep retrying in the background (with backoff) however long the outage
+            # a lost connection is replaced in the background, retried with backoff (1, 2, 4… s) for as long as a
+            # checkout may wait: a statement waiting through a short outage gets a connection once the database is
+            # back (psycopg_pool's 0 gives up after a second try, leaving the waiters to time out)
+            reconnect_timeout=CHECKOUT_TIMEOUT_S,
             name=masked(url),
         )
 
