@@ -8,8 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from tests.auth.conftest import HIGH_LIMITS, HIGH_LOGIN_LIMITS, World, build_world
-from tests.support import Server
+from tests.auth.conftest import World, serve_world
 
 from ragd.jobs.admission import QUEUE_FULL_RETRY_S
 
@@ -18,16 +17,8 @@ LIMIT = 3
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    server = Server(tmp_path_factory.mktemp("jobs") / "data", {
-        "RAGD_AUTH__ENABLED": "true", "RAGD_RATELIMIT__PER_MINUTE": HIGH_LIMITS, **HIGH_LOGIN_LIMITS,
-        "RAGD_INGEST__WORKERS": "0", "RAGD_JOBS__MAX_QUEUED_PER_TENANT": str(LIMIT)})
-    server.start()
-    try:
-        w = build_world(server)
-        yield w
-        w.http.close()
-    finally:
-        server.stop()
+    yield from serve_world(tmp_path_factory.mktemp("jobs") / "data", RAGD_INGEST__WORKERS="0",
+                           RAGD_JOBS__MAX_QUEUED_PER_TENANT=str(LIMIT))
 
 
 def upload(world: World, caller: str, n: int, tag: str) -> tuple[int, dict]:

@@ -106,11 +106,10 @@ def build_world(server: Server) -> World:
     return World(server, http, callers)
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    base = tmp_path_factory.mktemp("auth")
-    server = Server(base / "data", {"RAGD_AUTH__ENABLED": "true", "RAGD_RATELIMIT__PER_MINUTE": HIGH_LIMITS,
-                                    **HIGH_LOGIN_LIMITS})
+def serve_world(data_dir: Path, **env: str) -> Iterator[World]:
+    """A server with authentication on and high limits (plus ``env``), its callers built; stopped after."""
+    server = Server(data_dir, {"RAGD_AUTH__ENABLED": "true", "RAGD_RATELIMIT__PER_MINUTE": HIGH_LIMITS,
+                               **HIGH_LOGIN_LIMITS, **env})
     server.start()
     try:
         w = build_world(server)
@@ -118,3 +117,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         w.http.close()
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    yield from serve_world(tmp_path_factory.mktemp("auth") / "data")
