@@ -93,16 +93,26 @@ def test_a_file_other_users_can_read_gets_a_warning(tmp_path: Path) -> None:
     assert "readable by other users" in res.stderr and SECRET not in res.stderr + res.stdout
 
 
-def test_serve_and_its_worker_processes_read_the_named_file(tmp_path: Path) -> None:
-    """With two server processes uvicorn's worker processes build the app from the environment (not from the
-    parent's settings): CORS headers that only the named file configures show they read it too."""
+@pytest.mark.parametrize("how", ["./.env, one process", "--env-file, two processes"])
+def test_serve_reads_the_file_and_so_do_its_worker_processes(tmp_path: Path, how: str) -> None:
+    """The file alone configures CORS: the headers show the serving process read it. With two server processes
+    uvicorn's workers build the app from the environment, not from the parent's settings: they must find the file
+    too. No secret of the file reaches the log."""
     origin = "https://app.example.com"
-    env_file = _write(tmp_path / "ragd.env", f"RAGD_SERVER__CORS_ORIGINS=[\"{origin}\"]\nRAGD_INGEST__WORKERS=0\n")
-    argv = [sys.executable, "-m", "ragd.cli.main", "--env-file", str(env_file), "serve", "--workers", "2"]
+    text = f"RAGD_SERVER__CORS_ORIGINS=[\"{origin}\"]\nRAGD_INGEST__WORKERS=0\nRAGD_METRICS__TOKEN={SECRET}\n"
+    argv = [sys.executable, "-m", "ragd.cli.main"]
+    if how.startswith("--env-file"):
+        argv += ["--env-file", str(_write(tmp_path / "ragd.env", text)), "serve", "--workers", "2"]
+    else:
+        _write(tmp_path / ".env", text)
+        argv += ["serve"]
     server = Server(tmp_path / "data", {"PYTHONPATH": str(REPO / "src")}, argv=argv, cwd=tmp_path).start(180)
     try:
         for _ in range(4):
             r = httpx.get(server.url + "/api/v1/health", headers={"Origin": origin, "Connection": "close"})
             assert r.status_code == 200 and r.headers.get("access-control-allow-origin") == origin, r.headers
+        metrics = httpx.get(server.url + "/metrics", headers={"Authorization": f"Bearer {SECRET}"})
+        assert metrics.status_code == 200  # the file's token
     finally:
         server.stop()
+    assert SECRET not in (tmp_path / f"server-{server.port}.log").read_text()
