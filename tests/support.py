@@ -42,6 +42,10 @@ class Server:
     #: the store the server runs on (set by :meth:`start`): open it with ``ragd.store.backend.open_backend`` or
     #: read it with ``tests.backend.query``, on either backend
     store_url: str = ""
+    #: the command line, default ``python -m ragd.cli.main serve --port PORT``; one given here (e.g. a container
+    #: image's entry point) gets its port as RAGD_SERVER__PORT, and runs in ``cwd`` (default: the caller's)
+    argv: list[str] | None = None
+    cwd: Path | None = None
 
     @property
     def url(self) -> str:
@@ -54,13 +58,11 @@ class Server:
         env = {**os.environ, "RAGD_AUTH__ENABLED": "false", **backend.store_env_for(self.data_dir), **self.env,
                "RAGD_DATA_DIR": str(self.data_dir)}
         self.store_url = env.get("RAGD_STORE__URL") or backend.store_url_for(self.data_dir)
+        argv = self.argv or [sys.executable, "-m", "ragd.cli.main", "serve", "--port", str(self.port)]
+        if self.argv:
+            env["RAGD_SERVER__PORT"] = str(self.port)
         log = open(self.data_dir.parent / f"server-{self.port}.log", "wb")  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "ragd.cli.main", "serve", "--port", str(self.port)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        self.proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=self.cwd)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from ragd import __version__
+from ragd.api.cors import add_cors
 from ragd.api.deps import single_query_values
 from ragd.api.errors import install_error_handlers
 from ragd.api.headers import SecurityHeadersMiddleware
@@ -69,9 +70,12 @@ def create_app(settings: Settings | None = None, ragd: Ragd | None = None) -> Fa
     )
     install_error_handlers(app)
     install_openapi(app)
-    # Outermost last: security headers on every response, then the request id / access log, then the body caps
-    # (which answer some requests themselves, so those are logged and carry the headers too).
+    # Outermost last: security headers on every response, then the request id / access log, then CORS (only when
+    # origins are configured: it answers preflights itself), then the body caps (which answer some requests
+    # themselves, so those are logged and carry the headers too).
     app.add_middleware(BodyLimitMiddleware, settings=settings)
+    if settings.server.cors_origins:
+        add_cors(app, settings.server)
     app.add_middleware(ObservabilityMiddleware, access_log=settings.logging.access_log)
     app.add_middleware(SecurityHeadersMiddleware)
     for r in (system.router, documents.router, query.router, ops.router):

@@ -9,10 +9,11 @@ from typing import Annotated
 
 import typer
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 from rich.console import Console
 from rich.markup import escape
 
-from ragd.config import Settings
+from ragd.config import Settings, env_file
 from ragd.core import Ragd
 from ragd.errors import RagdError
 
@@ -43,6 +44,18 @@ def run_guarded(fn: Callable[[], None]) -> None:
     except RagdError as exc:
         console_err.print(f"[red]error[/red] {escape(f'[{exc.code}]')}: {escape(exc.detail)}", highlight=False)
         raise typer.Exit(1) from exc
-    except ValidationError as exc:
-        console_err.print(f"[red]error[/red] {escape('[configuration_error]')}: {escape(str(exc))}", highlight=False)
+    except (ValidationError, SettingsError) as exc:
+        message = f"{exc}{_env_file_note()}"
+        # not wrapped at the terminal's width: a path or a variable name stays one word
+        console_err.print(f"[red]error[/red] {escape('[configuration_error]')}: {escape(message)}", highlight=False,
+                          soft_wrap=True)
         raise typer.Exit(1) from exc
+
+
+def _env_file_note() -> str:
+    """Where the settings came from besides the environment, for a configuration error."""
+    try:
+        path = env_file()
+    except SettingsError:
+        return ""
+    return f"\n(settings read from the environment and from {path.absolute()})" if path else ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -20,14 +21,25 @@ app = typer.Typer(help="ragd: cited answers from your own documents, offline.", 
 
 
 @app.callback()
-def _logging() -> None:
+def _logging(
+    env_file: Annotated[Path | None, typer.Option(
+        "--env-file", help="Read settings from this file instead of ./.env (RAGD_ENV_FILE; the environment still "
+        "beats it).", dir_okay=False)] = None,
+) -> None:
     """Every command logs to stderr (stdout carries only results, e.g. ``--json``) and creates files private to
     its user (umask 077: docs/security.md, "Files at rest")."""
+    from ragd.config import use_env_file
     from ragd.observability.logging import configure_logging
     from ragd.security.filemodes import restrict_umask
 
     restrict_umask()
     configure_logging()
+    if env_file is not None:
+        if not env_file.is_file():
+            console_err.print(f"error [configuration_error]: --env-file {env_file}: no such file", soft_wrap=True,
+                              highlight=False, markup=False)
+            raise typer.Exit(1)
+        use_env_file(env_file)
 
 
 app.add_typer(documents.app, name="documents")

@@ -97,7 +97,7 @@ def config_show(
     fmt: Annotated[str, typer.Option("--format", help="json or yaml.")] = "json",
     data_dir: DataDirOpt = None,
 ) -> None:
-    """Print the effective configuration (defaults + RAGD_* environment), secrets masked."""
+    """Print the effective configuration (defaults, the .env file, the RAGD_* environment), secrets masked."""
     from ragd.config_docs import effective_config, to_yaml
 
     if fmt not in ("json", "yaml"):

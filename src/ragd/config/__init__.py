@@ -3,6 +3,9 @@
 
 Environment variables use the prefix ``RAGD_`` and ``__`` between levels, e.g. ``RAGD_DATA_DIR=/srv/ragd``,
 ``RAGD_RETRIEVAL__TOP_K=8``. Unknown keys are an error at start-up (``extra="forbid"``).
+
+A ``.env`` file (same names) is read too, see :mod:`ragd.config.envfile`: arguments (the command line's flags)
+beat the environment, which beats the file, which beats the defaults.
 """
 
 from __future__ import annotations
@@ -11,7 +14,12 @@ import os
 from pathlib import Path
 
 from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from ragd.config.envfile import ENV_FILE_VARIABLE as ENV_FILE_VARIABLE
+from ragd.config.envfile import dotenv_source
+from ragd.config.envfile import env_file as env_file
+from ragd.config.envfile import use_env_file as use_env_file
 
 # re-exported: ``from ragd.config import XSettings``
 from ragd.config.sections import (
@@ -59,9 +67,11 @@ class Settings(BaseSettings):
     """All of ragd's configuration."""
 
     # hide_input_in_errors: a rejected value (a key, a token) is never echoed in the error message or a log.
+    # dotenv_filtering: a .env shared with other tools (POSTGRES_PASSWORD=…) is fine; an unknown RAGD_ key in it
+    # is an error (extra="forbid").
     model_config = SettingsConfigDict(
         env_prefix="RAGD_", env_nested_delimiter="__", extra="forbid", validate_default=True,
-        hide_input_in_errors=True,
+        hide_input_in_errors=True, dotenv_filtering="match_prefix",
     )
 
     data_dir: Path = Field(Path("ragd-data"), description="Directory holding the store, files and indexes.")
@@ -86,6 +96,15 @@ class Settings(BaseSettings):
     audit: AuditSettings = AuditSettings()
     privacy: PrivacySettings = PrivacySettings()
     limits: LimitsSettings = LimitsSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # first wins: arguments (the CLI's flags), then the environment, then the .env file
+        return init_settings, env_settings, dotenv_source(settings_cls, dotenv_settings), file_secret_settings
 
     @model_validator(mode="after")
     def _prometheus_multiproc_dir(self) -> Settings:

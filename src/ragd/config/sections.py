@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from ragd.config.gguf import resolve_model_path
+from ragd.config.origins import HTTP_TOKEN, normalize_origin
 
 
 class _Section(BaseModel):
@@ -177,7 +180,15 @@ class LLMSettings(_Section):
         "extractive", description="Generator adapter: extractive (no LLM), llamacpp (local GGUF) or openai "
         "(OpenAI-compatible HTTP API)."
     )
-    model_path: str = Field("", description="llamacpp: path of the GGUF model file.")
+    model_path: str = Field(
+        "", description="llamacpp: path of the GGUF model file (relative to models_dir when that is set). Empty: "
+        "the single model in models_dir."
+    )
+    models_dir: str = Field(
+        "", description="llamacpp, when model_path is empty: a directory holding exactly one .gguf model (searched "
+        "with its sub-directories; the shards of a split model count as one), picked at start-up; none or several "
+        "are an error naming them. The llama.cpp image sets /models (docs/llm.md)."
+    )
     context_size: int = Field(
         4096, ge=256, le=1_048_576, description="Context window in tokens (llamacpp: n_ctx; openai: the budget "
         "the prompt is packed into, counted as characters / 3.5)."
@@ -198,6 +209,14 @@ class LLMSettings(_Section):
         "jitter, honouring Retry-After up to 30 s)."
     )
 
+    @model_validator(mode="after")
+    def _model_file(self) -> LLMSettings:
+        # resolved once, with the settings: `ragd config show` names the file, a missing model is a configuration
+        # error of every command (one line, exit code 1) before any server process starts
+        if self.backend == "llamacpp":
+            self.model_path = resolve_model_path(self.model_path, self.models_dir)
+        return self
+
 
 class ServerSettings(_Section):
     host: str = Field("127.0.0.1", description="Bind address of `ragd serve`.")
@@ -216,6 +235,57 @@ class ServerSettings(_Section):
         15.0, gt=0, le=3600, description="Streamed answers (Server-Sent Events) send a `: ping` comment this "
         "often, so that proxies keep the connection of a slow answer open."
     )
+    cors_origins: list[str] = Field(
+        default_factory=list, description="Origins (scheme://host[:port]) whose web pages may call the API from a "
+        "browser (CORS), as a JSON list, e.g. [\"https://app.example.com\"], or [\"*\"] for any (not with "
+        "cors_allow_credentials). Empty: no CORS header at all, so browsers let only pages served by ragd itself "
+        "read its answers (docs/security.md, \"CORS\")."
+    )
+    cors_allow_methods: list[str] = Field(
+        default_factory=lambda: ["GET", "POST", "PUT", "PATCH", "DELETE"], description="With cors_origins: the "
+        "methods a cross-origin page may use (JSON list)."
+    )
+    cors_allow_headers: list[str] = Field(
+        default_factory=lambda: ["Authorization", "Content-Type", "X-API-Key", "X-Request-ID"], description="With "
+        "cors_origins: the request headers a cross-origin page may send (JSON list; the CORS-safelisted ones are "
+        "always allowed)."
+    )
+    cors_expose_headers: list[str] = Field(
+        default_factory=lambda: ["X-Request-ID", "Retry-After", "X-Conversation-Id", "Content-Disposition"],
+        description="With cors_origins: the response headers a cross-origin page may read (JSON list)."
+    )
+    cors_allow_credentials: bool = Field(
+        False, description="With cors_origins: let pages send cookies and HTTP authentication with their requests "
+        "(Access-Control-Allow-Credentials). ragd's own API authenticates with a bearer header, which needs no "
+        "credentials mode; refused with [\"*\"]."
+    )
+    cors_max_age: int = Field(
+        600, ge=0, le=86_400, description="With cors_origins: seconds a browser may cache a preflight answer."
+    )
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        origins = [normalize_origin(v) for v in value]
+        if "*" in origins and len(origins) > 1:
+            raise ValueError("server.cors_origins: [\"*\"] (any origin) stands alone, without other origins")
+        return list(dict.fromkeys(origins))
+
+    @field_validator("cors_allow_methods", "cors_allow_headers", "cors_expose_headers")
+    @classmethod
+    def _tokens(cls, value: list[str]) -> list[str]:
+        for v in value:
+            if v != "*" and not HTTP_TOKEN.fullmatch(v):
+                raise ValueError(f"{v!r} is not an HTTP method or header name")
+        return value
+
+    @model_validator(mode="after")
+    def _credentials(self) -> ServerSettings:
+        if self.cors_allow_credentials and self.cors_origins == ["*"]:
+            raise ValueError("server.cors_allow_credentials cannot be true with server.cors_origins [\"*\"]: any "
+                             "web site could then act with its visitors' credentials; list the origins instead")
+        self.cors_allow_methods = [m.upper() for m in self.cors_allow_methods]
+        return self
 
 
 class MetricsSettings(_Section):
