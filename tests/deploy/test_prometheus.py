@@ -35,11 +35,59 @@ def test_rules_unit_tests_pass() -> None:
 
 
 def test_config_is_valid(tmp_path: Path) -> None:
-    config = (PROM / "prometheus.yml").read_text().replace("/etc/prometheus/alerts.yml", "alerts.yml")
+    config = (PROM / "prometheus.yml").read_text()
+    for rules in ("alerts.yml", "compat_rules.yml"):
+        config = config.replace(f"/etc/prometheus/{rules}", rules)
+        shutil.copy(PROM / rules, tmp_path / rules)
     (tmp_path / "prometheus.yml").write_text(config)
-    shutil.copy(PROM / "alerts.yml", tmp_path / "alerts.yml")
     res = promtool("check", "config", "prometheus.yml", cwd=tmp_path)
     assert res.returncode == 0, res.stdout + res.stderr
+    assert "SUCCESS: 18 rules found" in res.stdout
+    assert yaml.safe_load(config)["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == [
+        "alertmanager:9093"]  # the monitoring profile's Alertmanager (deploy/compose.yaml)
+    # the commented examples (the FilAgent rules, the blackbox exporter's job behind the RagdTls* alerts) are valid
+    # once uncommented
+    uncommented = re.sub(r"^(  )# (- compat_rules\.yml)$", r"\1\2", config, flags=re.M)
+    uncommented = re.sub(r"^  # (  |- job_name: ragd-tls)", r"  \1", uncommented, flags=re.M)
+    parsed = yaml.safe_load(uncommented)
+    assert parsed["rule_files"] == ["alerts.yml", "compat_rules.yml"]
+    tls = next(job for job in parsed["scrape_configs"] if job["job_name"] == "ragd-tls")
+    assert tls["metrics_path"] == "/probe" and tls["params"] == {"module": ["http_2xx"]}
+    (tmp_path / "prometheus.yml").write_text(uncommented)
+    res = promtool("check", "config", "prometheus.yml", cwd=tmp_path)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "SUCCESS: 2 rule files found" in res.stdout and "SUCCESS: 11 rules found" in res.stdout
+
+
+def test_filagent_recording_rules_are_valid_and_equal_ragd_s_series() -> None:
+    res = promtool("check", "rules", "compat_rules.yml")
+    assert res.returncode == 0 and "SUCCESS: 11 rules found" in res.stdout, res.stdout + res.stderr
+    res = promtool("test", "rules", "compat_rules_test.yml")
+    assert res.returncode == 0 and "SUCCESS" in res.stdout, res.stdout + res.stderr
+
+
+def test_filagent_alert_rules_work_unchanged_over_ragd_s_series() -> None:
+    res = promtool("test", "rules", "filagent_alerts_test.yml", cwd=REPO / "tests" / "deploy" / "prometheus")
+    assert res.returncode == 0 and "SUCCESS" in res.stdout, res.stdout + res.stderr
+
+
+def test_filagent_recording_rules_copy_one_series_each() -> None:
+    """The names of the FilAgent deployments (those ragd's aliases export too), each recorded from one ragd series
+    without aggregating across series, so counter resets pass through as they are."""
+    rules = [r for g in yaml.safe_load((PROM / "compat_rules.yml").read_text())["groups"] for r in g["rules"]]
+    recorded = {r["record"]: r["expr"].strip() for r in rules}
+    assert {"filagent_requests_total", "filagent_request_duration_seconds_bucket", "filagent_tokens_used_total",
+            "filagent_model_tokens_total", "filagent_tokens_total", "filagent_generation_duration_seconds_bucket",
+            "filagent_errors_total"} <= set(recorded)
+    exported = {n.removesuffix("_total") for n in METRIC_NAMES}
+    for name, expr in recorded.items():
+        sources = re.findall(r"\brag_[a-z_]+", expr)
+        assert len(set(sources)) == 1, name
+        assert re.sub(r"_(total|bucket|count|sum)$", "", sources[0]) in exported, name
+        if name != "filagent_tokens_total":
+            assert expr == sources[0], name  # a plain copy under the new name
+    # the one relabelling (direction → token_type) keeps one source series per output series
+    assert recorded["filagent_tokens_total"].startswith("sum without (direction) (")
 
 
 def test_rules_cover_the_issue_and_use_exported_metrics() -> None:
