@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # System packages the test suite needs that PyPI cannot provide: promtool (Debian's `prometheus` package) checks and
-# unit-tests deploy/prometheus/alerts.yml; Debian's `chromium` (/usr/bin/chromium) is the browser Playwright drives
-# in tests/web (`playwright install` cannot download browsers here); a Redis server on 127.0.0.1:6379 (Debian's
-# `redis-server`, started without persistence) backs tests/auth's Redis rate limiter and the Redis-broker tests of
-# the worker mode; PostgreSQL with pgvector and a RabbitMQ broker (below). A no-op when already present.
+# unit-tests deploy/prometheus/*.yml; amtool and the Alertmanager binary (Debian's `prometheus-alertmanager`; the
+# tests start their own on a free loopback port) check and run deploy/alertmanager/alertmanager.yml; Debian's
+# `chromium` (/usr/bin/chromium) is the browser Playwright drives in tests/web (`playwright install` cannot download
+# browsers here); a Redis server on 127.0.0.1:6379 (Debian's `redis-server`, started without persistence) backs
+# tests/auth's Redis rate limiter and the Redis-broker tests of the worker mode; PostgreSQL with pgvector and a
+# RabbitMQ broker (below). A no-op when already present.
 set -euo pipefail
 missing=()
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+{ command -v amtool && command -v prometheus-alertmanager; } >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 redis_up() { command -v redis-cli >/dev/null 2>&1 && [ "$(redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null)" = PONG ]; }
 redis_up || command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)

@@ -92,6 +92,9 @@ def performance() -> dict[str, Any]:
             (f"sum by (route) (rate(rag_requests_total{J}[$__rate_interval]))", "{{route}}")], unit="reqps"),
         panel("Model tokens / s", [
             (f"sum by (direction) (rate(rag_model_tokens_total{J}[$__rate_interval]))", "{{direction}}")]),
+        panel("Model tokens, last 24 hours, vs daily budget", [
+            (f"sum(increase(rag_model_tokens_total{J}[1d]))", "tokens"),
+            (f"max(ragd_token_budget_per_day{J} > 0)", "budget")]),
         panel("Upload cache hits / s", [
             (f"sum by (cache) (rate(rag_cache_hits_total{J}[$__rate_interval]))", "{{cache}}")], unit="reqps"),
     ])
@@ -122,6 +125,14 @@ def quality() -> dict[str, Any]:
 def resources() -> dict[str, Any]:
     return dashboard("ragd-resources", "ragd / Resources", [
         panel("CPU (cores)", [(f"rate(process_cpu_seconds_total{J}[$__rate_interval])", "{{instance}}")]),
+        panel("CPU use vs limit (container)", [(
+            f"max by (instance) (rate(ragd_cpu_seconds_total{J}[$__rate_interval])) "
+            f"/ max by (instance) (ragd_cpu_limit_cores{J})", "{{instance}}")], unit="percentunit"),
+        panel("Database connections (pool of each process)", [
+            ('max by (instance) (ragd_db_pool_connections{job=~"$job", state="in_use"})', "in use {{instance}}"),
+            ('max by (instance) (ragd_db_pool_connections{job=~"$job", state="idle"})', "idle {{instance}}"),
+            (f"max by (instance) (ragd_db_pool_max{J})", "pool size {{instance}}"),
+            (f"max by (instance) (ragd_db_pool_waiting{J})", "waiting {{instance}}")]),
         panel("Resident memory", [(f"process_resident_memory_bytes{J}", "{{instance}}")], unit="bytes"),
         panel("Memory use vs limit", [(f"rag_memory_usage_ratio{J}", "{{instance}}")], unit="percentunit"),
         panel("Free disk (data volume)", [(f"rag_disk_free_ratio{J}", "{{instance}}")], unit="percentunit"),

@@ -49,7 +49,8 @@ def test_dashboards_use_exported_metrics() -> None:
                     used.add(base)
     assert {"rag_total_latency_seconds", "rag_queries", "rag_feedback", "rag_index_size",
             "rag_disk_free_ratio", "ragd_jobs", "ragd_jobs_oldest_queued_seconds", "ragd_broker_messages",
-            "ragd_task_seconds", "ragd_task_failures"} <= used
+            "ragd_task_seconds", "ragd_task_failures", "ragd_cpu_seconds", "ragd_cpu_limit_cores",
+            "ragd_db_pool_connections", "ragd_db_pool_max", "ragd_token_budget_per_day"} <= used
 
 
 def test_provisioning_points_at_the_dashboards() -> None:

@@ -8,9 +8,14 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from ragd.auth.actor import LOCAL_TENANT
 from ragd.config import MetricsSettings, Settings
+from ragd.core import Ragd
 from ragd.jobs.broker_stats import BrokerStatus
 from ragd.observability.metrics import BROKER_METRIC_NAMES, METRIC_NAMES, JobsCollector, Metrics, StateCollector
+from ragd.store.backend import PoolUsage
+from ragd.store.postgres import connection as pg_connection
+from ragd.store.sqlite import connection as sqlite_connection
 
 WRITER = """
 import sys
@@ -36,7 +41,9 @@ def _samples(text: str) -> dict[tuple[str, tuple], float]:
 
 def test_every_metric_name_is_exported(tmp_path: Path) -> None:
     m = Metrics(MetricsSettings())
-    m.add_collector(StateCollector(lambda: {"default": 12, "hr": 3}, lambda: 2, lambda: 15, tmp_path))
+    m.add_collector(StateCollector(lambda: {"default": 12, "hr": 3}, lambda: 2, lambda: 15, tmp_path,
+                                   pool_usage=lambda: PoolUsage(in_use=3, idle=5, max=10, waiting=0),
+                                   token_budget_per_day=2_000_000))
     m.add_collector(JobsCollector(lambda: {"interactive": {"queued": 2, "running": 1}, "bulk": {"queued": 0}},
                                   lambda queues: {q: 4.5 for q in queues},
                                   lambda: BrokerStatus(True, {"interactive": 2, "bulk": 0})))
@@ -56,6 +63,29 @@ def test_every_metric_name_is_exported(tmp_path: Path) -> None:
     assert s[("rag_model_tokens_total", (("direction", "output"),))] == 9
     assert 0 < s[("rag_disk_free_ratio", ())] <= 1 and 0 < s[("rag_memory_usage_ratio", ())] <= 1
     assert s[("process_resident_memory_bytes", ())] > 0
+    assert s[("ragd_db_pool_connections", (("state", "in_use"),))] == 3
+    assert s[("ragd_db_pool_connections", (("state", "idle"),))] == 5
+    assert s[("ragd_db_pool_max", ())] == 10 and s[("ragd_db_pool_waiting", ())] == 0
+    assert s[("ragd_token_budget_per_day", ())] == 2_000_000
+    assert s[("ragd_cpu_seconds_total", ())] > 0 and s[("ragd_cpu_limit_cores", ())] >= 1
+
+
+def test_a_ragd_instance_exports_its_pool_and_budget(tmp_path: Path) -> None:
+    """Through the composition root, on the run's engine: the pool of its backend, the budget of its settings
+    (0 by default: no budget)."""
+    for budget in (0, 50_000):
+        r = Ragd(Settings(data_dir=tmp_path / f"data{budget}", ingest={"workers": 0},
+                          metrics={"token_budget_per_day": budget}))
+        try:
+            s = _samples(r.obs.metrics.exposition()[0].decode())
+            expected_max = sqlite_connection.POOL_SIZE if r.backend.engine == "sqlite" else pg_connection.POOL_SIZE
+        finally:
+            r.close()
+        assert s[("ragd_db_pool_max", ())] == expected_max
+        assert s[("ragd_db_pool_connections", (("state", "in_use"),))] == 0  # nothing lent between requests
+        assert s[("ragd_db_pool_connections", (("state", "idle"),))] >= 1
+        assert s[("ragd_db_pool_waiting", ())] == 0
+        assert s[("ragd_token_budget_per_day", ())] == budget
 
 
 def test_jobs_collector_without_a_broker_and_with_an_unreachable_one() -> None:
@@ -98,3 +128,20 @@ def test_settings_take_prometheus_multiproc_dir_from_the_environment(monkeypatch
     assert Settings().metrics.multiproc_dir == str(tmp_path)
     monkeypatch.setenv("RAGD_METRICS__MULTIPROC_DIR", "/elsewhere")
     assert Settings().metrics.multiproc_dir == "/elsewhere"
+
+
+def test_embedded_mode_reports_the_backlog_the_alerts_read(tmp_path: Path) -> None:
+    """No broker, no worker process: queued jobs of the server's own store are ``ragd_jobs{state="queued"}`` and
+    ``ragd_jobs_oldest_queued_seconds`` (RagdIngestBacklogGrowing), on the run's engine."""
+    r = Ragd(Settings(data_dir=tmp_path / "data", ingest={"workers": 0}))  # nothing takes the jobs
+    try:
+        r.submit(b"The lighthouse keeper logs the tide.", "a.txt", tenant_id=LOCAL_TENANT)
+        s = _samples(r.obs.metrics.exposition()[0].decode())
+    finally:
+        r.close()
+    queued = {dict(labels)["queue"]: v for (name, labels), v in s.items()
+              if name == "ragd_jobs" and dict(labels)["state"] == "queued"}
+    assert sum(queued.values()) == 1 and s[("rag_ingest_queue_depth", ())] == 1
+    (queue,) = [q for q, n in queued.items() if n == 1]
+    assert s[("ragd_jobs_oldest_queued_seconds", (("queue", queue),))] >= 0
+    assert not any(name.startswith("ragd_broker_") for name, _ in s)

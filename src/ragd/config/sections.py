@@ -298,6 +298,11 @@ class MetricsSettings(_Section):
         "", description="Directory for prometheus-client multiprocess mode (several server worker "
         "processes). Empty: PROMETHEUS_MULTIPROC_DIR if set, else single-process metrics."
     )
+    token_budget_per_day: int = Field(
+        0, ge=0, description="Model tokens (questions and answers, as counted by rag_model_tokens_total) all "
+        "replicas together may use in 24 hours: exported as the gauge ragd_token_budget_per_day, which the "
+        "RagdTokenBudget* alerts compare with the last 24 hours' use. 0: no budget, no alert."
+    )
 
 
 class LoggingSettings(_Section):

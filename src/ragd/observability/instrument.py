@@ -50,11 +50,12 @@ class Instrumentation:
         self._lock = threading.Lock()
 
     def attach(self, ragd: Ragd) -> None:
-        """Measure ``ragd``'s state at scrape time (chunks per collection, queue depth, index size, the ingestion
-        queues and, in broker mode, the broker's)."""
+        """Measure ``ragd``'s state at scrape time (chunks per collection, queue depth, index size, its database
+        connection pool, the ingestion queues and, in broker mode, the broker's)."""
         self._ragd = ragd
         self.metrics.add_collector(StateCollector(
             ragd.store.chunks_by_collection, ragd.store.queue_depth, lambda: len(ragd.index), self._settings.data_dir,
+            pool_usage=ragd.backend.pool_usage, token_budget_per_day=self._settings.metrics.token_budget_per_day,
         ))
         stats = overview.broker_stats(self._settings)
         self.metrics.add_collector(JobsCollector(

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -30,14 +30,18 @@ from prometheus_client import (
     generate_latest,
     values,
 )
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
 from ragd.config import MetricsSettings, export_prometheus_multiproc_dir
 from ragd.jobs.broker_stats import BrokerStatus
 from ragd.security.filemodes import private_dir
 
-LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0)
+if TYPE_CHECKING:
+    from ragd.store.backend import PoolUsage
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0)
+"""2 s and 10 s are boundaries: the latency alerts (deploy/prometheus/alerts.yml) compare p95 with them exactly."""
 
 #: Every metric ragd itself exports (the ``_total``/``_bucket`` suffixes are added by the exposition format).
 METRIC_NAMES = (
@@ -47,6 +51,8 @@ METRIC_NAMES = (
     "rag_model_tokens_total", "rag_feedback_total", "rag_errors_total",
     "rag_disk_free_ratio", "rag_disk_free_bytes", "rag_memory_usage_ratio", "rag_dense_index_vectors",
     "ragd_jobs", "ragd_jobs_oldest_queued_seconds",
+    "ragd_cpu_seconds_total", "ragd_cpu_limit_cores", "ragd_db_pool_connections", "ragd_db_pool_max",
+    "ragd_db_pool_waiting", "ragd_token_budget_per_day",
 )
 #: What a server exports in broker mode only (``jobs.broker_url`` set).
 BROKER_METRIC_NAMES = ("ragd_broker_messages", "ragd_broker_reachable")
@@ -169,7 +175,8 @@ class Metrics:
 
 
 class StateCollector:
-    """Scrape-time gauges: chunks per collection, queue depth, dense vectors, disk and memory."""
+    """Scrape-time gauges: chunks per collection, queue depth, dense vectors, disk, memory and CPU; the database
+    connection pool (``pool_usage`` given) and the daily token budget (``metrics.token_budget_per_day``)."""
 
     def __init__(
         self,
@@ -177,14 +184,19 @@ class StateCollector:
         queue_depth: Callable[[], int],
         dense_vectors: Callable[[], int],
         data_dir: Path,
+        *,
+        pool_usage: Callable[[], PoolUsage] | None = None,
+        token_budget_per_day: int = 0,
     ) -> None:
         self._chunks = chunks_by_collection
         self._queue = queue_depth
         self._dense = dense_vectors
         self._data_dir = data_dir
+        self._pool = pool_usage
+        self._budget = token_budget_per_day
 
     def collect(self) -> Iterator[Metric]:
-        from ragd.observability.resources import disk_usage, memory_usage
+        from ragd.observability.resources import cpu_limit_cores, cpu_seconds, disk_usage, memory_usage
 
         size = GaugeMetricFamily("rag_index_size", "Chunks in the index, per collection.",
                                  labels=["collection"])
@@ -202,6 +214,25 @@ class StateCollector:
                                 value=disk.total - disk.used)
         yield GaugeMetricFamily("rag_memory_usage_ratio", "Memory in use / cgroup limit or host RAM.",
                                 value=memory_usage().ratio)
+        yield CounterMetricFamily("ragd_cpu_seconds", "CPU time used by ragd's cgroup (the container: all its "
+                                  "processes), or by this process where no cgroup accounting is readable.",
+                                  value=cpu_seconds())
+        yield GaugeMetricFamily("ragd_cpu_limit_cores", "CPU cores ragd may use: the cgroup's CPU quota, else the "
+                                "CPUs this process may run on.", value=cpu_limit_cores())
+        yield GaugeMetricFamily("ragd_token_budget_per_day", "Model tokens allowed in 24 hours "
+                                "(metrics.token_budget_per_day; 0: no budget).", value=self._budget)
+        if self._pool is not None:
+            usage = self._pool()
+            connections = GaugeMetricFamily("ragd_db_pool_connections", "This process's database connections, by "
+                                            "state (in_use: lent to a request or job, idle: open in the pool).",
+                                            labels=["state"])
+            connections.add_metric(["in_use"], usage.in_use)
+            connections.add_metric(["idle"], usage.idle)
+            yield connections
+            yield GaugeMetricFamily("ragd_db_pool_max", "The most database connections this process's pool opens.",
+                                    value=usage.max)
+            yield GaugeMetricFamily("ragd_db_pool_waiting", "Threads of this process waiting for a database "
+                                    "connection.", value=usage.waiting)
 
 
 class JobsCollector:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from ragd.errors import ConfigurationError
@@ -32,6 +33,20 @@ if TYPE_CHECKING:
     from ragd.store.base import Store
     from ragd.store.blobs import BlobStore
     from ragd.store.conversations import ConversationStore
+
+
+@dataclass(frozen=True, slots=True)
+class PoolUsage:
+    """The state of this process's connection pool to the database, now (metrics: ``ragd_db_pool_*``)."""
+
+    #: connections lent to threads (a statement, a transaction)
+    in_use: int
+    #: connections open and idle in the pool
+    idle: int
+    #: the most connections the pool opens; a thread asking for one more waits
+    max: int
+    #: threads waiting for a connection now
+    waiting: int
 
 
 @runtime_checkable
@@ -74,6 +89,9 @@ class Backend(Protocol):
 
     def ping(self) -> None:
         """Raise :class:`ragd.errors.StoreUnavailable` unless the database answers now (readiness)."""
+
+    def pool_usage(self) -> PoolUsage:
+        """This process's connection pool to the database, now (never blocks, never touches the database)."""
 
     def close(self) -> None:
         """Close every port and the pool. The backend is unusable afterwards."""
@@ -146,4 +164,4 @@ def iter_engines() -> Iterator[str]:
     yield from ("sqlite", "postgresql")
 
 
-__all__ = ["BACKENDS", "STORE_ID_KEY", "Backend", "open_backend", "store_identity"]
+__all__ = ["BACKENDS", "STORE_ID_KEY", "Backend", "PoolUsage", "open_backend", "store_identity"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from ragd.store.backend import PoolUsage
 from ragd.store.backend_base import BackendBase
 from ragd.store.postgres import schema
 from ragd.store.postgres.connection import Database
@@ -67,3 +68,6 @@ class PostgresBackend(BackendBase):
 
     def pool_stats(self) -> dict[str, int]:
         return self._db.pool_stats()
+
+    def pool_usage(self) -> PoolUsage:
+        return self._db.pool_usage()

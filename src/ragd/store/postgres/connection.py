@@ -27,6 +27,7 @@ import psycopg_pool
 from pgvector.psycopg import register_vector
 
 from ragd.errors import ConfigurationError, StoreUnavailable
+from ragd.store.backend import PoolUsage
 from ragd.store.url import libpq_url, masked
 
 POOL_SIZE = 10
@@ -71,6 +72,8 @@ class _Pool:
         self.refs = 0
         self.held = threading.local()
         self.failed_at = 0.0  # monotonic time of the last "database unavailable" error (0: none)
+        self.lent = 0  # connections checked out of the pool by threads now (metrics)
+        self._lent_lock = threading.Lock()
         self.pool = psycopg_pool.ConnectionPool(
             libpq_url(url), min_size=1, max_size=size, open=False, timeout=CHECKOUT_TIMEOUT_S,
             kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S,
@@ -127,6 +130,7 @@ class _Pool:
             raise unavailable(self.url, exc) from exc
         self.failed_at = 0.0
         self.held.conn = conn
+        self._count_lent(+1)
         try:
             yield conn
         except _UNAVAILABLE as exc:
@@ -141,8 +145,14 @@ class _Pool:
                 self.failed_at = time.monotonic()
             cm.__exit__(type(exc), exc, exc.__traceback__)
             raise
+        finally:
+            self._count_lent(-1)
         self.held.conn = None
         cm.__exit__(None, None, None)
+
+    def _count_lent(self, delta: int) -> None:
+        with self._lent_lock:
+            self.lent += delta
 
 
 class Rows:
@@ -250,6 +260,14 @@ class Database:
     def pool_stats(self) -> dict[str, int]:
         """psycopg_pool's counters (``pool_size``, ``pool_available``, ``requests_waiting``…) for metrics."""
         return dict(self._pool.pool.get_stats())
+
+    def pool_usage(self) -> PoolUsage:
+        """The pool behind this handle, now: the connections this process's threads hold (counted here:
+        psycopg_pool's ``pool_size`` also counts connections still being opened), and psycopg_pool's idle ones,
+        maximum and waiting requests."""
+        stats = self._pool.pool.get_stats()
+        return PoolUsage(in_use=self._pool.lent, idle=stats.get("pool_available", 0),
+                         max=stats.get("pool_max", self._pool.pool.max_size), waiting=stats.get("requests_waiting", 0))
 
     def close(self) -> None:
         if not self._closed:

@@ -9,6 +9,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from ragd.errors import StoreUnavailable
+from ragd.store.backend import PoolUsage
 from ragd.store.backend_base import BackendBase
 from ragd.store.sqlite import schema
 from ragd.store.sqlite.connection import Database
@@ -65,3 +66,6 @@ class SqliteBackend(BackendBase):
             self._db.conn().execute("SELECT 1").fetchone()
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"the SQLite database {self.path} cannot be read: {exc}") from exc
+
+    def pool_usage(self) -> PoolUsage:
+        return self._db.pool_usage()

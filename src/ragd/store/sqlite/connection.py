@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from ragd.security.filemodes import private_sqlite_file
+from ragd.store.backend import PoolUsage
 from ragd.store.url import sqlite_path
 
 BUSY_TIMEOUT_MS = 30_000
@@ -59,6 +60,7 @@ class _Pool:
         self.size = size
         self.refs = 0
         self.opened = 0
+        self.waiting = 0  # threads waiting in take()
         self.idle: list[sqlite3.Connection] = []  # LIFO: the most recently used connection has the warmest cache
         self.cond = threading.Condition()
         self.write_lock = threading.RLock()
@@ -110,7 +112,12 @@ class _Pool:
 
     def take(self) -> sqlite3.Connection:
         with self.cond:
-            ok = self.cond.wait_for(lambda: self.closed or self.idle or self.opened < self.size, CHECKOUT_TIMEOUT_S)
+            self.waiting += 1
+            try:
+                ok = self.cond.wait_for(lambda: self.closed or self.idle or self.opened < self.size,
+                                        CHECKOUT_TIMEOUT_S)
+            finally:
+                self.waiting -= 1
             if self.closed:
                 raise sqlite3.ProgrammingError("the store is closed")
             if not ok:
@@ -120,6 +127,11 @@ class _Pool:
             if self.idle:
                 return self.idle.pop()
             return self._open()
+
+    def usage(self) -> PoolUsage:
+        with self.cond:
+            idle = len(self.idle)
+            return PoolUsage(in_use=self.opened - idle, idle=idle, max=self.size, waiting=self.waiting)
 
     @contextmanager
     def writer(self) -> Iterator[None]:
@@ -279,6 +291,10 @@ class Database:
     def open_connections(self) -> int:
         """How many connections the pool behind this handle holds open (idle or in use)."""
         return self._pool.opened
+
+    def pool_usage(self) -> PoolUsage:
+        """The pool behind this handle, now: connections in use and idle, its size, threads waiting."""
+        return self._pool.usage()
 
     def close(self) -> None:
         if not self._closed:
