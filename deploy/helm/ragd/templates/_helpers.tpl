@@ -156,3 +156,43 @@ the API and the worker containers. Empty when the chart's own Secret holds the U
 {{- end }}
 {{- end }}
 {{- end -}}
+
+{{/*
+The ServiceAccount every pod of the chart runs as: the chart's own (serviceAccount.create), or one named in
+serviceAccount.name, else the namespace's "default".
+*/}}
+{{- define "ragd.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "ragd.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+What every pod of the chart (API, workers, backup job) shares: its identity, no Kubernetes API token (ragd never
+calls the API), the "restricted" Pod Security Standard's pod-level settings.
+*/}}
+{{- define "ragd.podIdentity" -}}
+serviceAccountName: {{ include "ragd.serviceAccountName" . }}
+automountServiceAccountToken: false
+securityContext:
+  {{- toYaml .Values.podSecurityContext | nindent 2 }}
+{{- end -}}
+
+{{/* /tmp of every pod: the read-only root file system leaves ragd this scratch directory (and /data). */}}
+{{- define "ragd.tmpVolume" -}}
+- name: tmp
+  {{- if or .Values.tmpVolume.medium .Values.tmpVolume.sizeLimit }}
+  emptyDir:
+    {{- with .Values.tmpVolume.medium }}
+    medium: {{ . }}
+    {{- end }}
+    {{- with .Values.tmpVolume.sizeLimit }}
+    sizeLimit: {{ . }}
+    {{- end }}
+  {{- else }}
+  emptyDir: {}
+  {{- end }}
+{{- end -}}
+
