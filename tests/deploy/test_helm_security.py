@@ -7,10 +7,11 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import helm_python as helm
 import kubernetes_validate
 import pytest
 from tests.deploy import pss
-from tests.deploy.chart import K8S, render_all
+from tests.deploy.chart import CHART, K8S, render_all
 from tests.deploy.modes import CRDS, MODES
 
 COMPLIANT: dict[str, Any] = {
@@ -113,6 +114,12 @@ def test_every_pod_of_every_mode_meets_the_restricted_profile(mode: str) -> None
 
 
 @pytest.mark.parametrize("mode", sorted(MODES))
+def test_every_mode_lints_clean(mode: str) -> None:
+    report = helm.lint(str(CHART), MODES[mode], strict=True)
+    assert report["errors"] == [] and all(m["severity"] <= 1 for m in report["messages"]), report
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
 def test_every_pod_runs_as_the_image_s_user_without_an_api_token(mode: str) -> None:
     docs = render_all(MODES[mode])
     (account,) = [d for d in docs if d["kind"] == "ServiceAccount"]
@@ -150,7 +157,7 @@ def test_the_service_account_name_is_yours_to_choose() -> None:
 
 @pytest.mark.parametrize(("name", "expected"), [("", "default"), ("platform-ragd", "platform-ragd")])
 def test_an_existing_service_account_is_used_without_creating_one(name: str, expected: str) -> None:
-    docs = render_all({"serviceAccount": {"create": False, "name": name}})
+    docs = render_all({"serviceAccount": {"create": False, "name": name}, "backup": {"enabled": True}})
     assert "ServiceAccount" not in {d["kind"] for d in docs}
     for _, _, pod in pss.pod_templates(docs):
         assert pod["serviceAccountName"] == expected and pod["automountServiceAccountToken"] is False

@@ -196,3 +196,59 @@ securityContext:
   {{- end }}
 {{- end -}}
 
+{{/*
+NetworkPolicy egress rules of a pod of the chart: DNS, then each egress target named in targets (postgresql,
+redis, broker, llm) that lists peers, then networkPolicy.egress.extra (when extra is true). Called with
+(list $ctx $targets $extra). A target without peers gets no rule: nothing of the pod may reach it.
+*/}}
+{{- define "ragd.egressRules" -}}
+{{- $ctx := index . 0 -}}
+{{- $e := $ctx.Values.networkPolicy.egress -}}
+- ports:
+    {{- range required "networkPolicy.egress.dns.ports: the DNS port(s)" $e.dns.ports }}
+    - protocol: UDP
+      port: {{ . }}
+    - protocol: TCP
+      port: {{ . }}
+    {{- end }}
+  {{- with $e.dns.to }}
+  to:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- range $name := index . 1 }}
+{{- $t := get $e $name }}
+{{- if $t.to }}
+- to:
+    {{- toYaml $t.to | nindent 4 }}
+  ports:
+    {{- range required (printf "networkPolicy.egress.%s.ports" $name) $t.ports }}
+    - protocol: TCP
+      port: {{ . }}
+    {{- end }}
+{{- end }}
+{{- end }}
+{{- if index . 2 }}
+{{- with $e.extra }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* The backup job's pods (docs/operations.md): a name of their own, so no API or worker selector takes them. */}}
+{{- define "ragd.backupName" -}}
+{{- printf "%s-backup" (include "ragd.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "ragd.backupSelectorLabels" -}}
+app.kubernetes.io/name: {{ printf "%s-backup" (include "ragd.name" .) }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: backup
+{{- end -}}
+
+{{- define "ragd.backupLabels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{ include "ragd.backupSelectorLabels" . }}
+app.kubernetes.io/part-of: {{ include "ragd.name" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end -}}
