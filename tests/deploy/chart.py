@@ -23,10 +23,10 @@ def render_all(values: dict[str, Any] | None = None) -> list[dict]:
             for doc in yaml.safe_load_all(text) if doc]
 
 
-def _by_kind(docs: list[dict], worker: bool) -> dict[str, dict]:
+def _by_kind(docs: list[dict], component: str | None) -> dict[str, dict]:
     out: dict[str, dict] = {}
     for doc in docs:
-        if (doc["metadata"]["labels"].get("app.kubernetes.io/component") == "worker") is worker:
+        if doc["metadata"]["labels"].get("app.kubernetes.io/component") == component:
             assert doc["kind"] not in out, f"two {doc['kind']} manifests"
             out[doc["kind"]] = doc
     return out
@@ -34,9 +34,14 @@ def _by_kind(docs: list[dict], worker: bool) -> dict[str, dict]:
 
 def render(values: dict[str, Any] | None = None) -> dict[str, dict]:
     """The API's manifests (and those it shares with the workers: ConfigMap, Secret), one per kind."""
-    return _by_kind(render_all(values), worker=False)
+    return _by_kind(render_all(values), None)
 
 
 def render_workers(values: dict[str, Any] | None = None) -> dict[str, dict]:
-    """The worker manifests of broker mode (Deployment, HorizontalPodAutoscaler, PodMonitor), one per kind."""
-    return _by_kind(render_all(values), worker=True)
+    """The worker manifests of broker mode (Deployment, HorizontalPodAutoscaler, PodMonitor…), one per kind."""
+    return _by_kind(render_all(values), "worker")
+
+
+def render_backup(values: dict[str, Any] | None = None) -> dict[str, dict]:
+    """The backup job's manifests (CronJob, its PersistentVolumeClaim, NetworkPolicy), one per kind."""
+    return _by_kind(render_all(values), "backup")

@@ -15,7 +15,7 @@ def test_lint_has_no_errors() -> None:
 
 def test_default_render_is_valid_kubernetes() -> None:
     docs = render()
-    assert set(docs) == {"ConfigMap", "Secret", "PersistentVolumeClaim", "Service", "Deployment"}
+    assert set(docs) == {"ConfigMap", "Secret", "PersistentVolumeClaim", "Service", "Deployment", "ServiceAccount"}
     for doc in docs.values():
         kubernetes_validate.validate(doc, K8S, strict=True)
     pod = docs["Deployment"]["spec"]["template"]["spec"]

@@ -156,3 +156,99 @@ the API and the worker containers. Empty when the chart's own Secret holds the U
 {{- end }}
 {{- end }}
 {{- end -}}
+
+{{/*
+The ServiceAccount every pod of the chart runs as: the chart's own (serviceAccount.create), or one named in
+serviceAccount.name, else the namespace's "default".
+*/}}
+{{- define "ragd.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "ragd.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+What every pod of the chart (API, workers, backup job) shares: its identity, no Kubernetes API token (ragd never
+calls the API), the "restricted" Pod Security Standard's pod-level settings.
+*/}}
+{{- define "ragd.podIdentity" -}}
+serviceAccountName: {{ include "ragd.serviceAccountName" . }}
+automountServiceAccountToken: false
+securityContext:
+  {{- toYaml .Values.podSecurityContext | nindent 2 }}
+{{- end -}}
+
+{{/* /tmp of every pod: the read-only root file system leaves ragd this scratch directory (and /data). */}}
+{{- define "ragd.tmpVolume" -}}
+- name: tmp
+  {{- if or .Values.tmpVolume.medium .Values.tmpVolume.sizeLimit }}
+  emptyDir:
+    {{- with .Values.tmpVolume.medium }}
+    medium: {{ . }}
+    {{- end }}
+    {{- with .Values.tmpVolume.sizeLimit }}
+    sizeLimit: {{ . }}
+    {{- end }}
+  {{- else }}
+  emptyDir: {}
+  {{- end }}
+{{- end -}}
+
+{{/*
+NetworkPolicy egress rules of a pod of the chart: DNS, then each egress target named in targets (postgresql,
+redis, broker, llm) that lists peers, then networkPolicy.egress.extra (when extra is true). Called with
+(list $ctx $targets $extra). A target without peers gets no rule: nothing of the pod may reach it.
+*/}}
+{{- define "ragd.egressRules" -}}
+{{- $ctx := index . 0 -}}
+{{- $e := $ctx.Values.networkPolicy.egress -}}
+- ports:
+    {{- range required "networkPolicy.egress.dns.ports: the DNS port(s)" $e.dns.ports }}
+    - protocol: UDP
+      port: {{ . }}
+    - protocol: TCP
+      port: {{ . }}
+    {{- end }}
+  {{- with $e.dns.to }}
+  to:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- range $name := index . 1 }}
+{{- $t := get $e $name }}
+{{- if $t.to }}
+- to:
+    {{- toYaml $t.to | nindent 4 }}
+  ports:
+    {{- range required (printf "networkPolicy.egress.%s.ports" $name) $t.ports }}
+    - protocol: TCP
+      port: {{ . }}
+    {{- end }}
+{{- end }}
+{{- end }}
+{{- if index . 2 }}
+{{- with $e.extra }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* The backup job's pods (docs/operations.md): a name of their own, so no API or worker selector takes them. */}}
+{{- define "ragd.backupName" -}}
+{{- printf "%s-backup" (include "ragd.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "ragd.backupSelectorLabels" -}}
+app.kubernetes.io/name: {{ printf "%s-backup" (include "ragd.name" .) }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: backup
+{{- end -}}
+
+{{- define "ragd.backupLabels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{ include "ragd.backupSelectorLabels" . }}
+app.kubernetes.io/part-of: {{ include "ragd.name" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end -}}
