@@ -228,6 +228,12 @@ class MetricsSettings(_Section):
         "", description="Directory for prometheus-client multiprocess mode (several server worker "
         "processes). Empty: PROMETHEUS_MULTIPROC_DIR if set, else single-process metrics."
     )
+    compat_names: bool = Field(
+        False, description="Also export ragd's values under the metric names of the FilAgent deployments ragd "
+        "replaces (filagent_requests_total, filagent_request_duration_seconds, filagent_tokens_used_total, ...: "
+        "docs/migrating.md), renamed at scrape time. Off by default: another product's names only for those "
+        "whose dashboards and checks still read them."
+    )
 
 
 class LoggingSettings(_Section):
