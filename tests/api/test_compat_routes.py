@@ -8,6 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 from tests.api.conftest import upload_docs
 from tests.generate.fake_openai import FakeOpenAI
@@ -217,6 +219,10 @@ def _bad_requests() -> list[tuple[str, str, dict[str, Any], int, str]]:
          "validation_error"),
         ("POST", "/auth/login", {"data": {"username": "nobody@example.org", "password": "wrong"}}, 401,
          "invalid_credentials"),
+        ("POST", "/auth/login", {"content": b"x", "headers": {"content-type": "multipart/form-data"}}, 400,
+         "bad_request"),
+        ("POST", "/auth/login", {"content": b"%zz=&&=", "headers": {
+            "content-type": "application/x-www-form-urlencoded"}}, 422, "validation_error"),
     ]
     for path in ("/documents/upload", "/documents/upload/bulk"):
         cases += [
@@ -247,3 +253,22 @@ def test_bad_conversation_ids_in_the_path(http: httpx.Client, cid: str) -> None:
     r = http.get(f"/conversations/{cid}")
     assert r.status_code == 422 and r.json()["code"] == "validation_error", r.text
     assert "conversation id" in r.json()["detail"]
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=30),
+                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner,
+                                                                                max_size=4), max_leaves=12)
+FIELDS = {"/chat/query": ("query", "limit", "top_k", "filters", "mode", "answer"),
+          "/chat": ("messages", "conversation_id", "top_k", "filters", "stream"),
+          "/auth/login": ("username", "password")}
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(path=st.sampled_from(sorted(FIELDS)), data=st.data())
+def test_arbitrary_json_is_never_a_server_error(server: Server, path: str, data: st.DataObject) -> None:
+    body = data.draw(st.one_of(JSON, st.dictionaries(st.sampled_from(FIELDS[path]), JSON, max_size=4)))
+    with server.client() as c:
+        r = c.post(path, json=body)
+    assert r.status_code < 500, (body, r.text)
+    if r.status_code >= 400:
+        assert r.headers["content-type"].startswith(PROBLEM) and r.json()["code"], r.text

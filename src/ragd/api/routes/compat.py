@@ -18,8 +18,9 @@ They are hidden from the OpenAPI document (``include_in_schema=False``): the doc
 calls the native route's own function or its helpers with the same dependencies (``QueryActor``, ``WriterActor``,
 ``UserDep``), so authentication, rate limits, upload and body limits, permissions and audit are those of the native
 route: there is no second code path for an access decision (the permission matrix checks every route here against
-its native twin). Every response, errors included, carries ``Deprecation`` (RFC 9745) and a ``Link`` to the native
-route (``rel="successor-version"``).
+its native twin). Every response of a route here, its errors included, carries ``Deprecation`` (RFC 9745) and a
+``Link`` to the native route (``rel="successor-version"``); refusals sent before a route runs (the body caps of
+:mod:`ragd.api.limits`, a wrong method) do not.
 
 Client conversation ids: ``POST /chat`` takes the id a client chose (:data:`ragd.store.conversations.CLIENT_ID`),
 creates the conversation on its first use and keeps it the caller's. Each user's ids map to store ids of their own
