@@ -32,7 +32,8 @@ machine-readable ``code``; the API renders every one of them as the same problem
     │   └── DocumentNotPdf          document_not_pdf — page images exist only for PDFs
     ├── ValidationFailed (422)      validation_error
     │   ├── ArchiveUnsafe           archive_unsafe — a zip-based upload with unsafe entry names or kinds
-    │   └── InputTooLong            input_too_long — more text or items than a request may carry (limits.*)
+    │   ├── InputTooLong            input_too_long — more text or items than a request may carry (limits.*)
+    │   └── ConflictingParameters   conflicting_parameters — two names of one parameter with different values
     ├── DocumentError (422)         document_error — raised while parsing; the document ends ``failed``
     │   ├── DocumentEmpty           document_empty
     │   ├── DocumentEncrypted       document_encrypted
@@ -265,6 +266,13 @@ class InputTooLong(ValidationFailed):
     limit and its setting (``RAGD_LIMITS__…``)."""
 
     code, title = "input_too_long", "Input too long"
+
+
+class ConflictingParameters(ValidationFailed):
+    """A request gives one parameter under two names (a compatibility alias and ragd's own, such as ``limit`` and
+    ``top_k``) with different values."""
+
+    code, title = "conflicting_parameters", "Conflicting parameters"
 
 
 class ParserFailed(DocumentError):

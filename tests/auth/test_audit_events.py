@@ -115,3 +115,25 @@ def test_denied_accesses_are_audited(world: World) -> None:
     assert any(e["details"]["key_id"] == scoped["id"] for e in by_key), by_key
     # Anonymous callers get 401, not an audit entry per probe.
     assert httpx.get(f"{world.server.url}/api/v1/admin/users").status_code == 401
+
+
+def test_compatibility_routes_audit_as_their_native_twins(world: World) -> None:
+    """The old deployments' calls (docs/migrating.md) leave the same audit trail as ragd's own routes."""
+    email = "user_a@example.org"
+    assert world.http.post("/auth/login", data={"username": email, "password": "wrong, form-encoded"}).status_code \
+        == 401
+    assert world.http.post("/auth/login", data={"username": email, "password": PASSWORD}).status_code == 200
+    r = world.http.post("/documents/upload/bulk", headers=world.as_("user_a"), files=[
+        ("files", ("compat-audit.txt", b"Compat audit document about lighthouse keepers' rotas."))])
+    assert r.status_code == 201, r.text
+    doc = r.json()["documents"][0]["id"]
+    world.server.wait_done(world.http, [doc], headers=world.as_("admin_a"))
+    chat = world.http.post("/chat", headers=world.as_("user_a"), json={
+        "messages": [{"role": "user", "content": "lighthouse keepers' rotas"}], "conversation_id": "audit-1"})
+    assert chat.status_code == 200, chat.text
+    assert [e for e in _entries(world, "admin_a", "auth.login_failed") if e["target"] == email]
+    assert [e for e in _entries(world, "admin_a", "auth.login") if e["actor"]["email"] == email]
+    uploaded = [e for e in _entries(world, "admin_a", "document.uploaded") if e["target"] == doc]
+    assert len(uploaded) == 1 and uploaded[0]["details"]["filename"] == "compat-audit.txt"
+    answered = [e for e in _entries(world, "admin_a", "query.answered") if e["target"] == chat.json()["message_id"]]
+    assert len(answered) == 1 and answered[0]["decision"]["user"]["email"] == email

@@ -8,11 +8,14 @@ are in tenant ``acme``. The rule a case follows:
   another tenant → 404 (it does not exist for them); else 2xx.
 
 A test also checks that the matrix names every route the application serves, so a new endpoint cannot slip in
-without its row.
+without its row. The compatibility routes (``ragd.api.routes.compat``, hidden from the OpenAPI document) each get
+the row of their native twin, its expectations copied unchanged (only the request's shape differs): the same
+caller gets the same answer from either.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import uuid
 from collections.abc import Callable
@@ -285,6 +288,47 @@ CASES = [
 ]
 
 
+def _twin(method: str, path: str, native_path: str, **request: Any) -> Case:
+    """The row of the compatibility route ``method path``: its native twin's, with only ``prepare``/``kwargs``
+    (the shape of the request) changed."""
+    assert set(request) <= {"prepare", "kwargs"}
+    native = next(c for c in CASES if (c.method, c.path) == (method, native_path))
+    return dataclasses.replace(native, path=path, **request)
+
+
+def _login_form(world: World, caller: str) -> dict[str, Any]:
+    return {"kwargs": {"data": {"username": "viewer_a@example.org", "password": "correct horse battery",
+                                "grant_type": "password"}}}
+
+
+def _bulk_upload(world: World, caller: str) -> dict[str, Any]:
+    return {"kwargs": {"files": [("files", (f"{uuid.uuid4().hex[:6]}.txt", b"bulk upload one for the matrix")),
+                                 ("files", (f"{uuid.uuid4().hex[:6]}.txt", b"bulk upload two for the matrix"))]}}
+
+
+def _client_conversation(world: World, _: str) -> dict[str, Any]:
+    cid = f"matrix-{uuid.uuid4().hex[:8]}"
+    r = world.http.post("/chat", json={"messages": [{"role": "user", "content": "hello?"}], "conversation_id": cid},
+                        headers=world.as_("user_a"))
+    assert r.status_code == 200, r.text
+    return {"conv": cid}
+
+
+COMPAT_CASES = [
+    _twin("GET", "/health", "/api/v1/health"),
+    _twin("GET", "/ready", "/api/v1/ready"),
+    _twin("POST", "/auth/login", "/api/v1/auth/login"),
+    _twin("POST", "/auth/login", "/api/v1/auth/login", prepare=_login_form),
+    _twin("POST", "/documents/upload", "/api/v1/documents/upload"),
+    _twin("POST", "/documents/upload/bulk", "/api/v1/documents/upload", prepare=_bulk_upload),
+    _twin("POST", "/chat/query", "/api/v1/query", kwargs={"json": {"query": "refunds", "limit": 3}}),
+    # every caller names its conversation the same: each gets a conversation of its own
+    _twin("POST", "/chat", "/api/v1/chat", kwargs={"json": {
+        "messages": [{"role": "user", "content": "refunds?"}], "conversation_id": "matrix-shared"}}),
+    _twin("GET", "/conversations/{conv}", "/api/v1/conversations/{conv}", prepare=_client_conversation),
+]
+
+
 def _route_key(method: str, path: str) -> tuple[str, str]:
     return method, re.sub(r"\{[^}]+\}", "{}", path)
 
@@ -302,7 +346,17 @@ def test_the_matrix_covers_every_route() -> None:
     assert covered - served == set(), "matrix rows for endpoints that do not exist"
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.method} {c.path}")
+def test_the_matrix_covers_every_compatibility_route() -> None:
+    from fastapi.routing import APIRoute
+
+    from ragd.api.routes import compat
+
+    served = {_route_key(m, r.path) for r in compat.router.routes if isinstance(r, APIRoute) for m in r.methods}
+    covered = {_route_key(c.method, c.path) for c in COMPAT_CASES}
+    assert served == covered  # each row is its native twin's (_twin): no expectation of its own
+
+
+@pytest.mark.parametrize("case", CASES + COMPAT_CASES, ids=lambda c: f"{c.method} {c.path}")
 def test_permission_matrix(world: World, case: Case) -> None:
     failures = []
     for caller in CALLERS:
@@ -318,3 +372,30 @@ def test_permission_matrix(world: World, case: Case) -> None:
             assert r.headers["content-type"].startswith("application/problem+json")
             assert r.json()["code"], r.text
     assert not failures, "\n".join(failures)
+
+
+def test_client_conversation_ids_are_per_owner(world: World) -> None:
+    """Two users naming their conversations the same never meet: the id reaches, shows and changes only the
+    caller's own, and answers for someone else's exactly as for an id never used."""
+    cid, unused = f"shared-{uuid.uuid4().hex[:8]}", f"unused-{uuid.uuid4().hex[:8]}"
+    question = {"role": "user", "content": "What does the secret alpha plan say about refunds?"}
+    r = world.http.post("/chat", json={"messages": [question], "conversation_id": cid}, headers=world.as_("user_a"))
+    assert r.status_code == 200, r.text
+    owner_store_id = r.json()["ragd_conversation_id"]
+    for caller in ("user_b", "admin_a", "api_a", "admin_b"):
+        h = world.as_(caller)
+        other, never = world.http.get(f"/conversations/{cid}", headers=h), world.http.get(
+            f"/conversations/{unused}", headers=h)
+        assert other.status_code == never.status_code == 404, (caller, other.text)
+        assert other.json() == {**never.json(), "detail": never.json()["detail"].replace(unused, cid)}
+        native = world.http.get(f"/api/v1/conversations/{owner_store_id}", headers=h)
+        assert native.status_code == 404 and native.json()["code"] == "conversation_not_found"
+        mine = world.http.post("/chat", json={"messages": [{"role": "user", "content": f"{caller} asks"}],
+                                              "conversation_id": cid}, headers=h)
+        assert mine.status_code == 200, mine.text
+        assert mine.json()["conversation_id"] == cid and mine.json()["ragd_conversation_id"] != owner_store_id
+        got = world.http.get(f"/conversations/{cid}", headers=h).json()
+        assert got["messages"][0]["content"] == f"{caller} asks" and len(got["messages"]) == 2
+    owner = world.http.get(f"/conversations/{cid}", headers=world.as_("user_a")).json()
+    assert [m["role"] for m in owner["messages"]] == ["user", "assistant"]
+    assert owner["messages"][0]["content"] == question["content"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ from ragd.auth.actor import LOCAL_TENANT
 from ragd.config import MetricsSettings, Settings
 from ragd.core import Ragd
 from ragd.jobs.broker_stats import BrokerStatus
+from ragd.observability.compat_names import ALIAS_NAMES
 from ragd.observability.metrics import BROKER_METRIC_NAMES, METRIC_NAMES, JobsCollector, Metrics, StateCollector
 from ragd.store.backend import PoolUsage
 from ragd.store.postgres import connection as pg_connection
@@ -102,7 +104,8 @@ def test_jobs_collector_without_a_broker_and_with_an_unreachable_one() -> None:
 def test_two_processes_add_up_in_multiprocess_mode(tmp_path: Path) -> None:
     shared = tmp_path / "prom"
     shared.mkdir()
-    env = {"PROMETHEUS_MULTIPROC_DIR": str(shared), "PATH": "/usr/bin:/bin"}
+    env = {"PROMETHEUS_MULTIPROC_DIR": str(shared), "PATH": "/usr/bin:/bin", "RAGD_METRICS__COMPAT_NAMES": "true",
+           **{k: v for k, v in os.environ.items() if k == "PYTHONPATH"}}  # a worktree's sources, when set
     procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(n), how], env=env)
              for n, how in ((3, "exit"), (4, "crash"))]
     assert [p.wait(60) for p in procs] == [0, 0]
@@ -121,6 +124,9 @@ def test_two_processes_add_up_in_multiprocess_mode(tmp_path: Path) -> None:
     assert s[("rag_total_latency_seconds_count", ())] == 7
     assert s[("rag_requests_total", (("method", "POST"), ("route", "/api/v1/query"), ("status", "200")))] == 2
     assert s[("rag_active_connections", ())] == 1  # livesum: only the process that did not close counts
+    # the compatibility names are the summed values, renamed
+    assert s[("filagent_requests_total", (("method", "POST"), ("route", "/api/v1/query"), ("status", "200")))] == 2
+    assert s[("filagent_tokens_total", (("token_type", "prompt"),))] == 35
 
 
 def test_settings_take_prometheus_multiproc_dir_from_the_environment(monkeypatch, tmp_path: Path) -> None:
@@ -145,3 +151,53 @@ def test_embedded_mode_reports_the_backlog_the_alerts_read(tmp_path: Path) -> No
     (queue,) = [q for q, n in queued.items() if n == 1]
     assert s[("ragd_jobs_oldest_queued_seconds", (("queue", queue),))] >= 0
     assert not any(name.startswith("ragd_broker_") for name, _ in s)
+
+
+def test_results_per_question_by_search_type() -> None:
+    m = Metrics(MetricsSettings())
+    for n, mode in ((0, "hybrid"), (3, "hybrid"), (7, "bm25"), (100, "dense")):
+        m.observe_query("answered", retrieval_s=0.01, generation_s=None, total_s=0.02, results=n, search_type=mode)
+    s = _samples(m.exposition()[0].decode())
+    assert s[("rag_query_results_count_bucket", (("le", "0.0"), ("search_type", "hybrid")))] == 1
+    assert s[("rag_query_results_count_bucket", (("le", "5.0"), ("search_type", "hybrid")))] == 2
+    assert s[("rag_query_results_count_sum", (("search_type", "hybrid"),))] == 3
+    assert s[("rag_query_results_count_bucket", (("le", "5.0"), ("search_type", "bm25")))] == 0
+    assert s[("rag_query_results_count_bucket", (("le", "10.0"), ("search_type", "bm25")))] == 1
+    assert s[("rag_query_results_count_bucket", (("le", "100.0"), ("search_type", "dense")))] == 1
+
+
+def test_compat_names_rename_ragd_values_read_once(tmp_path: Path) -> None:
+    reads = []
+
+    def chunks() -> dict[str, int]:
+        reads.append(1)
+        return {"default": 1}
+
+    on = Metrics(MetricsSettings(compat_names=True))
+    off = Metrics(MetricsSettings())
+    for m in (on, off):
+        m.add_collector(StateCollector(chunks, lambda: 0, lambda: 1, tmp_path))
+        m.request("GET", "/health", 200, 0.004)
+        m.request("POST", "/chat", 200, 1.5)
+        m.observe_query("answered", retrieval_s=0.1, generation_s=0.3, total_s=0.5, tokens_in=11, tokens_out=4)
+        m.error("rate_limited")
+    text = on.exposition()[0].decode()
+    assert len(reads) == 1  # every collector is read once per scrape, the aliases included
+    s = _samples(text)
+    for name in ALIAS_NAMES:
+        assert name in text, name
+    get = ("method", "GET"), ("route", "/health"), ("status", "200")
+    assert s[("filagent_requests_total", get)] == s[("rag_requests_total", get)] == 1
+    post = ("method", "POST"), ("route", "/chat")
+    assert s[("filagent_request_duration_seconds_bucket", (("le", "1.0"), *post))] == 0
+    assert s[("filagent_request_duration_seconds_bucket", (("le", "2.5"), *post))] == 1
+    assert s[("filagent_request_duration_seconds_sum", post)] == 1.5
+    assert s[("filagent_tokens_used_total", (("direction", "input"),))] == 11
+    assert s[("filagent_model_tokens_total", (("direction", "output"),))] == 4
+    assert s[("filagent_tokens_total", (("token_type", "prompt"),))] == 11
+    assert s[("filagent_tokens_total", (("token_type", "completion"),))] == 4
+    assert s[("filagent_generation_duration_seconds_count", ())] == 1
+    assert s[("filagent_errors_total", (("code", "rate_limited"),))] == 1
+    # FilAgent names ragd has no value for are not made up
+    assert "filagent_compliance" not in text and "filagent_pii" not in text
+    assert "filagent_" not in off.exposition()[0].decode()

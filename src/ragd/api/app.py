@@ -21,6 +21,7 @@ from ragd.api.routes import (
     auth,
     chat,
     collections,
+    compat,
     documents,
     evaluation,
     feedback,
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None, ragd: Ragd | None = None) -> Fa
     for r in (auth.router, admin.router, collections.router, evaluation.router):
         app.include_router(r)
     app.include_router(audit.router)  # the audit trail: issue 5
+    app.include_router(compat.router)  # the calls of the deployments ragd replaces, hidden from OpenAPI: issue 17
     app.include_router(pages_router)  # the web UI (issue 8): PDF pages for the citation viewer, then / and /assets
     app.include_router(web_ui_router())
     return app

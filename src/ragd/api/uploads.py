@@ -69,9 +69,10 @@ class _Reader:
     """python-multipart callbacks writing file parts to ``spool`` and checking them as they stream."""
 
     def __init__(self, spool: Path, *, max_file_bytes: int, max_files: int,
-                 check: Callable[[bytes, str], str]) -> None:
+                 check: Callable[[bytes, str], str], file_fields: tuple[str, ...] = ("file",)) -> None:
         self.spool, self.max_file_bytes, self.max_files = spool, max_file_bytes, max_files
         self.check = check
+        self.file_fields = file_fields
         self.form = UploadForm()
         self.part = _Part()
         self._header_name = bytearray()
@@ -102,7 +103,7 @@ class _Reader:
         if b"name" not in options:
             raise BadRequest('every multipart part needs a Content-Disposition with a "name"')
         self.part.name = options[b"name"].decode("utf-8", "replace")
-        if b"filename" in options and self.part.name == "file":
+        if b"filename" in options and self.part.name in self.file_fields:
             if len(self.form.files) >= self.max_files:
                 raise PayloadTooLarge(f"an upload holds at most {self.max_files} files "
                                       "(RAGD_LIMITS__MAX_UPLOAD_FILES)")
@@ -189,13 +190,14 @@ async def spool_dir(data_dir: Path) -> AsyncIterator[Path]:
 
 
 async def read_upload(request: Request, spool: Path, *, max_file_bytes: int, max_files: int,
-                      check: Callable[[bytes, str], str]) -> UploadForm:
+                      check: Callable[[bytes, str], str], file_fields: tuple[str, ...] = ("file",)) -> UploadForm:
     """Parse the request's multipart body into ``spool``; raises a 4xx :class:`ragd.errors.RagdError` at the
-    first part refused (the rest of the body is never read)."""
+    first part refused (the rest of the body is never read). File parts are those named in ``file_fields``."""
+    names = " or ".join(repr(n) for n in file_fields)
     ctype, params = parse_options_header(request.headers.get("content-type", ""))
     if ctype != b"multipart/form-data" or not params.get(b"boundary"):
-        raise ValidationFailed("the body must be multipart/form-data with one or more 'file' parts")
-    reader = _Reader(spool, max_file_bytes=max_file_bytes, max_files=max_files, check=check)
+        raise ValidationFailed(f"the body must be multipart/form-data with one or more file parts named {names}")
+    reader = _Reader(spool, max_file_bytes=max_file_bytes, max_files=max_files, check=check, file_fields=file_fields)
     callbacks = {name: getattr(reader, name) for name in (
         "on_part_begin", "on_part_data", "on_part_end", "on_header_field", "on_header_value", "on_header_end",
         "on_headers_finished", "on_end")}
@@ -215,5 +217,5 @@ async def read_upload(request: Request, spool: Path, *, max_file_bytes: int, max
     finally:
         reader.close()
     if not reader.form.files:
-        raise ValidationFailed("file: at least one file part named 'file' is required")
+        raise ValidationFailed(f"file: at least one file part named {names} is required")
     return reader.form

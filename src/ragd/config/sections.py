@@ -303,6 +303,12 @@ class MetricsSettings(_Section):
         "replicas together may use in 24 hours: exported as the gauge ragd_token_budget_per_day, which the "
         "RagdTokenBudget* alerts compare with the last 24 hours' use. 0: no budget, no alert."
     )
+    compat_names: bool = Field(
+        False, description="Also export ragd's values under the metric names of the FilAgent deployments ragd "
+        "replaces (filagent_requests_total, filagent_request_duration_seconds, filagent_tokens_used_total, ...: "
+        "docs/migrating.md), renamed at scrape time. Off by default: another product's names only for those "
+        "whose dashboards and checks still read them."
+    )
 
 
 class LoggingSettings(_Section):

@@ -172,20 +172,33 @@ class AnswerService:
         *,
         top_k: int | None = None,
         filters: SearchFilters | None = None,
+        create: bool = False,
+        shown_id: str | None = None,
     ) -> Turn:
         """A stored chat turn. With ``conversation_id`` the stored history is authoritative and only the last
-        user message is new; without, a conversation is created holding every message given."""
+        user message is new; without, a conversation is created holding every message given.
+
+        ``create`` (the compatibility route ``POST /chat``, whose clients name their conversations): a
+        ``conversation_id`` the user has no conversation under is created under that id, and while it holds no
+        message yet the messages given are its history, as for a new conversation. Another user's conversation
+        under that id is :class:`ConversationNotFound`, as always. ``shown_id`` names the conversation in that
+        error (the client's own id, not the store's)."""
         t0 = time.perf_counter()
         given_history, question = _split(messages)
         store = self._conversations
+        title = " ".join(question.content.split())[:_TITLE_CHARS]
         if conversation_id:
-            conv = store.get_conversation(user_id, conversation_id)
+            conv = (store.ensure_conversation(user_id, conversation_id, title) if create
+                    else store.get_conversation(user_id, conversation_id))
             if conv is None:
-                raise ConversationNotFound(f"no conversation {conversation_id!r}")
-            history = [ChatMessage(m.role, m.content) for m in store.list_messages(user_id, conv.id)]
-            new = [question]
+                raise ConversationNotFound(f"no conversation {shown_id or conversation_id!r}")
+            stored = [] if create and not conv.message_count else store.list_messages(user_id, conv.id)
+            if create and not stored:  # the first turn of a client-named conversation: as a new one
+                history, new = given_history, [*given_history, question]
+            else:
+                history, new = [ChatMessage(m.role, m.content) for m in stored], [question]
         else:
-            conv = store.create_conversation(user_id, " ".join(question.content.split())[:_TITLE_CHARS])
+            conv = store.create_conversation(user_id, title)
             history, new = given_history, [*given_history, question]
         query = self._generator.standalone_query([*history, question]) if history else question.content
         retrieval = self._retriever.search(query, top_k=top_k, filters=filters)

@@ -118,6 +118,8 @@ class Instrumentation:
             total_s=timings.get("total", 0.0) / 1000,
             tokens_in=tokens_in,
             tokens_out=tokens_out,
+            results=len(result.retrieval.hits),
+            search_type=result.retrieval.mode,
         )
 
     def query_failed(self, exc: BaseException) -> None:

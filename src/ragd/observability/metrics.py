@@ -35,6 +35,7 @@ from prometheus_client.multiprocess import MultiProcessCollector, mark_process_d
 
 from ragd.config import MetricsSettings, export_prometheus_multiproc_dir
 from ragd.jobs.broker_stats import BrokerStatus
+from ragd.observability.compat_names import Families, alias_families
 from ragd.security.filemodes import private_dir
 
 if TYPE_CHECKING:
@@ -42,10 +43,12 @@ if TYPE_CHECKING:
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0)
 """2 s and 10 s are boundaries: the latency alerts (deploy/prometheus/alerts.yml) compare p95 with them exactly."""
+#: Passages returned per question: the buckets of the RAG recipes' ``rag_query_results_count`` (top_k ≤ 100).
+RESULTS_BUCKETS = (0.0, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0)
 
 #: Every metric ragd itself exports (the ``_total``/``_bucket`` suffixes are added by the exposition format).
 METRIC_NAMES = (
-    "rag_queries_total", "rag_retrieval_latency_seconds", "rag_generation_latency_seconds",
+    "rag_queries_total", "rag_query_results_count", "rag_retrieval_latency_seconds", "rag_generation_latency_seconds",
     "rag_total_latency_seconds", "rag_index_size", "rag_documents_processed_total", "rag_ingest_queue_depth",
     "rag_cache_hits_total", "rag_requests_total", "rag_request_duration_seconds", "rag_active_connections",
     "rag_model_tokens_total", "rag_feedback_total", "rag_errors_total",
@@ -78,6 +81,9 @@ class Metrics:
         r = self.registry
         self.queries = Counter("rag_queries", "Questions answered, by outcome (answered, no_answer, error).",
                                ["status"], registry=r)
+        self.results_count = Histogram("rag_query_results_count", "Passages returned per question (queries and "
+                                       "chat turns), by search type (hybrid, bm25, dense).", ["search_type"],
+                                       buckets=RESULTS_BUCKETS, registry=r)
         self.retrieval_latency = Histogram("rag_retrieval_latency_seconds", "Retrieval time per question.",
                                            buckets=LATENCY_BUCKETS, registry=r)
         self.generation_latency = Histogram("rag_generation_latency_seconds", "Answer generation time.",
@@ -114,8 +120,11 @@ class Metrics:
 
     # -- recording -------------------------------------------------------------------------------------------
     def observe_query(self, status: str, *, retrieval_s: float | None, generation_s: float | None,
-                      total_s: float, tokens_in: int = 0, tokens_out: int = 0) -> None:
+                      total_s: float, tokens_in: int = 0, tokens_out: int = 0, results: int | None = None,
+                      search_type: str = "") -> None:
         self.queries.labels(status).inc()
+        if results is not None:
+            self.results_count.labels(search_type or "unknown").observe(results)
         if retrieval_s is not None:
             self.retrieval_latency.observe(retrieval_s)
         if generation_s is not None:
@@ -157,7 +166,9 @@ class Metrics:
             self.registry.register(collector)
 
     def exposition(self) -> tuple[bytes, str]:
-        """The text exposition of every metric, and its content type."""
+        """The text exposition of every metric, and its content type. Each collector is read once per scrape;
+        with ``compat_names`` on, the old deployments' names are added, renamed from what was read
+        (:mod:`ragd.observability.compat_names`)."""
         if self.multiproc_dir is None:
             registry = self.registry
             extra: Iterable[Any] = [self._process]
@@ -165,7 +176,10 @@ class Metrics:
             registry = CollectorRegistry()
             MultiProcessCollector(registry, path=str(self.multiproc_dir))
             extra = [*self._collectors, self._process]
-        body = generate_latest(registry) + b"".join(generate_latest(c) for c in extra)
+        families = list(registry.collect())
+        if self.settings.compat_names:
+            families.extend(alias_families(families))
+        body = generate_latest(Families(families)) + b"".join(generate_latest(c) for c in extra)
         return body, CONTENT_TYPE_LATEST
 
     def close(self) -> None:

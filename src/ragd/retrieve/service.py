@@ -71,6 +71,8 @@ class Retrieval:
     query_vector: np.ndarray | None
     terms: list[str]
     timings_ms: dict[str, float] = field(default_factory=dict)
+    mode: str = ""
+    """The search that ran: ``hybrid``, ``bm25`` or ``dense`` (the request's, else ``retrieval.mode``)."""
 
 
 class SearchStore(DocumentStore, ChangeFeed, Protocol):
@@ -185,7 +187,7 @@ class Retriever:
             hits = self._rerank(query, hits, t)
         hits = hits[:top_k]
         t["retrieval"] = (time.perf_counter() - t0) * 1000
-        return Retrieval(hits=hits, query_vector=qv, terms=terms, timings_ms=t)
+        return Retrieval(hits=hits, query_vector=qv, terms=terms, timings_ms=t, mode=mode)
 
     def _dense(
         self, qv: np.ndarray, depth: int, filters: SearchFilters | None, version: int

@@ -8,7 +8,12 @@ suite is
 
 Contract (pinned by the conformance suite):
 
-* ids of conversations, messages and queries are opaque strings chosen by the store; feedback ids are integers.
+* ids of conversations, messages and queries are opaque strings chosen by the store (except
+  ``ensure_conversation``, whose caller names the conversation); feedback ids are integers.
+* ``ensure_conversation`` creates the conversation under the given id when no conversation has it, and returns it
+  when the user owns it; when another user's conversation has that id it returns ``None`` and changes nothing
+  (the same answer as an id that does not exist: an id never tells whether someone else uses it). Concurrent
+  calls with the same id create one conversation.
 * ``list_conversations`` is newest-activity first and returns ``(page, total)``; ``list_messages`` is oldest
   first. Deleting a conversation deletes its messages.
 * ``add_message``/``list_messages`` on a conversation the user does not own raise
@@ -21,6 +26,8 @@ Contract (pinned by the conformance suite):
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -29,6 +36,22 @@ Role = Literal["system", "user", "assistant"]
 PurgeScope = Literal["conversations", "queries", "all"]
 LOCAL_USER = "local"
 """The user id of every request while authentication is disabled."""
+
+CLIENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+"""What a client may call its conversation (the compatibility route ``POST /chat``): 1-128 letters, digits,
+``.``, ``_``, ``:`` or ``-``, starting with a letter or a digit."""
+
+
+def client_conversation_id(user_id: str, client_id: str) -> str:
+    """The store's id of the conversation that user ``user_id`` calls ``client_id``.
+
+    Client ids are chosen by clients, so two users may pick the same one: each user's client ids live in a space
+    of their own (a hash of the user and the client id), and one user's id never names, reaches or reveals another
+    user's conversation. The ``cc_`` prefix and the length keep these ids apart from the store's own (32 hex
+    digits), and within the 64 characters ``POST /api/v1/chat`` accepts, so the native routes continue them.
+    """
+    digest = hashlib.sha256(f"{user_id}\x00{client_id}".encode()).hexdigest()
+    return f"cc_{digest[:40]}"
 
 
 @dataclass(slots=True)
@@ -83,6 +106,10 @@ class ConversationStore(Protocol):
 
     # -- conversations ------------------------------------------------------------------------------------------
     def create_conversation(self, user_id: str, title: str) -> Conversation: ...
+
+    def ensure_conversation(self, user_id: str, conversation_id: str, title: str) -> Conversation | None:
+        """The user's conversation ``conversation_id``, created (titled ``title``) if no conversation has that id;
+        ``None`` if another user's has it."""
 
     def get_conversation(self, user_id: str, conversation_id: str) -> Conversation | None: ...
 

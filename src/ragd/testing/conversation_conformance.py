@@ -14,6 +14,7 @@ yielding a fresh, migrated, empty store::
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -57,6 +58,44 @@ class ConversationStoreConformance:
             conversations.list_messages("bob", a.id)
         assert conversations.delete_conversation("bob", a.id) is False
         assert conversations.get_conversation("alice", a.id) is not None
+
+    def test_ensure_conversation_creates_once(self, conversations: ConversationStore) -> None:
+        made = conversations.ensure_conversation("alice", "c_client-1", "first question")
+        assert made is not None and made.id == "c_client-1" and made.title == "first question"
+        assert made.user_id == "alice" and made.message_count == 0
+        conversations.add_message("alice", made.id, "user", "first question")
+        again = conversations.ensure_conversation("alice", "c_client-1", "another title")
+        assert again is not None and again.title == "first question" and again.message_count == 1
+        page, total = conversations.list_conversations("alice")
+        assert total == 1 and page[0].id == "c_client-1"
+
+    def test_ensure_conversation_never_reaches_another_users(self, conversations: ConversationStore) -> None:
+        alice = conversations.ensure_conversation("alice", "c_shared", "alice's")
+        assert alice is not None
+        conversations.add_message("alice", alice.id, "user", "secret")
+        assert conversations.ensure_conversation("bob", "c_shared", "bob's") is None  # as if it did not exist
+        assert conversations.list_conversations("bob") == ([], 0)
+        with pytest.raises(ConversationNotFound):
+            conversations.list_messages("bob", "c_shared")
+        kept = conversations.get_conversation("alice", "c_shared")
+        assert kept is not None and kept.title == "alice's" and kept.message_count == 1
+
+    def test_ensure_conversation_concurrent_first_use(self, conversations: ConversationStore) -> None:
+        start = threading.Barrier(4)
+        got: list[str | None] = []
+
+        def first_use() -> None:
+            start.wait()
+            conv = conversations.ensure_conversation("alice", "c_race", "q")
+            got.append(conv.id if conv else None)
+
+        threads = [threading.Thread(target=first_use) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert got == ["c_race"] * 4
+        assert conversations.list_conversations("alice")[1] == 1
 
     def test_messages_round_trip_in_order(self, conversations: ConversationStore) -> None:
         a = conversations.create_conversation("alice", "t")

@@ -13,8 +13,11 @@ from ragd.api.limits import CHAT_MESSAGE_CEILING, CHAT_MESSAGES_CEILING, check_c
 from ragd.api.problems import AUTH, BODY, LLM, problems
 from ragd.api.schemas import CitationOut, Filters, Offset, ResultOut
 from ragd.api.sse import turn_response
+from ragd.auth.actor import Actor
+from ragd.core import Ragd
 from ragd.errors import ConversationNotFound
-from ragd.generate.base import ChatMessage
+from ragd.generate.base import Answer, ChatMessage
+from ragd.generate.service import Turn
 from ragd.store.conversations import Conversation, Message
 
 
@@ -98,18 +101,30 @@ class ConversationList(BaseModel):
 @router.post("/chat", response_model=ChatResponse,
              responses={200: {"content": {"text/event-stream": {}}}, **problems(*AUTH, *BODY, 404, *LLM)})
 def chat(ragd: RagdDep, actor: QueryActor, body: ChatRequest) -> ChatResponse | EventSourceResponse:
+    turn = start_turn(ragd, actor, body, body.conversation_id)
+    if body.stream:
+        return turn_response(turn, ragd.settings.server.sse_ping_seconds,
+                             {"X-Conversation-Id": turn.conversation_id or ""})
+    return chat_response(turn, turn.result())
+
+
+def start_turn(ragd: Ragd, actor: Actor, body: ChatRequest, conversation_id: str | None, *, create: bool = False,
+               shown_id: str | None = None) -> Turn:
+    """One chat turn of ``actor`` (limits, access filters, the audit decision record once answered): for
+    ``POST /api/v1/chat`` and the compatibility ``POST /chat`` (``create``: :meth:`AnswerService.chat`)."""
     from ragd.api.routes.query import to_search_filters
 
     check_chat([m.content for m in body.messages], ragd.settings.limits)
     messages = [ChatMessage(m.role, m.content) for m in body.messages]
     filters = ragd.access.filters(actor, to_search_filters(body.filters))
-    turn = ragd.answers.chat(actor.user_id, messages, body.conversation_id, top_k=body.top_k, filters=filters)
+    turn = ragd.answers.chat(actor.user_id, messages, conversation_id, top_k=body.top_k, filters=filters,
+                             create=create, shown_id=shown_id)
     turn.after = lambda t, a: ragd.record_decision(actor, t.query, t.retrieval, a, t.ids.get("message_id"),
                                                    top_k=body.top_k)
-    if body.stream:
-        return turn_response(turn, ragd.settings.server.sse_ping_seconds,
-                             {"X-Conversation-Id": turn.conversation_id or ""})
-    ans = turn.result()
+    return turn
+
+
+def chat_response(turn: Turn, ans: Answer) -> ChatResponse:
     return ChatResponse(
         conversation_id=turn.ids["conversation_id"], message_id=turn.ids["message_id"], answer=ans.text,
         found=ans.found, citations=[CitationOut.of(c) for c in ans.citations], query=turn.query,

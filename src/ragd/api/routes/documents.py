@@ -84,11 +84,18 @@ async def upload(request: Request, ragd: RagdDep, actor: WriterActor) -> UploadR
     rejects the request and nothing is stored. A tenant with ``jobs.max_queued_per_tenant`` documents waiting
     for ingestion gets 429 ``queue_full`` (before the body is read, and again once the files are counted).
     """
+    return await receive_upload(request, ragd, actor)
+
+
+async def receive_upload(request: Request, ragd: Ragd, actor: Actor,
+                         file_fields: tuple[str, ...] = ("file",)) -> UploadResponse:
+    """The whole of an upload (checks, storage, audit), for ``POST /api/v1/documents/upload`` and its compatibility
+    twins (:mod:`ragd.api.routes.compat`, whose clients may name their file parts ``files``)."""
     await run_in_threadpool(check_room, ragd.store, ragd.settings, actor.tenant_id)
     limit = int(ragd.settings.ingest.max_upload_mb * 1024 * 1024)
     async with spool_dir(ragd.settings.data_dir) as spool:
         form = await read_upload(request, spool, max_file_bytes=limit, max_files=ragd.settings.limits.max_upload_files,
-                                 check=ragd.ingest.check)
+                                 check=ragd.ingest.check, file_fields=file_fields)
         return await run_in_threadpool(_store, ragd, actor, form)
 
 

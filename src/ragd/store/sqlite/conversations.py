@@ -70,6 +70,16 @@ class SqliteConversationStore:
             )
         return conv
 
+    def ensure_conversation(self, user_id: str, conversation_id: str, title: str) -> Conversation | None:
+        now = time.time()
+        with self._db.write() as c:
+            c.execute(
+                "INSERT INTO conversations (id, user_id, title, created_at, updated_at) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (id) DO NOTHING", (conversation_id, user_id, title[:200], now, now),
+            )
+            row = c.execute(f"{_CONV} WHERE c.id = ? AND c.user_id = ?", (conversation_id, user_id)).fetchone()
+        return _conversation(row) if row else None
+
     def get_conversation(self, user_id: str, conversation_id: str) -> Conversation | None:
         row = self._db.conn().execute(
             f"{_CONV} WHERE c.id = ? AND c.user_id = ?", (conversation_id, user_id)
