@@ -11,6 +11,7 @@ import yaml
 from tests.support import REPO
 
 from ragd.jobs.metrics import METRIC_NAMES as WORKER_METRIC_NAMES
+from ragd.observability.compat_names import ALIAS_NAMES
 from ragd.observability.metrics import BROKER_METRIC_NAMES, LATENCY_BUCKETS, METRIC_NAMES
 
 PROM = REPO / "deploy" / "prometheus"
@@ -121,3 +122,11 @@ def test_latency_thresholds_are_bucket_boundaries() -> None:
     """histogram_quantile interpolates inside a bucket: with 1 s and 2.5 s as neighbours, questions of 1.1 s would
     read as a p95 of 2.4 s. A boundary at each threshold makes "p95 > threshold" exact."""
     assert {2.0, 10.0} <= set(LATENCY_BUCKETS)
+
+
+def test_recording_rules_and_ragd_s_aliases_give_the_same_names() -> None:
+    """The two ways to keep FilAgent's names (docs/operations.md#filagent-metric-names) offer the same names, so
+    switching from one to the other breaks no rule or dashboard."""
+    rules = [r for g in yaml.safe_load((PROM / "compat_rules.yml").read_text())["groups"] for r in g["rules"]]
+    recorded = {re.sub(r"_(bucket|count|sum)$", "", r["record"]) for r in rules}
+    assert recorded == set(ALIAS_NAMES)
