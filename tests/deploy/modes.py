@@ -16,6 +16,12 @@ EXAMPLE: dict[str, Any] = yaml.safe_load((CHART / "values-postgresql.yaml").read
 PEERS = {"postgresql": {"to": [{"ipBlock": {"cidr": "10.20.0.0/24"}}]},
          "broker": {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "mq"}}}]}}
 
+GPU = {"count": 1, "runtimeClassName": "nvidia", "nodeSelector": {"nvidia.com/gpu.present": "true"},
+       "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]}
+LLM_CLAIM: dict[str, Any] = {"enabled": True, "models": {"existingClaim": "gguf-models"}}
+LLM_IMAGE: dict[str, Any] = {"enabled": True, "models": {"image": {"repository": "registry.example/models/mistral",
+                                                                   "tag": "7b-instruct-q4_k_m"}}}
+
 MODES: dict[str, dict[str, Any]] = {
     "sqlite": {},
     "sqlite-backup": {"backup": {"enabled": True}},
@@ -29,8 +35,12 @@ MODES: dict[str, dict[str, Any]] = {
                           "networkPolicy": {"enabled": True, "egress": PEERS}, "ingress": {"enabled": True},
                           "serviceMonitor": {"enabled": True}},
     "example-file": {**EXAMPLE, "backup": {"enabled": True}, "networkPolicy": {"enabled": True, "egress": PEERS}},
+    "sqlite-llm-gpu": {"llm": {**LLM_CLAIM, "gpu": GPU}, "backup": {"enabled": True}},
+    "broker-llm-image": {**BROKER, "llm": LLM_IMAGE, "backup": {"enabled": True},
+                         "networkPolicy": {"enabled": True, "egress": PEERS}},
 }
-"""Each mode's values: SQLite and PostgreSQL, workers, autoscaling, backups and NetworkPolicies on."""
+"""Each mode's values: SQLite and PostgreSQL, workers, autoscaling, backups, NetworkPolicies and the llama.cpp
+variant (a model from a claim on a GPU, or copied from an image) on."""
 
 CRDS = {"ServiceMonitor", "PodMonitor"}
 """Prometheus Operator kinds: not in the core Kubernetes schemas (their shape is checked by hand)."""

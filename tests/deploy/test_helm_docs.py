@@ -32,7 +32,7 @@ def anchor(heading: str) -> str:
 
 def test_every_value_named_exists() -> None:
     roots = ("autoscaling", "backup", "networkPolicy", "serviceAccount", "tmpVolume", "podDisruptionBudget",
-             "persistence", "workers")
+             "persistence", "workers", "llm")
     named = set(re.findall(r"`((?:" + "|".join(roots) + r")(?:\.[A-Za-z]+)+)`", K8S))
     assert {"backup.keep", "backup.postgresql.image", "autoscaling.minReplicas", "tmpVolume.sizeLimit"} <= named
     for path in named:

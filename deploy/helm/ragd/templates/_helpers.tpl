@@ -252,3 +252,89 @@ app.kubernetes.io/part-of: {{ include "ragd.name" . }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end -}}
+
+{{/*
+The llama.cpp variant (llm.enabled, docs/llm.md#kubernetes): "true" when the API pods run it, after checking that
+the model has a source: a claim or an image mounted at /models (not both), unless llm.modelPath is an absolute
+path elsewhere (e.g. on SQLite mode's data volume).
+*/}}
+{{- define "ragd.llm" -}}
+{{- $l := .Values.llm -}}
+{{- if $l.enabled -}}
+{{- $claim := $l.models.existingClaim -}}
+{{- $image := $l.models.image.repository -}}
+{{- if and $claim $image -}}
+{{- fail "llm.models: existingClaim or image, not both (one source is mounted at /models)" -}}
+{{- end -}}
+{{- $path := $l.modelPath | default "" -}}
+{{- $elsewhere := and (isAbs $path) (ne (clean $path) "/models") (not (hasPrefix "/models/" (clean $path))) -}}
+{{- if not (or $claim $image $elsewhere) -}}
+{{- fail "llm.enabled needs the GGUF model: set llm.models.existingClaim (a PersistentVolumeClaim holding it) or llm.models.image (an image holding it), mounted at /models; or llm.modelPath to an absolute path outside /models" -}}
+{{- end -}}
+{{- if lt (int $l.gpu.count) 0 -}}
+{{- fail "llm.gpu.count: a number of GPUs, 0 or more" -}}
+{{- end -}}
+{{- end -}}
+{{- ternary "true" "false" (not (empty $l.enabled)) -}}
+{{- end -}}
+
+{{/* "true" when the llama.cpp variant runs on GPUs (llm.gpu.count > 0). */}}
+{{- define "ragd.llmGpu" -}}
+{{- ternary "true" "false" (and (eq (include "ragd.llm" .) "true") (gt (int .Values.llm.gpu.count) 0)) -}}
+{{- end -}}
+
+{{/*
+The API container's image: the default image, or with llm.enabled the llama.cpp variant, tagged as its Dockerfile
+names it (<tag>-llamacpp, <tag>-llamacpp-cuda with GPUs) unless llm.image says otherwise.
+*/}}
+{{- define "ragd.apiImage" -}}
+{{- $tag := .Values.image.tag | default .Chart.AppVersion -}}
+{{- if eq (include "ragd.llm" .) "true" -}}
+{{- $l := .Values.llm.image -}}
+{{- $variant := ternary "-llamacpp-cuda" "-llamacpp" (eq (include "ragd.llmGpu" .) "true") -}}
+{{- printf "%s:%s" ($l.repository | default .Values.image.repository) ($l.tag | default (printf "%s%s" $tag $variant)) -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository $tag -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The API container's environment entries: the Secrets' (ragd.secretEnv), then the llama.cpp backend's. */}}
+{{- define "ragd.apiEnv" -}}
+{{- include "ragd.secretEnv" . }}
+{{- if eq (include "ragd.llm" .) "true" }}
+{{- $l := .Values.llm }}
+- name: RAGD_LLM__BACKEND
+  value: llamacpp
+- name: RAGD_LLM__MODELS_DIR
+  value: /models
+{{- with $l.modelPath }}
+- name: RAGD_LLM__MODEL_PATH
+  value: {{ . | quote }}
+{{- end }}
+{{- if eq (include "ragd.llmGpu" .) "true" }}
+- name: RAGD_LLM__GPU_LAYERS
+  value: {{ $l.gpu.layers | quote }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/*
+Where the API pods run: nodeSelector and tolerations, plus llm.gpu's when the model runs on GPUs (its selector
+wins a clash). The backup job of SQLite mode, which joins the API pod on its node, tolerates the same taints.
+*/}}
+{{- define "ragd.apiPlacement" -}}
+{{- $nodeSelector := .Values.nodeSelector | default dict -}}
+{{- $tolerations := .Values.tolerations | default list -}}
+{{- if eq (include "ragd.llmGpu" .) "true" -}}
+{{- $nodeSelector = merge (deepCopy (.Values.llm.gpu.nodeSelector | default dict)) $nodeSelector -}}
+{{- $tolerations = concat $tolerations (.Values.llm.gpu.tolerations | default list) -}}
+{{- end -}}
+{{- with $nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
