@@ -14,6 +14,7 @@ from tests.tcpproxy import TcpProxy
 
 from ragd.config import JobsSettings, Settings
 from ragd.jobs.celery_app import Publisher, make_app
+from ragd.jobs.dispatch import BrokerDispatcher
 from ragd.jobs.sweeper import Sweeper
 from ragd.store.base import Store
 from ragd.testing.store_conformance import make_doc
@@ -92,3 +93,32 @@ def test_jobs_due_after_a_backoff_are_published_when_due(queued: Store, broker: 
     assert sweeper.sweep() == 0  # not due yet
     assert wait_until(sweeper.sweep, "the retry to be due and published", timeout=10) == 1
     assert broker.ready_messages()["interactive"] == 4
+
+
+class FastWorker(Publisher):
+    """A publisher whose message a worker takes, fails on and gives back (a retry due at once) before ``publish``
+    has even returned: the interleaving of a busy server whose publishing thread is slow to resume."""
+
+    def __init__(self, inner: Publisher, store: Store) -> None:
+        self.__dict__.update(inner.__dict__)
+        self.store = store
+
+    def publish(self, jobs):  # type: ignore[no-untyped-def]
+        sent = super().publish(jobs)
+        for job_id in sent:
+            assert self.store.claim_job(job_id, "w1", lease_seconds=60) is not None
+            self.store.release_job(job_id, worker_id="w1", delay_s=0.0, error="ConnectionError")
+        time.sleep(0.01)  # the publishing thread resumes after the retry came due
+        return sent
+
+
+def test_a_retry_given_back_before_the_upload_s_publish_returned_is_published_again(
+        queued: Store, broker: Broker) -> None:
+    """The upload's own publish marks its jobs before it sends them, as a sweeper does: marked after, a job the
+    worker had already given back for a retry would look published to every sweeper (its retry forgotten until
+    ``republish_after_s``)."""
+    fast = FastWorker(publisher(broker), queued)  # one publisher for both, as open_dispatcher builds them
+    dispatcher = BrokerDispatcher(queued, fast, Sweeper(queued, fast, jobs_settings(broker)), pause_s=1.0)
+    dispatcher.jobs_added(["d0"], "interactive")
+    [job] = [j for j in queued.jobs_to_publish(grace_s=0) if j.document_id == "d0"]  # due: the sweepers see it
+    assert job.document_id == "d0" and job.attempts == 1

@@ -3,9 +3,10 @@
 
 * **embedded** (no ``jobs.broker_url``, the default): the in-process :class:`~ragd.jobs.worker.WorkerPool` is
   woken up (:meth:`WorkerPool.notify`), as before; Celery is never imported;
-* **celery** (broker mode): the jobs' messages are published after the commit (``unpublished_jobs`` → publish →
-  ``mark_published``). A publish that fails (the broker is down) is logged and left to the :class:`~ragd.jobs.
-  sweeper.Sweeper` — the upload is acknowledged all the same, and nothing is lost since the jobs are in the store.
+* **celery** (broker mode): the jobs' messages are published after the commit (``unpublished_jobs`` →
+  ``mark_published`` → publish, through :meth:`Sweeper.publish_new <ragd.jobs.sweeper.Sweeper.publish_new>`). A
+  publish that fails (the broker is down) is logged and owed to the :class:`~ragd.jobs.sweeper.Sweeper` — the
+  upload is acknowledged all the same, and nothing is lost since the jobs are in the store.
   After a failure, publishing pauses for one sweep interval (uploads do not wait on a dead broker one by one).
 
 The queue of new jobs: :func:`queue_for` (``interactive`` for single uploads and small batches, ``bulk`` for
@@ -89,10 +90,7 @@ class BrokerDispatcher:
         if not doc_ids or self.publisher.recently_failed(self._pause_s):
             return  # the broker was down a moment ago: the sweeper publishes once it is back
         try:
-            jobs = self.store.unpublished_jobs(list(doc_ids))
-            sent = self.publisher.publish(jobs)
-            if sent:
-                self.store.mark_published(sent)
+            self.sweeper.publish_new(self.store.unpublished_jobs(list(doc_ids)))
         except Exception:  # the jobs are committed: whatever failed here, the sweeper publishes them
             log.warning("publishing the jobs of %d documents failed; the sweeper will", len(doc_ids),
                         exc_info=True)

@@ -108,11 +108,22 @@ class Sweeper:
                 break
         return published
 
+    def publish_new(self, jobs: Sequence[Job]) -> int:
+        """Publish the jobs an upload just committed, as a sweep would: marked first, then sent (what could not be
+        sent is owed to the next sweep). Marked after sending, a job a fast worker had already taken, failed and
+        given back for a retry would be stamped published after its retry came due, and no sweeper would send it."""
+        with self._lock:
+            return self._publish(jobs)
+
     def _publish(self, jobs: Sequence[Job]) -> int:
         if not jobs:
             return 0
         won = set(self.store.mark_published([j.id for j in jobs]))
         mine = [j for j in jobs if j.id in won]
-        sent = self.publisher.publish(mine)
+        try:
+            sent = self.publisher.publish(mine)
+        except Exception:
+            self._owed.extend(mine)  # marked, not sent: first in line at the next sweep
+            raise
         self._owed.extend(mine[len(sent):])
         return len(sent)
