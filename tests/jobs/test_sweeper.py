@@ -108,8 +108,7 @@ class FastWorker(Publisher):
         for job_id in sent:
             assert self.store.claim_job(job_id, "w1", lease_seconds=60) is not None
             self.store.release_job(job_id, worker_id="w1", delay_s=0.0, error="ConnectionError")
-        time.sleep(0.01)  # the publishing thread resumes after the retry came due
-        return sent
+        return sent  # the publishing thread resumes after the retry came due (not_before = the release's time)
 
 
 def test_a_retry_given_back_before_the_upload_s_publish_returned_is_published_again(
