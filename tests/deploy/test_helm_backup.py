@@ -231,6 +231,7 @@ def test_a_failed_dump_leaves_no_archive_and_deletes_nothing(tmp_path: Path) -> 
     assert sorted(os.listdir(backups)) == [n for n in before if not n.endswith(".part")]
 
 
+@pytest.mark.sqlite_only  # the chart's SQLite mode backs up a SQLite file, whatever the run's engine
 def test_the_sqlite_job_runs_ragd_backup_and_keeps_the_newest(tmp_path: Path) -> None:
     data = tmp_path / "data"
     data.mkdir()
