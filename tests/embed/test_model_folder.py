@@ -16,8 +16,15 @@ from .tiny_models import make_model
 
 
 def test_reads_pooling_normalize_length_prompts_and_languages(tmp_path: Path) -> None:
-    folder = read_model_folder(make_model(tmp_path / "m", "xlm-roberta", pooling="cls", languages=["de", "fr"],
-                                          prompts={"query": "query: ", "document": "passage: "}))
+    folder = read_model_folder(
+        make_model(
+            tmp_path / "m",
+            "xlm-roberta",
+            pooling="cls",
+            languages=["de", "fr"],
+            prompts={"query": "query: ", "document": "passage: "},
+        )
+    )
     cfg = folder.config
     assert (cfg.model_type, cfg.pooling, cfg.pad_token_id, cfg.position_offset) == ("xlm-roberta", "cls", 1, 2)
     assert folder.normalize and folder.max_seq_length == 48
@@ -112,7 +119,16 @@ def test_weights_that_do_not_match_the_config_are_refused(tmp_path: Path) -> Non
 
     small_vocab = make_model(tmp_path / "v")
     tok = json.loads((small_vocab / "tokenizer.json").read_text())
-    tok["added_tokens"].append({"id": 10_000, "content": "[EXTRA]", "single_word": False, "lstrip": False,
-                                "rstrip": False, "normalized": False, "special": True})
+    tok["added_tokens"].append(
+        {
+            "id": 10_000,
+            "content": "[EXTRA]",
+            "single_word": False,
+            "lstrip": False,
+            "rstrip": False,
+            "normalized": False,
+            "special": True,
+        }
+    )
     (small_vocab / "tokenizer.json").write_text(json.dumps(tok))
     _refused(small_vocab, "tokenizer.json has")

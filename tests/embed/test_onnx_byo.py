@@ -77,8 +77,12 @@ def test_prompts_from_the_folder_go_before_queries_and_passages(tmp_path: Path) 
 
 
 def test_settings_override_the_folder_prompts(tmp_path: Path) -> None:
-    folder = make_model(tmp_path / "bge", "bert", pooling="cls",
-                        prompts={"query": "Represent this sentence for searching relevant passages: "})
+    folder = make_model(
+        tmp_path / "bge",
+        "bert",
+        pooling="cls",
+        prompts={"query": "Represent this sentence for searching relevant passages: "},
+    )
     bge = _embedder(folder)
     assert bge.query_prefix.startswith("Represent") and bge.passage_prefix == ""
     plain = _embedder(folder, query_prefix="")

@@ -35,7 +35,8 @@ def _bert_tokenizer() -> Tokenizer:
     specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
     tok.train_from_iterator(CORPUS * 3, trainers.WordPieceTrainer(vocab_size=300, special_tokens=specials))
     tok.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", 2), ("[SEP]", 3)])
+        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", 2), ("[SEP]", 3)]
+    )
     tok.decoder = decoders.WordPiece()
     return tok
 
@@ -71,8 +72,10 @@ def _weights(rng: np.random.Generator, vocab: int, positions: int, types: int) -
         p = f"encoder.layer.{i}"
         for name in ("attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense"):
             w[f"{p}.{name}.weight"], w[f"{p}.{name}.bias"] = rand(HIDDEN, HIDDEN), rand(HIDDEN)
-        w[f"{p}.intermediate.dense.weight"], w[f"{p}.intermediate.dense.bias"] = rand(INTERMEDIATE, HIDDEN), rand(
-            INTERMEDIATE)
+        w[f"{p}.intermediate.dense.weight"], w[f"{p}.intermediate.dense.bias"] = (
+            rand(INTERMEDIATE, HIDDEN),
+            rand(INTERMEDIATE),
+        )
         w[f"{p}.output.dense.weight"], w[f"{p}.output.dense.bias"] = rand(HIDDEN, INTERMEDIATE), rand(HIDDEN)
         norm(f"{p}.attention.output.LayerNorm")
         norm(f"{p}.output.LayerNorm")
@@ -85,8 +88,15 @@ def _write_json(path: Path, data: object) -> None:
 
 
 def make_model(
-    folder: Path, family: str = "bert", *, pooling: str = "mean", normalize: bool = True, seed: int = 0,
-    prompts: dict[str, str] | None = None, languages: list[str] | None = None, weight_prefix: str = "",
+    folder: Path,
+    family: str = "bert",
+    *,
+    pooling: str = "mean",
+    normalize: bool = True,
+    seed: int = 0,
+    prompts: dict[str, str] | None = None,
+    languages: list[str] | None = None,
+    weight_prefix: str = "",
     max_seq_length: int = 48,
 ) -> Path:
     """Write a tiny ``family`` (``bert`` or ``xlm-roberta``) model folder at ``folder``; returns it."""
@@ -98,13 +108,24 @@ def make_model(
     vocab = tok.get_vocab_size()
     pad = 1 if xlmr else 0
     positions = POSITIONS + (pad + 1 if xlmr else 0)
-    _write_json(folder / "config.json", {
-        "architectures": ["XLMRobertaModel" if xlmr else "BertModel"], "model_type": family,
-        "hidden_size": HIDDEN, "num_attention_heads": HEADS, "num_hidden_layers": LAYERS,
-        "intermediate_size": INTERMEDIATE, "hidden_act": "gelu", "layer_norm_eps": 1e-5 if xlmr else 1e-12,
-        "max_position_embeddings": positions, "type_vocab_size": 1 if xlmr else 2, "vocab_size": vocab,
-        "pad_token_id": pad, "position_embedding_type": "absolute",
-    })
+    _write_json(
+        folder / "config.json",
+        {
+            "architectures": ["XLMRobertaModel" if xlmr else "BertModel"],
+            "model_type": family,
+            "hidden_size": HIDDEN,
+            "num_attention_heads": HEADS,
+            "num_hidden_layers": LAYERS,
+            "intermediate_size": INTERMEDIATE,
+            "hidden_act": "gelu",
+            "layer_norm_eps": 1e-5 if xlmr else 1e-12,
+            "max_position_embeddings": positions,
+            "type_vocab_size": 1 if xlmr else 2,
+            "vocab_size": vocab,
+            "pad_token_id": pad,
+            "position_embedding_type": "absolute",
+        },
+    )
     weights = _weights(rng, vocab, positions, 1 if xlmr else 2)
     save_file({weight_prefix + k: v for k, v in weights.items()}, str(folder / "model.safetensors"))
     modules = [
@@ -114,11 +135,16 @@ def make_model(
     if normalize:
         modules.append({"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"})
     _write_json(folder / "modules.json", modules)
-    _write_json(folder / "1_Pooling" / "config.json", {
-        "word_embedding_dimension": HIDDEN, "pooling_mode_cls_token": pooling == "cls",
-        "pooling_mode_mean_tokens": pooling == "mean", "pooling_mode_max_tokens": pooling == "max",
-        "pooling_mode_mean_sqrt_len_tokens": False,
-    })
+    _write_json(
+        folder / "1_Pooling" / "config.json",
+        {
+            "word_embedding_dimension": HIDDEN,
+            "pooling_mode_cls_token": pooling == "cls",
+            "pooling_mode_mean_tokens": pooling == "mean",
+            "pooling_mode_max_tokens": pooling == "max",
+            "pooling_mode_mean_sqrt_len_tokens": False,
+        },
+    )
     _write_json(folder / "sentence_bert_config.json", {"max_seq_length": max_seq_length, "do_lower_case": False})
     _write_json(folder / "config_sentence_transformers.json", {"prompts": prompts or {}, "default_prompt_name": None})
     if languages is not None:

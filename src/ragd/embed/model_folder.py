@@ -89,7 +89,8 @@ def _modules(folder: Path) -> tuple[str, bool]:
     if kinds not in (["Transformer", "Pooling"], ["Transformer", "Pooling", "Normalize"]):
         raise EmbeddingModelInvalid(
             f"{path}: modules {kinds or modules!r} are not supported (a Transformer, a Pooling and optionally a "
-            "Normalize; a Dense or other module would change the vectors)")
+            "Normalize; a Dense or other module would change the vectors)"
+        )
     if modules[0].get("path", "") not in ("", "."):
         raise EmbeddingModelInvalid(f"{path}: the Transformer module must be the folder itself")
     return _pooling(folder, str(modules[1].get("path", "1_Pooling"))), len(kinds) == 3
@@ -146,8 +147,11 @@ def read_model_folder(folder: Path) -> ModelFolder:
         raise EmbeddingModelInvalid(f"embedding model directory {folder} does not exist")
     missing = [name for name in REQUIRED_FILES if not (folder / name).is_file()]
     if missing:
-        hint = " (a folder with only pytorch_model.bin must be converted to safetensors first: docs/embeddings.md)" \
-            if "model.safetensors" in missing and (folder / "pytorch_model.bin").is_file() else ""
+        hint = (
+            " (a folder with only pytorch_model.bin must be converted to safetensors first: docs/embeddings.md)"
+            if "model.safetensors" in missing and (folder / "pytorch_model.bin").is_file()
+            else ""
+        )
         raise EmbeddingModelInvalid(f"embedding model directory {folder} lacks {', '.join(missing)}{hint}")
     pooling, normalize = _modules(folder)
     try:
@@ -160,6 +164,10 @@ def read_model_folder(folder: Path) -> ModelFolder:
         value = _json(st_path).get("max_seq_length")
         max_seq = int(value) if isinstance(value, int) and value > 0 else None
     return ModelFolder(
-        path=folder, config=config, normalize=normalize, max_seq_length=max_seq, prompts=_prompts(folder),
+        path=folder,
+        config=config,
+        normalize=normalize,
+        max_seq_length=max_seq,
+        prompts=_prompts(folder),
         languages=card_languages(folder / "README.md"),
     )

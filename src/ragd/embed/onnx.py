@@ -23,7 +23,7 @@ from safetensors.numpy import load_file
 from tokenizers import Tokenizer
 
 from ragd.config import EmbeddingSettings
-from ragd.embed.bert_graph import OUTPUT_NAME, BertConfig, build_bert_model, check_weights, strip_prefix
+from ragd.embed.bert_graph import OUTPUT_NAME, build_bert_model, check_weights, strip_prefix
 from ragd.embed.model_folder import REQUIRED_FILES, ModelFolder, read_model_folder
 from ragd.embed.tokenizer import HFTokenCounter, load_tokenizer
 from ragd.embed.verify import PROBES, verify_model

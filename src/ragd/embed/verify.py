@@ -54,7 +54,8 @@ def _compare(got: np.ndarray, expected: np.ndarray, what: str) -> float:
     if not worst >= MIN_COSINE:  # NaN fails too
         raise EmbeddingModelInvalid(
             f"ragd's vectors disagree with {what}: lowest cosine {worst:.5f} < {MIN_COSINE} over {len(cosines)} "
-            "texts; the folder is not a model ragd runs faithfully (docs/embeddings.md)")
+            "texts; the folder is not a model ragd runs faithfully (docs/embeddings.md)"
+        )
     return worst
 
 
@@ -89,7 +90,8 @@ def _check_onnx_export(folder: ModelFolder, embed_raw: EmbedRaw, encode: Encode)
     except Exception as exc:  # ORT's own exception types
         raise EmbeddingModelInvalid(
             f"ONNX Runtime cannot load the folder's export {path} to check the model against it: {exc} (set "
-            "RAGD_EMBEDDING__VERIFY_REFERENCE=false to skip the check)") from exc
+            "RAGD_EMBEDDING__VERIFY_REFERENCE=false to skip the check)"
+        ) from exc
     inputs = {i.name for i in session.get_inputs()}
     if not {"input_ids", "attention_mask"} <= inputs or inputs - {"input_ids", "attention_mask", "token_type_ids"}:
         log.warning("embedding model: %s takes inputs %s; it cannot serve as a reference", path, sorted(inputs))
@@ -125,6 +127,9 @@ def verify_model(folder: ModelFolder, embed_raw: EmbedRaw, encode: Encode) -> li
     if checked:
         log.info("embedding model %s verified against %s", folder.path, "; ".join(checked))
     else:
-        log.info("embedding model %s: the folder ships no reference vectors (ragd_reference.json) and no ONNX "
-                 "export (onnx/model.onnx), so its vectors are not verified (docs/embeddings.md)", folder.path)
+        log.info(
+            "embedding model %s: the folder ships no reference vectors (ragd_reference.json) and no ONNX "
+            "export (onnx/model.onnx), so its vectors are not verified (docs/embeddings.md)",
+            folder.path,
+        )
     return checked
