@@ -11,7 +11,8 @@ from tokenizers import Tokenizer
 
 from ragd.config import EmbeddingSettings
 from ragd.embed import model_languages
-from ragd.embed.onnx import OnnxEmbedder, prompts_tag
+from ragd.embed.model_folder import prompts_tag, recorded_name
+from ragd.embed.onnx import OnnxEmbedder
 
 from .reference_bert import ReferenceBert
 from .tiny_models import CORPUS, make_model
@@ -66,6 +67,8 @@ def test_prompts_from_the_folder_go_before_queries_and_passages(tmp_path: Path) 
     emb = _embedder(folder)
     assert (emb.query_prefix, emb.passage_prefix) == ("query: ", "passage: ")
     assert emb.name == "tiny+prompts-" + prompts_tag("query: ", "passage: ")
+    # what `ragd doctor` compares with the store, without loading the model
+    assert recorded_name(EmbeddingSettings(model_path=str(folder), model_name="tiny")) == emb.name
     question, passages = "How do I reset my password?", CORPUS[1:5]
     assert float(emb.embed_query(question) @ _reference(folder, ["query: " + question])[0]) >= 0.9999
     got = emb.embed(passages)

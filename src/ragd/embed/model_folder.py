@@ -16,12 +16,14 @@ Every problem is an :class:`~ragd.errors.EmbeddingModelInvalid` raised at start-
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ragd.config import EmbeddingSettings
 from ragd.embed.bert_graph import BertConfig
 from ragd.errors import EmbeddingModelInvalid
 
@@ -171,3 +173,29 @@ def read_model_folder(folder: Path) -> ModelFolder:
         prompts=_prompts(folder),
         languages=card_languages(folder / "README.md"),
     )
+
+
+def prompts_tag(query_prefix: str, passage_prefix: str) -> str:
+    """The suffix ``+prompts-<tag>`` added to the recorded model name when prompts are used: a change of prompts
+    is a change of model for the index (``ragd reindex``), and for the embeddings cache keyed by the name."""
+    return hashlib.sha256(repr((query_prefix, passage_prefix)).encode()).hexdigest()[:8]
+
+
+def effective_prompts(settings: EmbeddingSettings, folder_prompts: dict[str, str]) -> tuple[str, str]:
+    """``(query prefix, passage prefix)``: the settings' when set (``""`` included), else the folder's."""
+    query = folder_prompts.get("query", "") if settings.query_prefix is None else settings.query_prefix
+    passage = folder_prompts.get("passage", "") if settings.passage_prefix is None else settings.passage_prefix
+    return query, passage
+
+
+def recorded_name(settings: EmbeddingSettings, folder_prompts: dict[str, str] | None = None) -> str:
+    """The model name the index records: ``embedding.model_name``, plus ``+prompts-<tag>`` when prompts are used.
+    Without ``folder_prompts`` they are read from the folder's config (no weights loaded: ``ragd doctor``)."""
+    if folder_prompts is None:
+        folder = Path(settings.model_path).expanduser() if settings.model_path else None
+        try:
+            folder_prompts = _prompts(folder) if folder is not None and folder.is_dir() else {}
+        except EmbeddingModelInvalid:  # the embedder says so at start-up
+            folder_prompts = {}
+    query, passage = effective_prompts(settings, folder_prompts)
+    return settings.model_name + ("+prompts-" + prompts_tag(query, passage) if query or passage else "")

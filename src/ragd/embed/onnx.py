@@ -24,7 +24,13 @@ from tokenizers import Tokenizer
 
 from ragd.config import EmbeddingSettings
 from ragd.embed.bert_graph import OUTPUT_NAME, build_bert_model, check_weights, strip_prefix
-from ragd.embed.model_folder import REQUIRED_FILES, ModelFolder, read_model_folder
+from ragd.embed.model_folder import (
+    REQUIRED_FILES,
+    ModelFolder,
+    effective_prompts,
+    read_model_folder,
+    recorded_name,
+)
 from ragd.embed.tokenizer import HFTokenCounter, load_tokenizer
 from ragd.embed.verify import PROBES, verify_model
 from ragd.errors import ConfigurationError, EmbeddingModelInvalid
@@ -71,12 +77,6 @@ def _fingerprint(folder: ModelFolder, weights: dict[str, np.ndarray], prefixes: 
     return h.hexdigest()[:16]
 
 
-def prompts_tag(query_prefix: str, passage_prefix: str) -> str:
-    """The suffix ``+prompts-<tag>`` added to the recorded model name when prompts are used: a change of prompts
-    is a change of model for the index (``ragd reindex``), and for the embeddings cache keyed by the name."""
-    return hashlib.sha256(repr((query_prefix, passage_prefix)).encode()).hexdigest()[:8]
-
-
 def _session_options(threads: int) -> ort.SessionOptions:
     opts = ort.SessionOptions()
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
@@ -94,16 +94,13 @@ class OnnxEmbedder:
     def __init__(self, settings: EmbeddingSettings) -> None:
         folder = read_model_folder(resolve_model_dir(settings))
         model_dir, cfg = folder.path, folder.config
-        self.name = settings.model_name
+        self.query_prefix, self.passage_prefix = effective_prompts(settings, folder.prompts)
+        self.name = recorded_name(settings, folder.prompts)  # the prompts are part of the index's identity
         if settings.model_path and "model_name" not in settings.model_fields_set:
             log.warning("embedding.model_path is set but not embedding.model_name: the index records the model "
                         "as %r (set RAGD_EMBEDDING__MODEL_NAME to the model's own name)", self.name)
         self._batch_size = settings.batch_size
         self._batch_tokens = settings.batch_tokens
-        self.query_prefix = folder.prompts.get("query", "") if settings.query_prefix is None \
-            else settings.query_prefix
-        self.passage_prefix = folder.prompts.get("passage", "") if settings.passage_prefix is None \
-            else settings.passage_prefix
         self.languages: frozenset[str] | None = folder.languages if settings.languages is None \
             else frozenset(code.strip().lower() for code in settings.languages)
         self._tok: Tokenizer = load_tokenizer(model_dir / "tokenizer.json")
@@ -118,8 +115,6 @@ class OnnxEmbedder:
         except (ValueError, KeyError, OSError) as exc:
             raise EmbeddingModelInvalid(f"Cannot build the embedding model from {model_dir}: {exc}") from exc
         self.fingerprint = _fingerprint(folder, weights, (self.query_prefix, self.passage_prefix))
-        if self.query_prefix or self.passage_prefix:  # other prompts, other vectors: another index
-            self.name += "+prompts-" + prompts_tag(self.query_prefix, self.passage_prefix)
         self.dim = cfg.hidden
         self._max_len = min(settings.max_tokens, cfg.usable_positions, folder.max_seq_length or cfg.max_positions)
 
