@@ -117,3 +117,9 @@ def test_the_shipped_model_keeps_its_name_and_vectors(embedder: OnnxEmbedder) ->
     """No prompts, so the recorded name is unchanged (tests/embed/test_onnx.py checks the vectors themselves
     against sentence-transformers' and an independent numpy pass)."""
     assert (embedder.name, embedder.query_prefix, embedder.passage_prefix) == ("all-MiniLM-L6-v2", "", "")
+
+
+def test_languages_setting_takes_iso_639_1_codes() -> None:
+    assert EmbeddingSettings(languages=[" DE", "fr"]).languages == ["de", "fr"]
+    with pytest.raises(ValueError, match="ISO 639-1"):
+        EmbeddingSettings(languages=["english"])

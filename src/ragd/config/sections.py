@@ -55,6 +55,17 @@ class EmbeddingSettings(_Section):
         "(docs/embeddings.md). Off: skip it (saves loading the export of a large model twice)."
     )
 
+    @field_validator("languages")
+    @classmethod
+    def _iso_639_1(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        codes = [code.strip().lower() for code in value]
+        bad = [code for code in codes if len(code) != 2 or not code.isascii() or not code.isalpha()]
+        if bad:
+            raise ValueError(f"embedding.languages takes ISO 639-1 codes (two letters, e.g. en, de), not {bad}")
+        return codes
+
 
 class ChunkingSettings(_Section):
     max_tokens: int = Field(

@@ -60,7 +60,8 @@ def _compare(got: np.ndarray, expected: np.ndarray, what: str) -> float:
 
 
 def _check_reference_file(folder: ModelFolder, embed_raw: EmbedRaw) -> str:
-    path = folder.path / "ragd_reference.json"
+    path = folder.reference_file
+    assert path is not None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         texts = [str(t) for t in data["texts"]]
