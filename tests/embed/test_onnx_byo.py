@@ -33,11 +33,21 @@ def _embedder(folder: Path, **settings: object) -> OnnxEmbedder:
 
 
 @pytest.mark.parametrize(
-    ("family", "pooling", "weight_prefix"),
-    [("bert", "mean", ""), ("bert", "cls", "bert."), ("xlm-roberta", "mean", ""), ("xlm-roberta", "cls", "roberta.")],
+    ("family", "pooling", "weight_prefix", "sentencepiece"),
+    [
+        ("bert", "mean", "", False),  # all-MiniLM-L6-v2's kind
+        ("bert", "cls", "bert.", False),  # bge-small-en's kind
+        ("bert", "mean", "", True),  # multilingual-e5-small's, paraphrase-multilingual-MiniLM's kind
+        ("xlm-roberta", "mean", "", True),  # multilingual-e5-base's kind
+        ("xlm-roberta", "cls", "roberta.", True),  # bge-m3's kind
+    ],
 )
-def test_vectors_match_the_independent_reference(tmp_path: Path, family: str, pooling: str, weight_prefix: str) -> None:
-    folder = make_model(tmp_path / "m", family, pooling=pooling, weight_prefix=weight_prefix)
+def test_vectors_match_the_independent_reference(
+    tmp_path: Path, family: str, pooling: str, weight_prefix: str, sentencepiece: bool
+) -> None:
+    folder = make_model(
+        tmp_path / "m", family, pooling=pooling, weight_prefix=weight_prefix, sentencepiece=sentencepiece
+    )
     emb = _embedder(folder)
     assert emb.dim == 32 and emb.name == "tiny"
     got = emb.embed(TEXTS)  # batches of 3, padded: padding must not leak (positions, pooling)

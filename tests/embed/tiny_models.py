@@ -98,12 +98,15 @@ def make_model(
     languages: list[str] | None = None,
     weight_prefix: str = "",
     max_seq_length: int = 48,
+    sentencepiece: bool | None = None,
 ) -> Path:
-    """Write a tiny ``family`` (``bert`` or ``xlm-roberta``) model folder at ``folder``; returns it."""
+    """Write a tiny ``family`` (``bert`` or ``xlm-roberta``) model folder at ``folder``; returns it.
+    ``sentencepiece``: XLM-R's Unigram tokenizer (default: for xlm-roberta only; multilingual-e5-small and
+    paraphrase-multilingual-MiniLM are BERT models with that tokenizer)."""
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     xlmr = family == "xlm-roberta"
-    tok = _xlmr_tokenizer() if xlmr else _bert_tokenizer()
+    tok = _xlmr_tokenizer() if (xlmr if sentencepiece is None else sentencepiece) else _bert_tokenizer()
     tok.save(str(folder / "tokenizer.json"))
     vocab = tok.get_vocab_size()
     pad = 1 if xlmr else 0
