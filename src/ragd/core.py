@@ -22,7 +22,7 @@ from ragd.auth.credentials import jwt_secret
 from ragd.auth.ratelimit import Decision, check_request, check_upload, open_rate_limiter
 from ragd.auth.service import AuthService
 from ragd.config import Settings
-from ragd.embed import create_embedder
+from ragd.embed import create_embedder, model_fingerprint
 from ragd.embed.base import Embedder
 from ragd.errors import ConfigurationError, Conflict, DocumentNotFound, ModelMismatch
 from ragd.generate import create_generator
@@ -75,14 +75,26 @@ def require_shared_secrets(settings: Settings) -> None:
 
 def check_model(store: MetaStore, embedder: Embedder, allow_change: bool) -> bool:
     """Record the embedding model in a new store, or check that it is the one the store's vectors were made with
-    (:class:`ModelMismatch` otherwise, unless ``allow_change``). True when the model changed."""
+    (:class:`ModelMismatch` otherwise, unless ``allow_change``). True when the model changed.
+
+    Its fingerprint (:func:`ragd.embed.model_fingerprint`) is recorded too: another model under the same name is
+    refused even by ``ragd reindex``, whose embeddings cache is keyed by the name (docs/embeddings.md)."""
     name, dim = store.get_meta("embedding_model"), store.get_meta("embedding_dim")
     current = (embedder.name, str(embedder.dim))
+    stored_fp, fingerprint = store.get_meta("embedding_fingerprint"), model_fingerprint(embedder)
     if name is None:
         store.set_meta("embedding_model", current[0])
         store.set_meta("embedding_dim", current[1])
+        if fingerprint:
+            store.set_meta("embedding_fingerprint", fingerprint)
         return False
     if (name, dim) == current:
+        if stored_fp and fingerprint and stored_fp != fingerprint:
+            raise ModelMismatch(
+                f"the configured model is not the one the index was built with, though both are named {name}: "
+                "set embedding.model_name to the new model's own name, then run `ragd reindex` (docs/embeddings.md)")
+        if fingerprint and not stored_fp:  # a store from before fingerprints: recorded from now on
+            store.set_meta("embedding_fingerprint", fingerprint)
         return False
     if not allow_change:
         raise ModelMismatch(
@@ -91,6 +103,8 @@ def check_model(store: MetaStore, embedder: Embedder, allow_change: bool) -> boo
         )
     store.set_meta("embedding_model", current[0])
     store.set_meta("embedding_dim", current[1])
+    if fingerprint:
+        store.set_meta("embedding_fingerprint", fingerprint)
     return True
 
 

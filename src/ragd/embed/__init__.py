@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ragd.config import EmbeddingSettings
-from ragd.embed.base import Embedder, TokenCounter
+from ragd.embed.base import Embedder, TokenCounter, model_fingerprint, model_languages
 from ragd.errors import ConfigurationError
 
 
@@ -36,4 +36,4 @@ def create_embedder(settings: EmbeddingSettings) -> Embedder:
     return factory(settings)
 
 
-__all__ = ["EMBEDDERS", "Embedder", "TokenCounter", "create_embedder"]
+__all__ = ["EMBEDDERS", "Embedder", "TokenCounter", "create_embedder", "model_fingerprint", "model_languages"]

@@ -38,3 +38,17 @@ class Embedder(TokenCounter, Protocol):
     def warm_up(self) -> None:
         """Run the model once on a full-size batch, so that the first real batch does not pay for the runtime's
         first-use allocations (about a second on this machine's ONNX Runtime)."""
+
+
+def model_languages(embedder: object) -> frozenset[str] | None:
+    """ISO 639-1 codes of the languages the embedding model was trained on (``embedding.languages``, else its model
+    card); ``None``: unknown (an embedder that does not say, or a card that names none). docs/embeddings.md."""
+    langs = getattr(embedder, "languages", None)
+    return frozenset(langs) if langs is not None else None
+
+
+def model_fingerprint(embedder: object) -> str | None:
+    """A short hash of what makes the model's vectors (weights' config, tokenizer, pooling, prefixes), recorded with
+    the index next to its name; ``None`` for an embedder that has none."""
+    value = getattr(embedder, "fingerprint", None)
+    return str(value) if value else None

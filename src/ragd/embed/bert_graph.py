@@ -1,4 +1,4 @@
-"""Build an ONNX graph of a BERT sentence encoder straight from its safetensors weights.
+"""Build an ONNX graph of a BERT (or XLM-RoBERTa) sentence encoder straight from its safetensors weights.
 
 No package ships an ONNX file of the default model, and exporting one needs torch. The encoder is small
 enough to write down by hand with :mod:`onnx.helper`: embeddings, ``num_hidden_layers`` post-LayerNorm
@@ -6,7 +6,8 @@ transformer blocks with erf-GELU, then mean (or CLS) pooling over the attention 
 all inside the graph.
 
 Graph inputs: ``input_ids`` and ``attention_mask`` (int64, ``[batch, seq]``). Token types are all zero, so the
-type-0 embedding row is folded into the position table. Output: ``sentence_embedding`` (float32,
+type-0 embedding row (when the model has one) is folded into the position table; XLM-RoBERTa's table is read
+from row ``pad_token_id + 1`` on. Output: ``sentence_embedding`` (float32,
 ``[batch, hidden]``, unit length).
 
 The attention scale ``1/sqrt(head_dim)`` is folded into the query weights and Q, K, V are one packed MatMul;
@@ -31,6 +32,10 @@ _EXTERNAL_MIN_SIZE = 4096
 _EXTERNAL_LOCATION = "ragd-in-memory"
 
 
+# ``model_type`` of config.json → the prefix its ``*For…`` checkpoints put before the encoder's weight names.
+ARCHITECTURES = {"bert": "bert.", "xlm-roberta": "roberta."}
+
+
 @dataclass(frozen=True)
 class BertConfig:
     hidden: int
@@ -40,25 +45,41 @@ class BertConfig:
     eps: float
     max_positions: int
     pooling: str = "mean"
+    model_type: str = "bert"
+    position_offset: int = 0
+    """First row of the position table used by token 0: 0 for BERT, ``pad_token_id + 1`` for XLM-RoBERTa (which
+    numbers positions after its padding index)."""
+    vocab_size: int = 0
+    pad_token_id: int = 0
+
+    @property
+    def usable_positions(self) -> int:
+        """Longest input (special tokens included) the position table covers."""
+        return self.max_positions - self.position_offset
 
     @classmethod
-    def from_dir(cls, model_dir: Path) -> BertConfig:
-        """Read ``config.json`` (and the sentence-transformers pooling config when present)."""
+    def from_dir(cls, model_dir: Path, pooling: str | None = None) -> BertConfig:
+        """Read ``config.json`` of a BERT or XLM-RoBERTa encoder; ``pooling`` comes from the sentence-transformers
+        configuration (:mod:`ragd.embed.model_folder`), else the legacy ``1_Pooling/config.json`` is read."""
         cfg = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
-        if cfg.get("model_type", "bert") != "bert":
-            raise ValueError(f"unsupported model_type {cfg.get('model_type')!r} (only 'bert')")
+        model_type = cfg.get("model_type", "bert")
+        if model_type not in ARCHITECTURES:
+            known = ", ".join(sorted(ARCHITECTURES))
+            raise ValueError(f"unsupported model_type {model_type!r} (supported: {known})")
         if cfg.get("hidden_act", "gelu") != "gelu":
             raise ValueError(f"unsupported hidden_act {cfg.get('hidden_act')!r} (only erf 'gelu')")
         if cfg.get("position_embedding_type", "absolute") != "absolute":
             raise ValueError("only absolute position embeddings are supported")
-        pooling = "mean"
         pool_file = model_dir / "1_Pooling" / "config.json"
-        if pool_file.is_file():
-            pool = json.loads(pool_file.read_text(encoding="utf-8"))
-            if pool.get("pooling_mode_cls_token"):
-                pooling = "cls"
-            elif not pool.get("pooling_mode_mean_tokens", True):
-                raise ValueError("only mean or CLS pooling is supported")
+        if pooling is None:
+            pooling = "mean"
+            if pool_file.is_file():
+                pool = json.loads(pool_file.read_text(encoding="utf-8"))
+                if pool.get("pooling_mode_cls_token"):
+                    pooling = "cls"
+                elif not pool.get("pooling_mode_mean_tokens", True):
+                    raise ValueError("only mean or CLS pooling is supported")
+        pad = int(cfg.get("pad_token_id") or (1 if model_type == "xlm-roberta" else 0))
         return cls(
             hidden=int(cfg["hidden_size"]),
             heads=int(cfg["num_attention_heads"]),
@@ -67,6 +88,10 @@ class BertConfig:
             eps=float(cfg.get("layer_norm_eps", 1e-12)),
             max_positions=int(cfg.get("max_position_embeddings", 512)),
             pooling=pooling,
+            model_type=model_type,
+            position_offset=pad + 1 if model_type == "xlm-roberta" else 0,
+            vocab_size=int(cfg.get("vocab_size", 0)),
+            pad_token_id=pad,
         )
 
 
@@ -123,11 +148,52 @@ class _Builder:
         return self.op("LayerNormalization", [x, g, b], hint, axis=-1, epsilon=eps)
 
 
-def _strip_prefix(weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Accept both ``BertModel`` names and ``bert.``-prefixed names (from ``*ForSomething`` checkpoints)."""
+def strip_prefix(weights: dict[str, np.ndarray], cfg: BertConfig) -> dict[str, np.ndarray]:
+    """Accept both bare encoder names (``BertModel``, ``XLMRobertaModel``) and ``bert.``/``roberta.``-prefixed names
+    (from ``*ForSomething`` checkpoints)."""
     if "embeddings.word_embeddings.weight" in weights:
         return weights
-    return {k.removeprefix("bert."): v for k, v in weights.items()}
+    prefix = ARCHITECTURES[cfg.model_type]
+    return {k.removeprefix(prefix): v for k, v in weights.items()}
+
+
+def expected_shapes(cfg: BertConfig) -> dict[str, tuple[int, ...]]:
+    """Every tensor the graph reads, with its shape (token types are optional: XLM-RoBERTa has one row or none)."""
+    h, n = cfg.hidden, cfg.intermediate
+    shapes: dict[str, tuple[int, ...]] = {
+        "embeddings.position_embeddings.weight": (cfg.max_positions, h),
+        "embeddings.LayerNorm.weight": (h,),
+        "embeddings.LayerNorm.bias": (h,),
+    }
+    for i in range(cfg.layers):
+        p = f"encoder.layer.{i}"
+        for name in ("attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense"):
+            shapes[f"{p}.{name}.weight"], shapes[f"{p}.{name}.bias"] = (h, h), (h,)
+        shapes[f"{p}.intermediate.dense.weight"], shapes[f"{p}.intermediate.dense.bias"] = (n, h), (n,)
+        shapes[f"{p}.output.dense.weight"], shapes[f"{p}.output.dense.bias"] = (h, n), (h,)
+        for ln in ("attention.output.LayerNorm", "output.LayerNorm"):
+            shapes[f"{p}.{ln}.weight"], shapes[f"{p}.{ln}.bias"] = (h,), (h,)
+    return shapes
+
+
+def check_weights(weights: dict[str, np.ndarray], cfg: BertConfig) -> None:
+    """A ``ValueError`` naming the first missing or misshapen tensor (so a wrong folder fails at start-up, not at
+    the first batch)."""
+    if cfg.hidden % cfg.heads:
+        raise ValueError(f"hidden_size {cfg.hidden} is not a multiple of num_attention_heads {cfg.heads}")
+    for name, shape in expected_shapes(cfg).items():
+        if name not in weights:
+            raise ValueError(f"the weights lack {name}")
+        if tuple(weights[name].shape) != shape:
+            raise ValueError(f"{name} has shape {tuple(weights[name].shape)}, config.json implies {shape}")
+    word = weights.get("embeddings.word_embeddings.weight")
+    if word is None or word.ndim != 2 or word.shape[1] != cfg.hidden:
+        raise ValueError(f"the weights lack embeddings.word_embeddings.weight of width {cfg.hidden}")
+    types = weights.get("embeddings.token_type_embeddings.weight")
+    if types is not None and (types.ndim != 2 or types.shape[1] != cfg.hidden):
+        raise ValueError(f"embeddings.token_type_embeddings.weight has shape {tuple(types.shape)}")
+    if cfg.usable_positions < 2:
+        raise ValueError(f"max_position_embeddings {cfg.max_positions} leaves no room for a text")
 
 
 def _attention(b: _Builder, x: str, w: dict[str, np.ndarray], p: str, cfg: BertConfig, mask_bias: str) -> str:
@@ -203,13 +269,18 @@ class BertGraph:
 
 def build_bert_model(weights: dict[str, np.ndarray], cfg: BertConfig) -> BertGraph:
     """The whole sentence encoder as an ONNX graph; ``weights`` are the safetensors tensors by name."""
-    w = _strip_prefix(weights)
+    w = strip_prefix(weights, cfg)
+    check_weights(w, cfg)
     b = _Builder()
     ids, mask = "input_ids", "attention_mask"
 
-    # Embeddings: word + (position + token-type 0), then LayerNorm.
+    # Embeddings: word + (position + token-type 0), then LayerNorm. XLM-RoBERTa numbers positions from
+    # padding_idx + 1 (padding tokens, masked out, would read row padding_idx: any row does for them).
     word = b.op("Gather", [b.const("word_emb", w["embeddings.word_embeddings.weight"]), ids])
-    pos_table = w["embeddings.position_embeddings.weight"] + w["embeddings.token_type_embeddings.weight"][0]
+    pos_table = w["embeddings.position_embeddings.weight"][cfg.position_offset :]
+    types = w.get("embeddings.token_type_embeddings.weight")
+    if types is not None:
+        pos_table = pos_table + types[0]
     seq_len = b.op(
         "Slice",
         [
@@ -239,7 +310,9 @@ def build_bert_model(weights: dict[str, np.ndarray], cfg: BertConfig) -> BertGra
         x = _layer(b, x, w, i, cfg, mask_bias)
 
     if cfg.pooling == "cls":
-        pooled = b.op("Gather", [x, b.const("cls_idx", np.array(0, dtype=np.int64))], "pooled", axis=1)
+        # the first token's row; const() stores a 0-d index as [0], so the kept axis is squeezed away
+        first = b.op("Gather", [x, b.const("cls_idx", np.array([0], dtype=np.int64))], axis=1)
+        pooled = b.op("Squeeze", [first, b.const("axis1_sq", np.array([1], dtype=np.int64))], "pooled")
     else:
         m3 = b.op("Unsqueeze", [mask_f, b.const("axis2", np.array([2], dtype=np.int64))])
         axis1 = b.const("axis1", np.array([1], dtype=np.int64))

@@ -30,6 +30,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ragd.config import Settings
+from ragd.embed.model_folder import recorded_name
 from ragd.errors import StoreNotFound
 from ragd.index.dense import DenseIndex
 from ragd.ingest.files import FileStore, open_file_store
@@ -103,7 +104,7 @@ class Doctor:
         return np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
 
     def check_model(self) -> Finding:
-        configured = self.settings.embedding.model_name
+        configured = recorded_name(self.settings.embedding)  # the name plus its prompts' tag (docs/embeddings.md)
         if self.model is None:
             n = self.store.count_chunks()
             detail = "no embedding model recorded" + (f" but {n} chunks" if n else "")
