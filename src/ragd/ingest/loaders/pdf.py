@@ -15,7 +15,8 @@ from ragd.models import ParsedDocument
 
 from ._build import DocBuilder, clean_controls
 from .detect import PDF
-from .pdf_tables import PdfTable, find_tables, line_tables, page_flow
+from .pdf_flow import line_tables, page_flow
+from .pdf_tables import PdfTable, find_tables
 
 # PDFium is not thread-safe: one document operation at a time in this process.
 PDFIUM_LOCK = threading.RLock()
@@ -191,7 +192,7 @@ def _extract(doc: pdfium.PdfDocument, max_pages: int | None) -> ParsedDocument:
                 raw = textpage.get_text_range()
                 with_layout = len(raw) == textpage.count_chars()
                 lines = _page_lines(textpage, raw, with_layout)
-                tables = find_tables(textpage) if with_layout else []
+                tables = find_tables(textpage, raw) if with_layout else []
                 owners = line_tables(textpage, raw, tables) if tables else [None] * len(lines)
             except Exception:
                 unreadable.append(page_no)

@@ -1,41 +1,53 @@
-"""Tables on a PDF page, found from the layout of PDFium's text runs (no second PDF parser).
+"""Tables on a PDF page, found from the layout of PDFium's text (no second PDF parser).
 
-PDFium splits a page's text into runs (``FPDFText_CountRects``): one per line of prose, one per cell in a
-table, since a table's cells are separate text objects placed apart. Runs are grouped into visual rows by their
-vertical centre; within a row, runs closer than about a glyph height are one cell. A table is a stretch of at
-least three consecutive rows that each have two cells or more, whose cells are short (prose set in columns has
-long lines) and fall into the same columns. Columns come from the rows with the most cells; a cell spanning
-several columns (a group header) goes to the first column it overlaps. The first row is the header row.
+PDFium splits a page's text into runs (``FPDFText_CountRects``): one per line of prose, one per cell or per
+glyph in a table, since a table's cells are separate text objects placed apart. Runs are grouped into visual
+rows by their vertical centre; within a row, runs closer than about a glyph height are one cell. A candidate
+table is a stretch of at least three close rows that each have two cells or more (one single-cell row, such as
+a wrapped header, may sit inside). Only then are the page's glyph boxes read, and the candidate's rows are cut
+into cells again from the glyphs themselves (a text object may hold several cells spaced apart).
 
-``page_flow`` then puts each table at its place among the page's text lines, and the lines inside a table's box
-leave the flow, so text above and below stays in order and no cell is repeated as a paragraph.
+Columns come from the typical full rows; a cell spanning several columns (a group header) goes to the column
+it overlaps most. A candidate is kept when its columns are real: not prose set in columns (wide columns filled
+by long lines), not cells reaching over the gutters, short cells, not source code nor right-to-left text (whose
+glyph runs PDFium gives spaced). Header lines above the first full row are joined into one header row.
+
+``pdf_flow.page_flow`` then puts each table at its place among the page's text lines.
 """
 
 from __future__ import annotations
 
+import bisect
+import ctypes
+import re
 import statistics
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
 
 import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
 
 from ._build import clean_controls, collapse
 
-# A gap between two runs of one row wider than this many run heights separates two cells.
+Box = tuple[float, float, float, float]  # left, bottom, right, top (PDF points, y up)
+Columns = list[tuple[float, float]]
+
+# A gap between two runs (or glyphs) of one row wider than this many glyph heights separates two cells.
 _CELL_GAP = 1.0
-# Rows further apart than this many run heights end a table.
+# Rows further apart than this many glyph heights end a table.
 _ROW_GAP = 2.5
 _MIN_ROWS = 3
+_MAX_COLUMNS = 60
+# Pages with more runs than this (maps, drawings of text) are not searched.
+_MAX_RUNS = 8000
 # A table's cells are short: above this median number of words per cell the block is prose in columns.
 _MAX_CELL_WORDS = 5
 # Columns all wider than this share of the table, mostly filled by their lines, are prose set in columns.
 _WIDE_COLUMN = 0.25
-# Pages with more runs than this (maps, drawings of text) are not searched.
-_MAX_RUNS = 6000
-
-Box = tuple[float, float, float, float]  # left, bottom, right, top (PDF points, y up)
-L = TypeVar("L")
+# Above this share of cells reaching over a gutter (group headers do), the columns are not real.
+_MAX_CROSSING = 0.15
+# Above this share of cells with braces, semicolons or calls, the block is source code.
+_MAX_CODE_CELLS = 0.3
+_CODE = re.compile(r"[{};]|\w\(")
 
 
 @dataclass(slots=True)
@@ -50,23 +62,17 @@ class PdfTable:
 class _Cell:
     left: float
     right: float
-    runs: list[Box] = field(default_factory=list)
+    chars: list[int] = field(default_factory=list)
 
 
 @dataclass(slots=True)
 class _Row:
     centre: float
     height: float
+    bottom: float
+    top: float
     runs: list[Box] = field(default_factory=list)
     cells: list[_Cell] = field(default_factory=list)
-
-    @property
-    def top(self) -> float:
-        return max(r[3] for r in self.runs)
-
-    @property
-    def bottom(self) -> float:
-        return min(r[1] for r in self.runs)
 
 
 def _runs(textpage: pdfium.PdfTextPage) -> list[Box]:
@@ -88,17 +94,17 @@ def _visual_rows(runs: list[Box]) -> list[_Row]:
         row = rows[-1] if rows else None
         if row is not None and abs(row.centre - centre) <= 0.5 * min(row.height, height):
             row.runs.append(run)
+            row.bottom, row.top = min(row.bottom, run[1]), max(row.top, run[3])
             continue
-        rows.append(_Row(centre, height, [run]))
+        rows.append(_Row(centre, height, run[1], run[3], [run]))
     for row in rows:
         row.height = statistics.median(r[3] - r[1] for r in row.runs)
-        for run in sorted(row.runs, key=lambda r: r[0]):
+        for left, _b, right, _t in sorted(row.runs):
             last = row.cells[-1] if row.cells else None
-            if last is not None and run[0] - last.right < _CELL_GAP * row.height:
-                last.right = max(last.right, run[2])
-                last.runs.append(run)
+            if last is not None and left - last.right < _CELL_GAP * row.height:
+                last.right = max(last.right, right)
             else:
-                row.cells.append(_Cell(run[0], run[2], [run]))
+                row.cells.append(_Cell(left, right))
     return rows
 
 
@@ -128,11 +134,71 @@ def _stretches(rows: list[_Row]) -> list[list[_Row]]:
     return found
 
 
-def _columns(rows: list[_Row]) -> list[tuple[float, float]]:
-    """Column intervals from the rows with the most cells (spanning header cells would merge columns)."""
-    widest = max(len(r.cells) for r in rows)
-    full = [r for r in rows if len(r.cells) >= max(2, widest - 1)]
-    spans = sorted((c.left, c.right) for r in full for c in r.cells)
+class _Glyphs:
+    """The boxes of a page's visible glyphs, read once and only for a page with a candidate table."""
+
+    def __init__(self, textpage: pdfium.PdfTextPage, raw: str) -> None:
+        self.raw = raw
+        left, right, bottom, top = (ctypes.c_double() for _ in range(4))
+        found: list[tuple[float, float, float, float, int]] = []  # centre y, centre x, half height, width, index
+        get_box = pdfium_c.FPDFText_GetCharBox
+        for i, ch in enumerate(raw):
+            if ch.isspace() or not get_box(textpage, i, left, right, bottom, top):
+                continue
+            if right.value > left.value and top.value > bottom.value:
+                found.append(
+                    ((bottom.value + top.value) / 2, left.value, right.value, top.value - bottom.value, i)
+                )
+        found.sort()
+        self.items = found
+        self.keys = [g[0] for g in found]
+
+    def rows_cells(self, rows: list[_Row]) -> None:
+        """Rebuild the cells of ``rows`` from the glyphs of the stretch's box, each in the row of nearest centre."""
+        left = min(r[0] for row in rows for r in row.runs) - 0.5
+        right = max(r[2] for row in rows for r in row.runs) + 0.5
+        lo = bisect.bisect_left(self.keys, min(r.bottom for r in rows) - 0.5)
+        hi = bisect.bisect_right(self.keys, max(r.top for r in rows) + 0.5)
+        centres = [-r.centre for r in rows]  # rows run top to bottom
+        per_row: list[list[tuple[float, float, float, float, int]]] = [[] for _ in rows]
+        for glyph in self.items[lo:hi]:
+            if not left <= (glyph[1] + glyph[2]) / 2 <= right:
+                continue
+            i = bisect.bisect_left(centres, -glyph[0])
+            if i == len(rows) or (i > 0 and centres[i] + glyph[0] > -glyph[0] - centres[i - 1]):
+                i -= 1
+            per_row[i].append(glyph)
+        for row, found in zip(rows, per_row, strict=True):
+            glyphs = sorted(found, key=lambda g: g[1])
+            if not glyphs:
+                continue
+            row.cells = []
+            gap = _CELL_GAP * row.height
+            for _cy, left, right, _h, index in glyphs:
+                last = row.cells[-1] if row.cells else None
+                if last is not None and left - last.right < gap:
+                    last.right = max(last.right, right)
+                    last.chars.append(index)
+                else:
+                    row.cells.append(_Cell(left, right, [index]))
+
+    def text(self, cell: _Cell) -> str:
+        parts: list[str] = []
+        previous = None
+        for index in sorted(cell.chars):
+            if previous is not None and index != previous + 1:
+                parts.append(" ")
+            parts.append(self.raw[index])
+            previous = index
+        return collapse(clean_controls("".join(parts).replace("\x02", "-").replace("\ufffe", "-")))
+
+
+def _columns(rows: list[_Row]) -> Columns:
+    """Column intervals from the typical full rows: spanning header cells would merge columns, and the rare rows
+    with more cells than most (rotated header text, stray marks) would split them."""
+    counts = sorted(len(r.cells) for r in rows)
+    typical = counts[int(0.75 * (len(counts) - 1))]
+    spans = sorted((c.left, c.right) for r in rows if max(2, typical - 1) <= len(r.cells) <= typical for c in r.cells)
     columns: list[list[float]] = []
     for left, right in spans:
         if columns and left <= columns[-1][1]:
@@ -142,16 +208,24 @@ def _columns(rows: list[_Row]) -> list[tuple[float, float]]:
     return [(a, b) for a, b in columns]
 
 
-def _column_of(cell: _Cell, columns: list[tuple[float, float]]) -> int:
-    best, best_overlap = 0, -1.0
-    for i, (left, right) in enumerate(columns):
-        overlap = min(right, cell.right) - max(left, cell.left)
-        if overlap > best_overlap + 1e-6:
-            best, best_overlap = i, overlap
-    return best
+def _overlapped(cell: _Cell, columns: Columns, lefts: list[float]) -> range:
+    """Indices of the columns ``cell`` overlaps (empty when it sits in a gutter)."""
+    first = max(0, bisect.bisect_right(lefts, cell.left) - 1)
+    if columns[first][1] <= cell.left:
+        first += 1
+    return range(first, bisect.bisect_left(lefts, cell.right))
 
 
-def _prose_columns(rows: list[_Row], columns: list[tuple[float, float]]) -> bool:
+def _column_of(cell: _Cell, columns: Columns, lefts: list[float]) -> int:
+    span = _overlapped(cell, columns, lefts)
+    if len(span) == 1:
+        return span[0]
+    if not span:  # in a gutter: the nearest column
+        return min(range(len(columns)), key=lambda i: min(abs(columns[i][0] - cell.right), abs(columns[i][1] - cell.left)))
+    return max(span, key=lambda i: min(columns[i][1], cell.right) - max(columns[i][0], cell.left))
+
+
+def _prose_columns(rows: list[_Row], columns: Columns, lefts: list[float]) -> bool:
     """Text set in columns: every column is wide and most lines fill their column."""
     width = columns[-1][1] - columns[0][0]
     if any(right - left < _WIDE_COLUMN * width for left, right in columns):
@@ -159,9 +233,41 @@ def _prose_columns(rows: list[_Row], columns: list[tuple[float, float]]) -> bool
     cells = [c for r in rows for c in r.cells]
     full = 0
     for cell in cells:
-        left, right = columns[_column_of(cell, columns)]
+        left, right = columns[_column_of(cell, columns, lefts)]
         full += cell.right - cell.left >= 0.8 * (right - left)
     return full >= 0.6 * len(cells)
+
+
+def _crossing(rows: list[_Row], columns: Columns, lefts: list[float]) -> bool:
+    """Too many cells reach over a gutter between columns: the columns are not real (code, drawings)."""
+    cells = [c for r in rows for c in r.cells]
+    crossing = sum(1 for c in cells if len(_overlapped(c, columns, lefts)) > 1)
+    return crossing > _MAX_CROSSING * len(cells)
+
+
+def _not_tabular(cells: list[str]) -> bool:
+    """Source code (braces, semicolons, calls) or right-to-left text, whose spaced glyph runs look
+    like cells: PDFium gives these in visual order, not as a table."""
+    code = sum(1 for c in cells if _CODE.search(c))
+    letters = [ch for c in cells for ch in c if ch.isalpha()]
+    rtl = sum(1 for ch in letters if "\u0590" <= ch <= "\u08ff" or "\ufb1d" <= ch <= "\ufeff")
+    return code > _MAX_CODE_CELLS * len(cells) or rtl > 0.5 * max(1, len(letters))
+
+
+def _merge_columns(grid: list[list[str]], columns: Columns, height: float) -> list[list[str]]:
+    """Drop empty columns; join neighbours that no row fills both of and that nearly touch (a header set left
+    of its right-aligned numbers)."""
+    keep: list[int] = []
+    for i in range(len(columns)):
+        if not any(r[i] for r in grid):
+            continue
+        j = keep[-1] if keep else None
+        if j is not None and columns[i][0] - columns[j][1] < 1.5 * height and not any(r[i] and r[j] for r in grid):
+            for r in grid:
+                r[j] = r[j] or r[i]
+            continue
+        keep.append(i)
+    return [[r[i] for i in keep] for r in grid]
 
 
 def _merge_header(grid: list[list[str]]) -> list[list[str]]:
@@ -170,98 +276,51 @@ def _merge_header(grid: list[list[str]]) -> list[list[str]]:
     filled = [sum(1 for c in r if c) for r in grid]
     typical = statistics.median(filled)
     first = next((i for i, n in enumerate(filled) if n >= typical), 0)
-    if first == 0 or first >= len(grid) - 2:
+    if first <= 1 or first >= len(grid) - 2:
         return grid
-    header = [" ".join(r[i] for r in grid[: first + 1] if r[i]) for i in range(len(grid[0]))]
-    return [header, *grid[first + 1 :]]
+    header = [" ".join(r[i] for r in grid[:first] if r[i]) for i in range(len(grid[0]))]
+    return [header, *grid[first:]]
 
 
-def _cell_text(textpage: pdfium.PdfTextPage, cell: _Cell) -> str:
-    parts = []
-    for left, bottom, right, top in sorted(cell.runs, key=lambda r: (-r[3], r[0])):
-        raw = textpage.get_text_bounded(left, bottom, right, top)
-        parts.append(clean_controls(raw.replace("\x02", "-").replace("\ufffe", "-")))
-    return collapse(" ".join(parts))
-
-
-def _table(textpage: pdfium.PdfTextPage, rows: list[_Row]) -> PdfTable | None:
+def _table(glyphs: _Glyphs, rows: list[_Row]) -> PdfTable | None:
+    glyphs.rows_cells(rows)
     columns = _columns(rows)
-    if len(columns) < 2 or (len(columns) == 2 and len(rows) < _MIN_ROWS + 1):
+    if not 2 <= len(columns) <= _MAX_COLUMNS or (len(columns) == 2 and len(rows) < _MIN_ROWS + 1):
+        return None
+    lefts = [a for a, _ in columns]
+    if _prose_columns(rows, columns, lefts) or _crossing(rows, columns, lefts):
         return None
     grid: list[list[str]] = []
-    words: list[int] = []
+    texts: list[str] = []
     for row in rows:
         cells = [""] * len(columns)
         for cell in row.cells:
-            text = _cell_text(textpage, cell)
-            words.append(len(text.split()))
-            col = _column_of(cell, columns)
+            text = glyphs.text(cell)
+            texts.append(text)
+            col = _column_of(cell, columns, lefts)
             cells[col] = f"{cells[col]} {text}".strip()
         grid.append(cells)
-    if statistics.median(words) > _MAX_CELL_WORDS or _prose_columns(rows, columns):
+    texts = [t for t in texts if t]
+    if not texts or statistics.median(len(t.split()) for t in texts) > _MAX_CELL_WORDS or _not_tabular(texts):
         return None
-    grid = _merge_header(grid)
-    used = [i for i in range(len(columns)) if any(r[i] for r in grid)]
-    grid = [[r[i] for i in used] for r in grid]
-    if len(used) < 2:
+    grid = _merge_columns(grid, columns, statistics.median(r.height for r in rows))
+    if len(grid[0]) < 2:
         return None
-    runs = [run for r in rows for run in r.runs]
-    bbox = (min(r[0] for r in runs), min(r[1] for r in runs), max(r[2] for r in runs), max(r[3] for r in runs))
-    return PdfTable(grid, bbox)
+    bbox = (
+        min(c.left for r in rows for c in r.cells),
+        min(r.bottom for r in rows),
+        max(c.right for r in rows for c in r.cells),
+        max(r.top for r in rows),
+    )
+    return PdfTable(_merge_header(grid), bbox)
 
 
-def find_tables(textpage: pdfium.PdfTextPage) -> list[PdfTable]:
-    """The tables on one page, top to bottom. Caller holds PDFium's lock."""
+def find_tables(textpage: pdfium.PdfTextPage, raw: str) -> list[PdfTable]:
+    """The tables on one page, top to bottom; ``raw`` is the page's whole text, one character per PDFium
+    character. Caller holds PDFium's lock."""
     runs = _runs(textpage)
-    if not runs:
+    stretches = _stretches(_visual_rows(runs)) if runs else []
+    if not stretches:
         return []
-    tables = []
-    for stretch in _stretches(_visual_rows(runs)):
-        table = _table(textpage, stretch)
-        if table is not None:
-            tables.append(table)
-    return tables
-
-
-def _inside(box: Box, x: float, y: float) -> bool:
-    return box[0] - 1 <= x <= box[2] + 1 and box[1] - 1 <= y <= box[3] + 1
-
-
-def line_tables(textpage: pdfium.PdfTextPage, raw: str, tables: Sequence[PdfTable]) -> list[int | None]:
-    """For each line of ``raw`` (split on CRLF, as the loader does), the index of the table whose box holds
-    its first glyph, or ``None``. Caller holds PDFium's lock."""
-    owners: list[int | None] = []
-    pos = 0
-    for piece in raw.split("\r\n"):
-        start = pos
-        pos += len(piece) + 2
-        owner = None
-        if piece.strip():
-            first = start + (len(piece) - len(piece.lstrip()))
-            try:
-                left, bottom, right, top = textpage.get_charbox(first)
-            except Exception:
-                left = bottom = right = top = float("nan")
-            x, y = (left + right) / 2, (bottom + top) / 2
-            owner = next((i for i, t in enumerate(tables) if _inside(t.bbox, x, y)), None)
-        owners.append(owner)
-    return owners
-
-
-def page_flow(lines: Sequence[L], owners: Sequence[int | None], tables: Sequence[PdfTable]) -> list[list[L] | PdfTable]:
-    """The page as segments in reading order: lists of lines between the tables, each table where its first
-    line was. A table none of whose lines were found goes at the end of the page."""
-    flow: list[list[L] | PdfTable] = [[]]
-    placed: set[int] = set()
-    for line, owner in zip(lines, owners, strict=True):
-        if owner is None:
-            segment = flow[-1]
-            if isinstance(segment, PdfTable):
-                flow.append([line])
-            else:
-                segment.append(line)
-        elif owner not in placed:
-            placed.add(owner)
-            flow.append(tables[owner])
-    flow.extend(t for i, t in enumerate(tables) if i not in placed)
-    return [s for s in flow if isinstance(s, PdfTable) or s]
+    glyphs = _Glyphs(textpage, raw)
+    return [t for t in (_table(glyphs, s) for s in stretches) if t is not None]
