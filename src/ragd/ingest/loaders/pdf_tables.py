@@ -33,6 +33,8 @@ Columns = list[tuple[float, float]]
 
 # A gap between two runs (or glyphs) of one row wider than this many glyph heights separates two cells.
 _CELL_GAP = 1.0
+# ...unless it is the next glyph of the text, after at most one space: then up to this many cell gaps.
+_WORD_GAP = 2.0
 # Rows further apart than this many glyph heights end a table.
 _ROW_GAP = 2.5
 _MIN_ROWS = 3
@@ -176,11 +178,21 @@ class _Glyphs:
             gap = _CELL_GAP * row.height
             for _cy, left, right, _h, index in glyphs:
                 last = row.cells[-1] if row.cells else None
-                if last is not None and left - last.right < gap:
+                if last is not None and self._joined(last, left, index, gap):
                     last.right = max(last.right, right)
                     last.chars.append(index)
                 else:
                     row.cells.append(_Cell(left, right, [index]))
+
+    def _joined(self, cell: _Cell, left: float, index: int, gap: float) -> bool:
+        """The glyph continues ``cell``: close to it, or next in the text with at most one space between
+        (words set wide, as in a monospaced transcript) and not far."""
+        distance = left - cell.right
+        if distance < gap:
+            return True
+        step = index - cell.chars[-1]
+        follows = step == 1 or (step == 2 and self.raw[index - 1] == " ")
+        return follows and distance < _WORD_GAP * gap
 
     def text(self, cell: _Cell) -> str:
         parts: list[str] = []
@@ -270,6 +282,23 @@ def _merge_columns(grid: list[list[str]], columns: Columns, height: float) -> li
     return [[r[i] for i in keep] for r in grid]
 
 
+def _numbered_lines(grid: list[list[str]]) -> bool:
+    """Prose with line numbers in the margin (a transcript, a bill): the first column counts up by one and the
+    rest fills a single column."""
+    numbers = [r[0] for r in grid if r[0]]
+    if len(numbers) < 0.8 * len(grid) or not all(n.isdigit() for n in numbers):
+        return False
+    if any(int(b) != int(a) + 1 for a, b in zip(numbers, numbers[1:], strict=False)):
+        return False
+    return sum(1 for i in range(1, len(grid[0])) if _meaningful(grid, i)) < 2
+
+
+def _meaningful(grid: list[list[str]], column: int) -> bool:
+    """Most of the column's cells hold a letter or digit (not a column of colons or bullets)."""
+    filled = [r[column] for r in grid if r[column]]
+    return 2 * sum(1 for c in filled if any(ch.isalnum() for ch in c)) >= len(filled) > 0
+
+
 def _merge_header(grid: list[list[str]]) -> list[list[str]]:
     """Header text wrapped over several lines: the rows above the first row as full as a typical row are one
     header row."""
@@ -304,7 +333,7 @@ def _table(glyphs: _Glyphs, rows: list[_Row]) -> PdfTable | None:
     if not texts or statistics.median(len(t.split()) for t in texts) > _MAX_CELL_WORDS or _not_tabular(texts):
         return None
     grid = _merge_columns(grid, columns, statistics.median(r.height for r in rows))
-    if len(grid[0]) < 2:
+    if sum(1 for i in range(len(grid[0])) if _meaningful(grid, i)) < 2 or _numbered_lines(grid):
         return None
     bbox = (
         min(c.left for r in rows for c in r.cells),
