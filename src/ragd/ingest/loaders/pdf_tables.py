@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import bisect
 import ctypes
+import operator
 import re
 import statistics
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
-from ._build import clean_controls, collapse
+from ._build import clean_controls
 
 Box = tuple[float, float, float, float]  # left, bottom, right, top (PDF points, y up)
 Columns = list[tuple[float, float]]
@@ -39,6 +40,10 @@ _WORD_GAP = 2.0
 _ROW_GAP = 2.5
 _MIN_ROWS = 3
 _MAX_COLUMNS = 60
+# Rows of a table do not overlap; above this share of overlapping neighbours the stretch is formulas.
+_MAX_OVERLAPPING = 0.2
+# A table's grid is mostly filled: below this share of non-empty cells the columns are not real.
+_MIN_FILLED = 0.4
 # Pages with more runs than this (maps, drawings of text) are not searched.
 _MAX_RUNS = 8000
 # A table's cells are short: above this median number of words per cell the block is prose in columns.
@@ -82,10 +87,11 @@ def _runs(textpage: pdfium.PdfTextPage) -> list[Box]:
     if count < _MIN_ROWS * 2 or count > _MAX_RUNS:
         return []
     runs = []
+    left, top, right, bottom = (ctypes.c_double() for _ in range(4))
+    get_rect = pdfium_c.FPDFText_GetRect
     for i in range(count):
-        left, bottom, right, top = textpage.get_rect(i)
-        if right > left and top > bottom:
-            runs.append((left, bottom, right, top))
+        if get_rect(textpage, i, left, top, right, bottom) and right.value > left.value and top.value > bottom.value:
+            runs.append((left.value, bottom.value, right.value, top.value))
     return runs
 
 
@@ -94,19 +100,25 @@ def _visual_rows(runs: list[Box]) -> list[_Row]:
     for run in sorted(runs, key=lambda r: -(r[1] + r[3])):
         centre, height = (run[1] + run[3]) / 2, run[3] - run[1]
         row = rows[-1] if rows else None
-        if row is not None and abs(row.centre - centre) <= 0.5 * min(row.height, height):
+        if row is not None and row.bottom - 0.2 * row.height <= centre <= row.top:  # within the row's span
             row.runs.append(run)
             row.bottom, row.top = min(row.bottom, run[1]), max(row.top, run[3])
             continue
         rows.append(_Row(centre, height, run[1], run[3], [run]))
     for row in rows:
+        if len(row.runs) == 1:
+            run = row.runs[0]
+            row.cells.append(_Cell(run[0], run[2]))
+            continue
         row.height = statistics.median(r[3] - r[1] for r in row.runs)
+        gap = _CELL_GAP * row.height
+        last = None
         for left, _b, right, _t in sorted(row.runs):
-            last = row.cells[-1] if row.cells else None
-            if last is not None and left - last.right < _CELL_GAP * row.height:
+            if last is not None and left - last.right < gap:
                 last.right = max(last.right, right)
             else:
-                row.cells.append(_Cell(left, right))
+                last = _Cell(left, right)
+                row.cells.append(last)
     return rows
 
 
@@ -139,21 +151,33 @@ def _stretches(rows: list[_Row]) -> list[list[_Row]]:
 class _Glyphs:
     """The boxes of a page's visible glyphs, read once and only for a page with a candidate table."""
 
-    def __init__(self, textpage: pdfium.PdfTextPage, raw: str) -> None:
+    def __init__(self, textpage: pdfium.PdfTextPage, raw: str, spans: list[tuple[float, float]]) -> None:
+        """Read the glyphs of the text lines whose first glyph lies in one of the vertical ``spans``."""
         self.raw = raw
-        left, right, bottom, top = (ctypes.c_double() for _ in range(4))
-        found: list[tuple[float, float, float, float, int]] = []  # centre y, centre x, half height, width, index
-        get_box = pdfium_c.FPDFText_GetCharBox
-        for i, ch in enumerate(raw):
-            if ch.isspace() or not get_box(textpage, i, left, right, bottom, top):
+        self._box = (ctypes.c_double(), ctypes.c_double(), ctypes.c_double(), ctypes.c_double())
+        self._textpage = textpage
+        found: list[tuple[float, float, float, float, int]] = []  # centre y, left, right, height, index
+        pos = 0
+        for piece in raw.split("\r\n"):
+            start, pos = pos, pos + len(piece) + 2
+            first = start + len(piece) - len(piece.lstrip())
+            box = self._read(first) if first < start + len(piece) else None
+            if box is None or not any(lo <= box[0] <= hi for lo, hi in spans):
                 continue
-            if right.value > left.value and top.value > bottom.value:
-                found.append(
-                    ((bottom.value + top.value) / 2, left.value, right.value, top.value - bottom.value, i)
-                )
+            for i in range(first, start + len(piece)):
+                if not raw[i].isspace() and (box := self._read(i)) is not None:
+                    found.append((*box, i))
         found.sort()
         self.items = found
         self.keys = [g[0] for g in found]
+
+    def _read(self, index: int) -> tuple[float, float, float, float] | None:
+        left, right, bottom, top = self._box
+        if not pdfium_c.FPDFText_GetCharBox(self._textpage, index, left, right, bottom, top):
+            return None
+        if right.value <= left.value or top.value <= bottom.value:
+            return None
+        return (bottom.value + top.value) / 2, left.value, right.value, top.value - bottom.value
 
     def rows_cells(self, rows: list[_Row]) -> None:
         """Rebuild the cells of ``rows`` from the glyphs of the stretch's box, each in the row of nearest centre."""
@@ -170,19 +194,22 @@ class _Glyphs:
             if i == len(rows) or (i > 0 and centres[i] + glyph[0] > -glyph[0] - centres[i - 1]):
                 i -= 1
             per_row[i].append(glyph)
+        by_left = operator.itemgetter(1)
         for row, found in zip(rows, per_row, strict=True):
-            glyphs = sorted(found, key=lambda g: g[1])
-            if not glyphs:
+            if not found:
                 continue
-            row.cells = []
+            found.sort(key=by_left)
+            row.cells = cells = []
             gap = _CELL_GAP * row.height
-            for _cy, left, right, _h, index in glyphs:
-                last = row.cells[-1] if row.cells else None
-                if last is not None and self._joined(last, left, index, gap):
-                    last.right = max(last.right, right)
+            last: _Cell | None = None
+            for _cy, left, right, _h, index in found:
+                if last is not None and (left - last.right < gap or self._joined(last, left, index, gap)):
+                    if right > last.right:
+                        last.right = right
                     last.chars.append(index)
                 else:
-                    row.cells.append(_Cell(left, right, [index]))
+                    last = _Cell(left, right, [index])
+                    cells.append(last)
 
     def _joined(self, cell: _Cell, left: float, index: int, gap: float) -> bool:
         """The glyph continues ``cell``: close to it, or next in the text with at most one space between
@@ -195,14 +222,17 @@ class _Glyphs:
         return follows and distance < _WORD_GAP * gap
 
     def text(self, cell: _Cell) -> str:
-        parts: list[str] = []
-        previous = None
-        for index in sorted(cell.chars):
-            if previous is not None and index != previous + 1:
-                parts.append(" ")
-            parts.append(self.raw[index])
-            previous = index
-        return collapse(clean_controls("".join(parts).replace("\x02", "-").replace("\ufffe", "-")))
+        if not cell.chars:
+            return ""
+        raw = self.raw
+        chars = sorted(cell.chars)
+        parts = [raw[chars[0]]]
+        for previous, index in zip(chars, chars[1:], strict=False):
+            parts.append(raw[index] if index == previous + 1 else " " + raw[index])
+        text = "".join(parts)
+        if not text.isprintable():
+            text = clean_controls(text.replace("\x02", "-").replace("\ufffe", "-"))
+        return " ".join(text.split())
 
 
 def _columns(rows: list[_Row]) -> Columns:
@@ -228,8 +258,8 @@ def _overlapped(cell: _Cell, columns: Columns, lefts: list[float]) -> range:
     return range(first, bisect.bisect_left(lefts, cell.right))
 
 
-def _column_of(cell: _Cell, columns: Columns, lefts: list[float]) -> int:
-    span = _overlapped(cell, columns, lefts)
+def _column_of(cell: _Cell, columns: Columns, span: range) -> int:
+    """The column a cell goes to: the one it overlaps most, or the nearest when it sits in a gutter."""
     if len(span) == 1:
         return span[0]
     if not span:  # in a gutter: the nearest column
@@ -238,23 +268,24 @@ def _column_of(cell: _Cell, columns: Columns, lefts: list[float]) -> int:
 
 
 def _prose_columns(rows: list[_Row], columns: Columns, lefts: list[float]) -> bool:
-    """Text set in columns: every column is wide and most lines fill their column."""
+    """Text set in columns: every column is wide and most lines fill their column, or there are just two wide
+    columns (an index, a glossary laid out in two columns)."""
     width = columns[-1][1] - columns[0][0]
     if any(right - left < _WIDE_COLUMN * width for left, right in columns):
         return False
+    if len(columns) == 2:
+        return True
     cells = [c for r in rows for c in r.cells]
     full = 0
     for cell in cells:
-        left, right = columns[_column_of(cell, columns, lefts)]
+        left, right = columns[_column_of(cell, columns, _overlapped(cell, columns, lefts))]
         full += cell.right - cell.left >= 0.8 * (right - left)
     return full >= 0.6 * len(cells)
 
 
-def _crossing(rows: list[_Row], columns: Columns, lefts: list[float]) -> bool:
+def _crossing(spans: list[range]) -> bool:
     """Too many cells reach over a gutter between columns: the columns are not real (code, drawings)."""
-    cells = [c for r in rows for c in r.cells]
-    crossing = sum(1 for c in cells if len(_overlapped(c, columns, lefts)) > 1)
-    return crossing > _MAX_CROSSING * len(cells)
+    return sum(1 for span in spans if len(span) > 1) > _MAX_CROSSING * len(spans)
 
 
 def _not_tabular(cells: list[str]) -> bool:
@@ -317,19 +348,22 @@ def _table(glyphs: _Glyphs, rows: list[_Row]) -> PdfTable | None:
     if not 2 <= len(columns) <= _MAX_COLUMNS or (len(columns) == 2 and len(rows) < _MIN_ROWS + 1):
         return None
     lefts = [a for a, _ in columns]
-    if _prose_columns(rows, columns, lefts) or _crossing(rows, columns, lefts):
+    spans = [[_overlapped(c, columns, lefts) for c in r.cells] for r in rows]
+    if _prose_columns(rows, columns, lefts) or _crossing([s for row in spans for s in row]):
         return None
     grid: list[list[str]] = []
     texts: list[str] = []
-    for row in rows:
+    for row, row_spans in zip(rows, spans, strict=True):
         cells = [""] * len(columns)
-        for cell in row.cells:
+        for cell, span in zip(row.cells, row_spans, strict=True):
             text = glyphs.text(cell)
             texts.append(text)
-            col = _column_of(cell, columns, lefts)
-            cells[col] = f"{cells[col]} {text}".strip()
+            col = _column_of(cell, columns, span)
+            cells[col] = f"{cells[col]} {text}" if cells[col] else text
         grid.append(cells)
     texts = [t for t in texts if t]
+    if len(texts) < _MIN_FILLED * len(rows) * len(columns):
+        return None
     if not texts or statistics.median(len(t.split()) for t in texts) > _MAX_CELL_WORDS or _not_tabular(texts):
         return None
     grid = _merge_columns(grid, columns, statistics.median(r.height for r in rows))
@@ -351,5 +385,20 @@ def find_tables(textpage: pdfium.PdfTextPage, raw: str) -> list[PdfTable]:
     stretches = _stretches(_visual_rows(runs)) if runs else []
     if not stretches:
         return []
-    glyphs = _Glyphs(textpage, raw)
+    stretches = [s for s in stretches if _plausible(s)]
+    if not stretches:
+        return []
+    spans = [(min(r.bottom for r in st) - 2 * st[0].height, max(r.top for r in st) + 2 * st[0].height) for st in stretches]
+    glyphs = _Glyphs(textpage, raw, spans)
     return [t for t in (_table(glyphs, s) for s in stretches) if t is not None]
+
+
+def _plausible(rows: list[_Row]) -> bool:
+    """The cheap test on runs, before any glyph is read: columns there, and not prose set in columns."""
+    overlapping = sum(
+        1 for a, b in zip(rows, rows[1:], strict=False) if b.top - a.bottom > 0.3 * min(a.height, b.height)
+    )
+    if overlapping > _MAX_OVERLAPPING * (len(rows) - 1):
+        return False  # sub- and superscripts: a formula, not rows of a table
+    columns = _columns(rows)
+    return len(columns) >= 2 and not _prose_columns(rows, columns, [a for a, _ in columns])
