@@ -204,6 +204,8 @@ def _extract(doc: pdfium.PdfDocument, max_pages: int | None) -> ParsedDocument:
         for segment in page_flow(lines, owners, tables):
             if isinstance(segment, PdfTable):
                 builder.table(segment.rows, page=page_no)
+                if len(sample) < 200:
+                    sample.append(" ".join(" ".join(row) for row in segment.rows))
                 continue
             paragraphs = _paragraphs(segment, with_layout)
             for i, para in enumerate(paragraphs):

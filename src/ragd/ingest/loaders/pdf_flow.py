@@ -38,9 +38,7 @@ def line_tables(textpage: pdfium.PdfTextPage, raw: str, tables: Sequence[PdfTabl
     return owners
 
 
-def page_flow(
-    lines: Sequence[L], owners: Sequence[int | None], tables: Sequence[PdfTable]
-) -> list[list[L] | PdfTable]:
+def page_flow(lines: Sequence[L], owners: Sequence[int | None], tables: Sequence[PdfTable]) -> list[list[L] | PdfTable]:
     """The page as segments in reading order: lists of lines between the tables, each table where its first
     line was. A table none of whose lines were found goes at the end of the page."""
     flow: list[list[L] | PdfTable] = [[]]

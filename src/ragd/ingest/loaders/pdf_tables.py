@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import bisect
 import ctypes
+import itertools
 import operator
-import re
 import statistics
 from dataclasses import dataclass, field
 
@@ -28,6 +28,7 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from ._build import clean_controls
+from .pdf_table_grid import meaningful, merge_columns, merge_header, not_tabular, numbered_lines
 
 Box = tuple[float, float, float, float]  # left, bottom, right, top (PDF points, y up)
 Columns = list[tuple[float, float]]
@@ -52,9 +53,6 @@ _MAX_CELL_WORDS = 5
 _WIDE_COLUMN = 0.25
 # Above this share of cells reaching over a gutter (group headers do), the columns are not real.
 _MAX_CROSSING = 0.15
-# Above this share of cells with braces, semicolons or calls, the block is source code.
-_MAX_CODE_CELLS = 0.3
-_CODE = re.compile(r"[{};]|\w\(")
 
 
 @dataclass(slots=True)
@@ -227,7 +225,7 @@ class _Glyphs:
         raw = self.raw
         chars = sorted(cell.chars)
         parts = [raw[chars[0]]]
-        for previous, index in zip(chars, chars[1:], strict=False):
+        for previous, index in itertools.pairwise(chars):
             parts.append(raw[index] if index == previous + 1 else " " + raw[index])
         text = "".join(parts)
         if not text.isprintable():
@@ -263,7 +261,9 @@ def _column_of(cell: _Cell, columns: Columns, span: range) -> int:
     if len(span) == 1:
         return span[0]
     if not span:  # in a gutter: the nearest column
-        return min(range(len(columns)), key=lambda i: min(abs(columns[i][0] - cell.right), abs(columns[i][1] - cell.left)))
+        return min(
+            range(len(columns)), key=lambda i: min(abs(columns[i][0] - cell.right), abs(columns[i][1] - cell.left))
+        )
     return max(span, key=lambda i: min(columns[i][1], cell.right) - max(columns[i][0], cell.left))
 
 
@@ -288,60 +288,6 @@ def _crossing(spans: list[range]) -> bool:
     return sum(1 for span in spans if len(span) > 1) > _MAX_CROSSING * len(spans)
 
 
-def _not_tabular(cells: list[str]) -> bool:
-    """Source code (braces, semicolons, calls) or right-to-left text, whose spaced glyph runs look
-    like cells: PDFium gives these in visual order, not as a table."""
-    code = sum(1 for c in cells if _CODE.search(c))
-    letters = [ch for c in cells for ch in c if ch.isalpha()]
-    rtl = sum(1 for ch in letters if "\u0590" <= ch <= "\u08ff" or "\ufb1d" <= ch <= "\ufeff")
-    return code > _MAX_CODE_CELLS * len(cells) or rtl > 0.5 * max(1, len(letters))
-
-
-def _merge_columns(grid: list[list[str]], columns: Columns, height: float) -> list[list[str]]:
-    """Drop empty columns; join neighbours that no row fills both of and that nearly touch (a header set left
-    of its right-aligned numbers)."""
-    keep: list[int] = []
-    for i in range(len(columns)):
-        if not any(r[i] for r in grid):
-            continue
-        j = keep[-1] if keep else None
-        if j is not None and columns[i][0] - columns[j][1] < 1.5 * height and not any(r[i] and r[j] for r in grid):
-            for r in grid:
-                r[j] = r[j] or r[i]
-            continue
-        keep.append(i)
-    return [[r[i] for i in keep] for r in grid]
-
-
-def _numbered_lines(grid: list[list[str]]) -> bool:
-    """Prose with line numbers in the margin (a transcript, a bill): the first column counts up by one and the
-    rest fills a single column."""
-    numbers = [r[0] for r in grid if r[0]]
-    if len(numbers) < 0.8 * len(grid) or not all(n.isdigit() for n in numbers):
-        return False
-    if any(int(b) != int(a) + 1 for a, b in zip(numbers, numbers[1:], strict=False)):
-        return False
-    return sum(1 for i in range(1, len(grid[0])) if _meaningful(grid, i)) < 2
-
-
-def _meaningful(grid: list[list[str]], column: int) -> bool:
-    """Most of the column's cells hold a letter or digit (not a column of colons or bullets)."""
-    filled = [r[column] for r in grid if r[column]]
-    return 2 * sum(1 for c in filled if any(ch.isalnum() for ch in c)) >= len(filled) > 0
-
-
-def _merge_header(grid: list[list[str]]) -> list[list[str]]:
-    """Header text wrapped over several lines: the rows above the first row as full as a typical row are one
-    header row."""
-    filled = [sum(1 for c in r if c) for r in grid]
-    typical = statistics.median(filled)
-    first = next((i for i, n in enumerate(filled) if n >= typical), 0)
-    if first <= 1 or first >= len(grid) - 2:
-        return grid
-    header = [" ".join(r[i] for r in grid[:first] if r[i]) for i in range(len(grid[0]))]
-    return [header, *grid[first:]]
-
-
 def _table(glyphs: _Glyphs, rows: list[_Row]) -> PdfTable | None:
     glyphs.rows_cells(rows)
     columns = _columns(rows)
@@ -364,10 +310,10 @@ def _table(glyphs: _Glyphs, rows: list[_Row]) -> PdfTable | None:
     texts = [t for t in texts if t]
     if len(texts) < _MIN_FILLED * len(rows) * len(columns):
         return None
-    if not texts or statistics.median(len(t.split()) for t in texts) > _MAX_CELL_WORDS or _not_tabular(texts):
+    if not texts or statistics.median(len(t.split()) for t in texts) > _MAX_CELL_WORDS or not_tabular(texts):
         return None
-    grid = _merge_columns(grid, columns, statistics.median(r.height for r in rows))
-    if sum(1 for i in range(len(grid[0])) if _meaningful(grid, i)) < 2 or _numbered_lines(grid):
+    grid = merge_columns(grid, columns, statistics.median(r.height for r in rows))
+    if sum(1 for i in range(len(grid[0])) if meaningful(grid, i)) < 2 or numbered_lines(grid):
         return None
     bbox = (
         min(c.left for r in rows for c in r.cells),
@@ -375,7 +321,7 @@ def _table(glyphs: _Glyphs, rows: list[_Row]) -> PdfTable | None:
         max(c.right for r in rows for c in r.cells),
         max(r.top for r in rows),
     )
-    return PdfTable(_merge_header(grid), bbox)
+    return PdfTable(merge_header(grid), bbox)
 
 
 def find_tables(textpage: pdfium.PdfTextPage, raw: str) -> list[PdfTable]:
@@ -388,16 +334,16 @@ def find_tables(textpage: pdfium.PdfTextPage, raw: str) -> list[PdfTable]:
     stretches = [s for s in stretches if _plausible(s)]
     if not stretches:
         return []
-    spans = [(min(r.bottom for r in st) - 2 * st[0].height, max(r.top for r in st) + 2 * st[0].height) for st in stretches]
+    spans = [
+        (min(r.bottom for r in st) - 2 * st[0].height, max(r.top for r in st) + 2 * st[0].height) for st in stretches
+    ]
     glyphs = _Glyphs(textpage, raw, spans)
     return [t for t in (_table(glyphs, s) for s in stretches) if t is not None]
 
 
 def _plausible(rows: list[_Row]) -> bool:
     """The cheap test on runs, before any glyph is read: columns there, and not prose set in columns."""
-    overlapping = sum(
-        1 for a, b in zip(rows, rows[1:], strict=False) if b.top - a.bottom > 0.3 * min(a.height, b.height)
-    )
+    overlapping = sum(1 for a, b in itertools.pairwise(rows) if b.top - a.bottom > 0.3 * min(a.height, b.height))
     if overlapping > _MAX_OVERLAPPING * (len(rows) - 1):
         return False  # sub- and superscripts: a formula, not rows of a table
     columns = _columns(rows)
