@@ -100,7 +100,10 @@ def _visual_rows(runs: list[Box]) -> list[_Row]:
         row = rows[-1] if rows else None
         if row is not None and row.bottom - 0.2 * row.height <= centre <= row.top:  # within the row's span
             row.runs.append(run)
-            row.bottom, row.top = min(row.bottom, run[1]), max(row.top, run[3])
+            if run[1] < row.bottom:
+                row.bottom = run[1]
+            if run[3] > row.top:
+                row.top = run[3]
             continue
         rows.append(_Row(centre, height, run[1], run[3], [run]))
     for row in rows:
@@ -162,12 +165,24 @@ class _Glyphs:
             box = self._read(first) if first < start + len(piece) else None
             if box is None or not any(lo <= box[0] <= hi for lo, hi in spans):
                 continue
-            for i in range(first, start + len(piece)):
-                if not raw[i].isspace() and (box := self._read(i)) is not None:
-                    found.append((*box, i))
+            found.extend(self._read_line(first, start + len(piece)))
         found.sort()
         self.items = found
         self.keys = [g[0] for g in found]
+
+    def _read_line(self, first: int, end: int) -> list[tuple[float, float, float, float, int]]:
+        """The glyphs ``first``..``end`` (spaces and empty boxes left out); the hot loop of a table page."""
+        raw, textpage = self.raw, self._textpage
+        left, right, bottom, top = self._box
+        get_box = pdfium_c.FPDFText_GetCharBox
+        out = []
+        for i in range(first, end):
+            if raw[i].isspace() or not get_box(textpage, i, left, right, bottom, top):
+                continue
+            x0, x1, y0, y1 = left.value, right.value, bottom.value, top.value
+            if x1 > x0 and y1 > y0:
+                out.append(((y0 + y1) / 2, x0, x1, y1 - y0, i))
+        return out
 
     def _read(self, index: int) -> tuple[float, float, float, float] | None:
         left, right, bottom, top = self._box
@@ -185,11 +200,12 @@ class _Glyphs:
         hi = bisect.bisect_right(self.keys, max(r.top for r in rows) + 0.5)
         centres = [-r.centre for r in rows]  # rows run top to bottom
         per_row: list[list[tuple[float, float, float, float, int]]] = [[] for _ in rows]
+        n, find = len(rows), bisect.bisect_left
         for glyph in self.items[lo:hi]:
             if not left <= (glyph[1] + glyph[2]) / 2 <= right:
                 continue
-            i = bisect.bisect_left(centres, -glyph[0])
-            if i == len(rows) or (i > 0 and centres[i] + glyph[0] > -glyph[0] - centres[i - 1]):
+            i = find(centres, -glyph[0])
+            if i == n or (i > 0 and centres[i] + glyph[0] > -glyph[0] - centres[i - 1]):
                 i -= 1
             per_row[i].append(glyph)
         by_left = operator.itemgetter(1)
