@@ -15,6 +15,8 @@ from ragd.models import ParsedDocument
 
 from ._build import DocBuilder, clean_controls
 from .detect import PDF
+from .pdf_flow import line_tables, page_flow
+from .pdf_tables import PdfTable, find_tables
 
 # PDFium is not thread-safe: one document operation at a time in this process.
 PDFIUM_LOCK = threading.RLock()
@@ -190,23 +192,32 @@ def _extract(doc: pdfium.PdfDocument, max_pages: int | None) -> ParsedDocument:
                 raw = textpage.get_text_range()
                 with_layout = len(raw) == textpage.count_chars()
                 lines = _page_lines(textpage, raw, with_layout)
+                tables = find_tables(textpage, raw) if with_layout else []
+                owners = line_tables(textpage, raw, tables) if tables else [None] * len(lines)
             except Exception:
                 unreadable.append(page_no)
                 continue
             finally:
                 textpage.close()
                 page.close()
-        paragraphs = _paragraphs(lines, with_layout)
-        if not paragraphs:
+        before = len(builder.blocks)
+        for segment in page_flow(lines, owners, tables):
+            if isinstance(segment, PdfTable):
+                builder.table(segment.rows, page=page_no)
+                if len(sample) < 200:
+                    sample.append(" ".join(" ".join(row) for row in segment.rows))
+                continue
+            paragraphs = _paragraphs(segment, with_layout)
+            for i, para in enumerate(paragraphs):
+                following = paragraphs[i + 1] if i + 1 < len(paragraphs) else ""
+                if _looks_like_heading(para, following):
+                    builder.heading(para, 2, page=page_no)
+                else:
+                    builder.add("paragraph", para, page=page_no)
+                if len(sample) < 200:
+                    sample.append(para)
+        if len(builder.blocks) == before:
             without_text.append(page_no)
-        for i, para in enumerate(paragraphs):
-            following = paragraphs[i + 1] if i + 1 < len(paragraphs) else ""
-            if _looks_like_heading(para, following):
-                builder.heading(para, 2, page=page_no)
-            else:
-                builder.add("paragraph", para, page=page_no)
-            if len(sample) < 200:
-                sample.append(para)
     if not builder.blocks:
         if unreadable and len(unreadable) == n_pages:
             raise DocumentCorrupt(f"none of the {n_pages} pages could be read")
