@@ -294,3 +294,18 @@ class StoreUnavailable(ServiceUnavailable):
 
     code, title = "store_unavailable", "Store unavailable"
     retry_after = 2
+
+
+class UrlNotAllowed(ValidationFailed):
+    """A URL to fetch is not allowed: a scheme other than http or https, or a host that resolves to a private,
+    loopback, link-local, multicast, reserved or unspecified address (or a redirect to one), unless the setting
+    ``fetch.allow_private_addresses`` allows non-public addresses."""
+
+    code, title = "url_not_allowed", "URL not allowed"
+
+
+class FetchFailed(RagdError):
+    """A page or sitemap could not be fetched: the server did not answer in time, refused, answered with an error
+    status, or redirected too often. Nothing was stored."""
+
+    status, code, title = 502, "fetch_failed", "Fetch failed"

@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from ragd.config.envfile import ENV_FILE_VARIABLE as ENV_FILE_VARIABLE
 from ragd.config.envfile import dotenv_source
+from ragd.config.fetch import FetchSettings
 from ragd.config.envfile import env_file as env_file
 from ragd.config.envfile import use_env_file as use_env_file
 
@@ -96,6 +97,7 @@ class Settings(BaseSettings):
     audit: AuditSettings = AuditSettings()
     privacy: PrivacySettings = PrivacySettings()
     limits: LimitsSettings = LimitsSettings()
+    fetch: FetchSettings = FetchSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -1,0 +1,35 @@
+"""``ragd sync --watch``: after a first full sync, sync again whenever files of the folder change.
+
+watchfiles (the Rust ``notify`` watcher) groups the file-system events of ``debounce_ms`` into one batch; each batch
+runs one :meth:`ragd.ingest.sync.FolderSync.run` — cheap, since a file whose size and time are unchanged is not
+read — so the folder's state is always the one compared, whatever events were lost or merged. Events on hidden
+files are ignored, as the sync ignores them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import watchfiles
+
+from ragd.ingest.sync import FolderSync, SyncReport
+
+
+def watch(sync: FolderSync, *, apply: Callable[[FolderSync], SyncReport], stop: threading.Event,
+          debounce_ms: int = 500, on_report: Callable[[SyncReport], None] | None = None) -> None:
+    """Run ``apply(sync)`` (a sync and the processing of what it queued) on every batch of changes under the
+    folder until ``stop`` is set (or Ctrl-C). ``on_report`` after each run that changed something."""
+    def visible(_change: watchfiles.Change, path: str) -> bool:
+        try:
+            rel = Path(path).relative_to(sync.root)
+        except ValueError:
+            return False
+        return not any(part.startswith(".") for part in rel.parts)
+
+    for _changes in watchfiles.watch(sync.root, watch_filter=visible, debounce=debounce_ms, stop_event=stop,
+                                     raise_interrupt=False, rust_timeout=1000, yield_on_timeout=False):
+        report = apply(sync)
+        if on_report and (report.changed or report.failed):
+            on_report(report)
