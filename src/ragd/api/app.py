@@ -25,6 +25,7 @@ from ragd.api.routes import (
     documents,
     evaluation,
     feedback,
+    fetch,
     openai_compat,
     ops,
     query,
@@ -79,7 +80,7 @@ def create_app(settings: Settings | None = None, ragd: Ragd | None = None) -> Fa
         add_cors(app, settings.server)
     app.add_middleware(ObservabilityMiddleware, access_log=settings.logging.access_log)
     app.add_middleware(SecurityHeadersMiddleware)
-    for r in (system.router, documents.router, query.router, ops.router):
+    for r in (system.router, fetch.router, documents.router, query.router, ops.router):
         app.include_router(r)
     for r in (chat.router, feedback.router, openai_compat.router):  # answers: issue 6
         app.include_router(r)

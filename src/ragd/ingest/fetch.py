@@ -48,9 +48,9 @@ _EXTENSIONS = {"text/html": ".html", "application/xhtml+xml": ".html", "applicat
 def is_public(ip: IPAddress) -> bool:
     """Whether ``ip`` is a public unicast address (and so is any IPv4 address it embeds)."""
     if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:  # a connection to it goes to the IPv4 address
+            return is_public(ip.ipv4_mapped)
         embedded: list[ipaddress.IPv4Address] = []
-        if ip.ipv4_mapped is not None:
-            embedded.append(ip.ipv4_mapped)
         if ip.sixtofour is not None:
             embedded.append(ip.sixtofour)
         if ip.teredo is not None:
@@ -94,11 +94,14 @@ class Page:
 
 class Fetcher:
     """Fetches under :class:`~ragd.config.fetch.FetchSettings`; ``resolver`` is the DNS look-up (host, port) →
-    addresses."""
+    addresses, ``allowed`` the address policy (default :func:`is_public`; every address when the settings allow
+    private addresses)."""
 
-    def __init__(self, settings: FetchSettings, *, resolver: Resolver = system_resolver) -> None:
+    def __init__(self, settings: FetchSettings, *, resolver: Resolver = system_resolver,
+                 allowed: Callable[[IPAddress], bool] = is_public) -> None:
         self.settings = settings
         self._resolve = resolver
+        self._allowed = allowed
 
     def check(self, url: httpx.URL) -> str:
         """The address to connect to for ``url``; UrlNotAllowed when the URL or an address it resolves to is not
@@ -118,7 +121,7 @@ class Fetcher:
             raise FetchFailed(f"{url.host!r} has no address")
         if not self.settings.allow_private_addresses:
             for ip in addresses:
-                if not is_public(ip):
+                if not self._allowed(ip):
                     raise UrlNotAllowed(
                         f"{url.host!r} resolves to {ip}, which is not a public address (setting "
                         "RAGD_FETCH__ALLOW_PRIVATE_ADDRESSES)")
@@ -144,16 +147,17 @@ class Fetcher:
                     response = client.send(request, stream=True)
                 except httpx.HTTPError as exc:
                     raise FetchFailed(f"{current}: {type(exc).__name__}: {exc}") from None
-                with response:
+                try:
                     if response.is_redirect:
-                        location = response.headers.get("location", "")
-                        current = current.join(location)
+                        current = current.join(response.headers.get("location", ""))
                         continue
                     if response.status_code >= 400:
                         raise FetchFailed(f"{current} answered {response.status_code}")
                     data = self._read(response, current)
                     ctype = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
                     return Page(str(current), data, ctype)
+                finally:
+                    response.close()
         raise FetchFailed(f"{url}: more than {s.max_redirects} redirects (setting RAGD_FETCH__MAX_REDIRECTS)")
 
     def _read(self, response: httpx.Response, url: httpx.URL) -> bytes:

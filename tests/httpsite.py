@@ -1,0 +1,102 @@
+"""A small web site on 127.0.0.1 for the URL-fetching tests (pages, a sitemap, redirects, a large and a stalled
+answer), served by the standard library's HTTP server in a thread."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+PAGE = (b"<html><head><title>Boilers</title></head><body><main><h1>Boiler service</h1>"
+        b"<p>The north depot repairs boilers on Mondays and Thursdays.</p></main></body></html>")
+TEXT = b"Warranty claims are handled by the south depot within five working days."
+
+
+@dataclass
+class Site:
+    host: str
+    port: int
+    hosts_seen: list[str] = field(default_factory=list)
+    release: threading.Event = field(default_factory=threading.Event)
+    """Set to let a request of ``/stall`` end."""
+    redirect_to: str = ""
+    """Where ``/redirect`` sends the client."""
+
+    def url(self, path: str) -> str:
+        return f"http://{self.host}:{self.port}{path}"
+
+
+def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *_args: object) -> None:
+            pass
+
+        def _send(self, status: int, body: bytes, ctype: str, length: bool = True) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            if length:
+                self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
+            site.hosts_seen.append(self.headers.get("Host", ""))
+            path = self.path
+            if path == "/page.html" or path == "/page":
+                self._send(200, PAGE, "text/html; charset=utf-8")
+            elif path == "/doc.txt":
+                self._send(200, TEXT, "text/plain; charset=utf-8")
+            elif path == "/sitemap.xml":
+                locs = "".join(f"<url><loc>{site.url(p)}</loc></url>" for p in ("/page", "/doc.txt", "/missing"))
+                body = ('<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+                        f"{locs}</urlset>").encode()
+                self._send(200, body, "application/xml")
+            elif path == "/redirect":
+                self.send_response(302)
+                self.send_header("Location", site.redirect_to)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            elif path == "/loop":
+                self.send_response(301)
+                self.send_header("Location", "/loop")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            elif path == "/big":  # declared: refused before the body is read
+                self._send(200, b"a" * (2 * 1024 * 1024), "text/plain")
+            elif path == "/big-chunked":  # no length given: the download stops at the limit
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.end_headers()
+                for _ in range(64):
+                    try:
+                        self.wfile.write(b"b" * 65536)
+                    except OSError:
+                        return
+            elif path == "/stall":
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", "10")
+                self.end_headers()
+                site.release.wait(30)
+            else:
+                self._send(404, b"not found", "text/plain")
+
+    return Handler
+
+
+@contextmanager
+def serve_site(host: str = "127.0.0.1") -> Iterator[Site]:
+    server = ThreadingHTTPServer((host, 0), BaseHTTPRequestHandler)
+    site = Site(host, int(server.server_address[1]))
+    server.RequestHandlerClass = _handler(site)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield site
+    finally:
+        site.release.set()
+        server.shutdown()
+        server.server_close()
