@@ -41,7 +41,7 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
-        def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
+        def do_GET(self) -> None:
             site.hosts_seen.append(self.headers.get("Host", ""))
             path = self.path
             if path == "/page.html" or path == "/page":

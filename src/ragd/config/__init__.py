@@ -18,9 +18,9 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from ragd.config.envfile import ENV_FILE_VARIABLE as ENV_FILE_VARIABLE
 from ragd.config.envfile import dotenv_source
-from ragd.config.fetch import FetchSettings
 from ragd.config.envfile import env_file as env_file
 from ragd.config.envfile import use_env_file as use_env_file
+from ragd.config.fetch import FetchSettings
 
 # re-exported: ``from ragd.config import XSettings``
 from ragd.config.sections import (

@@ -24,6 +24,7 @@ files and folders (a name starting with ``.``) and symbolic links are ignored.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from collections.abc import Callable
@@ -237,10 +238,8 @@ class FolderSync:
         """Delete ``doc_id`` unless a file of the folder still holds it (audited as ``document.deleted``)."""
         if any(e.document_id == doc_id for e in self.state.sync_entries(self.folder_id)):
             return
-        try:
+        with contextlib.suppress(DocumentNotFound):  # already gone
             self.r.delete_document(self.actor, doc_id)
-        except DocumentNotFound:
-            pass
 
     # -- outcome ---------------------------------------------------------------------------------------------
     def outcome(self, report: SyncReport) -> None:
