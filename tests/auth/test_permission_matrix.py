@@ -274,6 +274,7 @@ CASES = [
          kwargs={"json": {"email": "user_a@example.org"}}),
     Case("GET", "/api/v1/admin/feedback", "admin"),
     Case("GET", "/api/v1/admin/stats", "admin"),
+    Case("GET", "/api/v1/admin/syncs", "ops"),
     Case("GET", "/api/v1/admin/jobs", "admin"),  # an operator sees every queue, another admin their tenant's share
     Case("POST", "/api/v1/admin/eval", "admin", kwargs={"json": {"queries": [
         {"query": "refunds", "relevant": {"refunds.txt": 1}}]}}),

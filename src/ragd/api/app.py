@@ -17,6 +17,7 @@ from ragd.api.limits import BodyLimitMiddleware
 from ragd.api.problems import install_openapi
 from ragd.api.routes import (
     admin,
+    admin_sync,
     audit,
     auth,
     chat,
@@ -84,7 +85,7 @@ def create_app(settings: Settings | None = None, ragd: Ragd | None = None) -> Fa
         app.include_router(r)
     for r in (chat.router, feedback.router, openai_compat.router):  # answers: issue 6
         app.include_router(r)
-    for r in (auth.router, admin.router, collections.router, evaluation.router):
+    for r in (auth.router, admin.router, admin_sync.router, collections.router, evaluation.router):
         app.include_router(r)
     app.include_router(audit.router)  # the audit trail: issue 5
     app.include_router(compat.router)  # the calls of the deployments ragd replaces, hidden from OpenAPI: issue 17

@@ -53,6 +53,7 @@ from ragd.config.security import (
 from ragd.config.security import (
     decode_encryption_key as decode_encryption_key,
 )
+from ragd.config.sync import SyncSettings
 
 _PLACEHOLDERS = {"changeme", "change-me", "secret", "password", "please-change-me", "x" * 32}
 
@@ -98,6 +99,7 @@ class Settings(BaseSettings):
     privacy: PrivacySettings = PrivacySettings()
     limits: LimitsSettings = LimitsSettings()
     fetch: FetchSettings = FetchSettings()
+    sync: SyncSettings = SyncSettings()
 
     @classmethod
     def settings_customise_sources(

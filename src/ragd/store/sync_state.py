@@ -42,6 +42,13 @@ class SyncStateStore(Protocol):
         """Give a document a new display name and merge ``metadata`` into its own (a moved file: no re-indexing);
         False when there is no such document."""
 
+    def sync_lease(self, folder_id: str, holder: str, ttl_s: float) -> bool:
+        """Take or renew the lease on ``folder_id``'s sync for ``holder`` (a server process), atomically: True when
+        ``holder`` holds it for the next ``ttl_s`` seconds, False when another holder's lease has not expired."""
+
+    def sync_release(self, folder_id: str, holder: str) -> None:
+        """Give the lease up (only ``holder``'s own)."""
+
 
 def entry_from_row(row: Sequence[Any]) -> SyncEntry:
     return SyncEntry(str(row[0]), str(row[1]), str(row[2]), str(row[3]), int(row[4]), int(row[5]))
@@ -60,3 +67,17 @@ SYNC_FILES_TABLE = """CREATE TABLE sync_files (
     PRIMARY KEY (folder_id, path)
 )"""
 """The table of both engines (``{real}``: the engine's floating-point type)."""
+
+SYNC_LEASES_TABLE = """CREATE TABLE sync_leases (
+    folder_id TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    expires_at {real} NOT NULL
+)"""
+"""Which server process runs a folder's sync (``sync.folders``), until when."""
+
+LEASE_UPSERT = (
+    "INSERT INTO sync_leases (folder_id, holder, expires_at) VALUES ({p}, {p}, {p}) "
+    "ON CONFLICT (folder_id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at "
+    "WHERE sync_leases.holder = excluded.holder OR sync_leases.expires_at < {p}"
+)
+"""Take or renew a lease in one statement (``{p}``: the engine's placeholder); a row changed means it is held."""

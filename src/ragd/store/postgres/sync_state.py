@@ -7,7 +7,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ragd.store.sync_state import SYNC_COLUMNS, SyncEntry, entry_from_row
+from ragd.store.sync_state import LEASE_UPSERT, SYNC_COLUMNS, SyncEntry, entry_from_row
 
 if TYPE_CHECKING:
     from ragd.store.postgres.connection import Database
@@ -51,3 +51,13 @@ class SyncStateMixin:
             conn.execute("UPDATE documents SET filename = %s, metadata = %s, updated_at = %s WHERE id = %s",
                          (filename, json.dumps(merged), time.time(), doc_id))
         return True
+
+    def sync_lease(self, folder_id: str, holder: str, ttl_s: float) -> bool:
+        now = time.time()
+        with self._db.write() as conn:
+            cur = conn.execute(LEASE_UPSERT.format(p="%s"), (folder_id, holder, now + ttl_s, now))
+            return bool(cur.rowcount)
+
+    def sync_release(self, folder_id: str, holder: str) -> None:
+        with self._db.write() as conn:
+            conn.execute("DELETE FROM sync_leases WHERE folder_id = %s AND holder = %s", (folder_id, holder))

@@ -22,7 +22,7 @@ import sqlite3
 from collections.abc import Callable
 
 from ragd.errors import ConfigurationError
-from ragd.store.sync_state import SYNC_FILES_TABLE
+from ragd.store.sync_state import SYNC_FILES_TABLE, SYNC_LEASES_TABLE
 
 
 def _m001_initial(conn: sqlite3.Connection) -> None:
@@ -399,9 +399,11 @@ def _m009_job_queues(conn: sqlite3.Connection) -> None:
 
 def _m010_sync_files(conn: sqlite3.Connection) -> None:
     """Synced folders (``ragd sync``, :mod:`ragd.store.sync_state`): which document holds each file of a folder, and
-    the file's hash, size and modification time when it was last synced."""
+    the file's hash, size and modification time when it was last synced; and which server process runs a configured
+    folder's sync (``sync.folders``), until when."""
     conn.execute(SYNC_FILES_TABLE.format(real="REAL"))
     conn.execute("CREATE INDEX sync_files_document ON sync_files (document_id)")
+    conn.execute(SYNC_LEASES_TABLE.format(real="REAL"))
 
 
 MIGRATIONS: list[Migration] = [
