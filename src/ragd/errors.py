@@ -33,7 +33,9 @@ machine-readable ``code``; the API renders every one of them as the same problem
     ├── ValidationFailed (422)      validation_error
     │   ├── ArchiveUnsafe           archive_unsafe — a zip-based upload with unsafe entry names or kinds
     │   ├── InputTooLong            input_too_long — more text or items than a request may carry (limits.*)
-    │   └── ConflictingParameters   conflicting_parameters — two names of one parameter with different values
+    │   ├── ConflictingParameters   conflicting_parameters — two names of one parameter with different values
+    │   ├── UrlNotAllowed           url_not_allowed — a URL to fetch that is not http(s) or not a public address
+    │   └── FetchFailed             fetch_failed — a URL to fetch that does not resolve, answer or succeed
     ├── DocumentError (422)         document_error — raised while parsing; the document ends ``failed``
     │   ├── DocumentEmpty           document_empty
     │   ├── DocumentEncrypted       document_encrypted
@@ -304,8 +306,9 @@ class UrlNotAllowed(ValidationFailed):
     code, title = "url_not_allowed", "URL not allowed"
 
 
-class FetchFailed(RagdError):
-    """A page or sitemap could not be fetched: the server did not answer in time, refused, answered with an error
-    status, or redirected too often. Nothing was stored."""
+class FetchFailed(ValidationFailed):
+    """The URL given could not be fetched: its host does not resolve, its server did not answer in time, refused,
+    answered with an error status, or redirected too often. Nothing was stored. (A 4xx: the request names a
+    resource ragd cannot get, as a file that cannot be read is the upload's problem, not the server's.)"""
 
-    status, code, title = 502, "fetch_failed", "Fetch failed"
+    code, title = "fetch_failed", "Fetch failed"

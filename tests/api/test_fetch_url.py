@@ -73,7 +73,7 @@ def test_by_default_a_private_address_is_refused(tmp_path: Path, site: Site) -> 
 def test_errors_of_the_remote_site(tmp_path: Path, site: Site) -> None:
     with app_client(tmp_path, allow_private_addresses=True, max_mb=1) as c:
         r = c.post("/api/v1/documents/fetch", json={"url": site.url("/missing")})
-        assert r.status_code == 502 and r.json()["code"] == "fetch_failed", r.text
+        assert r.status_code == 422 and r.json()["code"] == "fetch_failed", r.text
         r = c.post("/api/v1/documents/fetch", json={"url": site.url("/big")})
         assert r.status_code == 413 and r.json()["code"] == "payload_too_large", r.text
         assert c.get("/api/v1/documents").json()["total"] == 0

@@ -12,7 +12,7 @@ Every request goes through :meth:`Fetcher.get`, which guards against server-side
 * the body is streamed and the download stops past ``fetch.max_mb`` (413 ``payload_too_large``); each request
   has ``fetch.timeout_s``; proxies from the environment are not used (they would connect elsewhere).
 
-A refused URL is 422 ``url_not_allowed``; a server that fails, times out or answers 4xx/5xx is 502
+A refused URL is 422 ``url_not_allowed``; one whose server fails, times out or answers 4xx/5xx is 422
 ``fetch_failed``. A sitemap (``<urlset>``, or a ``<sitemapindex>`` of them, one level deep) gives at most
 ``fetch.max_sitemap_pages`` pages; it is parsed without DTDs, entities or network access.
 """

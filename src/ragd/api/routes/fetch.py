@@ -36,7 +36,7 @@ class FetchResponse(BaseModel):
 
 
 @router.post("/fetch", status_code=status.HTTP_201_CREATED, response_model=FetchResponse,
-             responses=problems(*AUTH, *BODY, 404, 413, 415, 502))
+             responses=problems(*AUTH, *BODY, 404, 413, 415))
 def fetch(body: FetchRequest, ragd: RagdDep, actor: WriterActor) -> FetchResponse:
     """Fetch a web page (or every page of a sitemap) and queue it for ingestion like an upload; the page's URL is
     kept as the document's ``source_url`` metadata. Only callers who may upload may fetch, and each page stored
@@ -44,8 +44,9 @@ def fetch(body: FetchRequest, ragd: RagdDep, actor: WriterActor) -> FetchRespons
 
     Only public addresses are fetched unless ``fetch.allow_private_addresses``: a URL, or a redirect, to a private,
     loopback, link-local or otherwise non-public address is 422 ``url_not_allowed``. A page larger than
-    ``fetch.max_mb`` is 413; a server that fails or answers an error is 502 ``fetch_failed``; a type ragd cannot
-    read is 415. A failing page of a sitemap is listed in ``failed`` and the others are stored."""
+    ``fetch.max_mb`` is 413; a URL that cannot be fetched (no such host, no answer in time, an error status) is
+    422 ``fetch_failed``; a type ragd cannot read is 415. A failing page of a sitemap is listed in ``failed`` and
+    the others are stored."""
     from ragd.ingest.fetch import fetch_into
 
     check_room(ragd.store, ragd.settings, actor.tenant_id)
