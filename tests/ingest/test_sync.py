@@ -118,11 +118,18 @@ def test_an_interrupted_sync_resumes(r: Ragd, tmp_path: Path, monkeypatch: pytes
     assert docs(r) == {"a.txt": "indexed", "sub › a.txt": "indexed", "notes.md": "indexed"}
 
 
-def test_a_file_that_fails_is_reported(r: Ragd, tmp_path: Path) -> None:
+def test_a_file_that_fails_is_reported_and_one_too_large_skipped_unread(tmp_path: Path) -> None:
     root = tmp_path / "share"
     root.mkdir()
     (root / "broken.pdf").write_bytes(b"%PDF-1.4\nnot really a pdf\n%%EOF")
     (root / "ok.txt").write_text("Plain words.")
-    report = run(r, root)
+    (root / "huge.txt").write_text("word " * 300_000)  # 1.5 MB over a 1 MiB limit
+    r = Ragd(Settings(data_dir=tmp_path / "data", ingest={"workers": 0, "max_upload_mb": 1}))
+    try:
+        report = run(r, root)
+    finally:
+        r.close()
     assert report.added == ["ok.txt"] and [p for p, _ in report.failed] == ["broken.pdf"]
     assert "failed at parsing" in report.failed[0][1]
+    assert report.skipped == [("huge.txt", "1500000 bytes; the limit is 1048576 bytes (setting "
+                                           "RAGD_INGEST__MAX_UPLOAD_MB)")]

@@ -11,7 +11,8 @@ document that holds it. A run compares the folder with those rows:
   (the new version replaces the old once it is indexed, :meth:`ragd.store.base.DocumentStore.submit_documents`);
 * a recorded path that disappeared is **deleted**: its row goes, and its document too unless another path of the
   folder still holds the same bytes (deletions are audited as ``document.deleted``);
-* a file of a type ragd cannot read is **skipped**; one that cannot be read or fails to index is **failed**.
+* a file of a type ragd cannot read, or larger than ``ingest.max_upload_mb`` (never read), is **skipped**; one
+  that cannot be read, is otherwise refused (an unsafe archive, too many pages) or fails to index is **failed**.
 
 Rows are written group by group as files are submitted, so a run that is interrupted resumes: the next run skips
 what was recorded, submits the rest (identical bytes already stored are found, not stored twice) and the jobs
@@ -33,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ragd.auth.actor import LOCAL_ACTOR, Actor
-from ragd.errors import DocumentNotFound, RagdError, UnsupportedMediaType
+from ragd.errors import DocumentNotFound, PayloadTooLarge, RagdError, UnsupportedMediaType
 from ragd.ingest.pipeline import Upload
 from ragd.models import DocStatus
 from ragd.store.sync_state import SyncEntry, SyncStateStore
@@ -134,10 +135,15 @@ class FolderSync:
         disk = scan(self.root)
         candidates: list[_Candidate] = []
         touched: list[SyncEntry] = []
+        limit = int(self.r.settings.ingest.max_upload_mb * 1024 * 1024)
         for rel, st in disk.items():
             old = state.get(rel)
             if old and old.document_id in live and (old.size, old.mtime_ns) == (st.st_size, st.st_mtime_ns):
                 report.unchanged.append(rel)
+                continue
+            if st.st_size > limit:  # never read into memory: it could not be stored anyway
+                report.skipped.append((rel, f"{st.st_size} bytes; the limit is {limit} bytes (setting "
+                                            "RAGD_INGEST__MAX_UPLOAD_MB)"))
                 continue
             try:
                 data = (self.root / rel).read_bytes()
@@ -189,7 +195,7 @@ class FolderSync:
             name = display_name(c.rel)
             try:
                 mime = self.r.ingest.check(c.data, name)
-            except UnsupportedMediaType as exc:
+            except (UnsupportedMediaType, PayloadTooLarge) as exc:  # a policy, not an accident: rerunning won't help
                 report.skipped.append((c.rel, exc.detail))
                 continue
             except RagdError as exc:
