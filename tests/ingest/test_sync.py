@@ -91,8 +91,12 @@ def test_changed_moved_and_deleted_files(r: Ragd, tmp_path: Path) -> None:
     assert report.deleted == ["sub/copy.txt"]
     assert r.store.get_document(first.submitted["a.txt"]) is None
     assert docs(r) == {"moved.txt": "indexed", "notes.md": "indexed"}
-    assert any(e.action == "document.deleted" and e.target == first.submitted["a.txt"]
-               for e in r.audit.list(action="document.deleted")[0])
+    assert any(e.target == first.submitted["a.txt"] for e in r.audit.list(action="document.deleted")[0])
+    renamed = r.audit.list(action="document.renamed")[0]
+    assert [(e.target, e.details["from"], e.details["to"]) for e in renamed] == [
+        (first.submitted["sub/a.txt"], "sub/a.txt", "moved.txt")]
+    uploaded = {e.details["source_path"] for e in r.audit.list(action="document.uploaded")[0]}
+    assert uploaded == {"a.txt", "sub/a.txt", "sub/copy.txt", "notes.md"}
 
 
 def test_dry_run_changes_nothing(r: Ragd, tmp_path: Path) -> None:

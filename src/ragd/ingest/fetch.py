@@ -224,8 +224,9 @@ def fetch_into(r: Ragd, url: str, *, sitemap: bool = False, collection: str | No
                actor: Actor = LOCAL_ACTOR, uploaded_by: str | None = None, queue: str | None = None,
                fetcher: Fetcher | None = None) -> FetchResult:
     """Fetch ``url`` (or every page of the sitemap at ``url``) and submit each page as an upload to
-    ``collection``; the page's URL is kept as the document's ``source_url`` metadata. A single page that fails
-    raises; the pages of a sitemap fail one by one (the sitemap itself failing raises)."""
+    ``collection``; the page's URL is kept as the document's ``source_url`` metadata, and each page stored is
+    audited as ``document.uploaded`` (with ``source_url``). A single page that fails raises; the pages of a sitemap
+    fail one by one (the sitemap itself failing raises)."""
     fetcher = fetcher or Fetcher(r.settings.fetch)
     collection = r.access.writable_collection(actor, collection)
     urls = fetcher.sitemap(url) if sitemap else [url]
@@ -243,4 +244,8 @@ def fetch_into(r: Ragd, url: str, *, sitemap: bool = False, collection: str | No
             result.failed.append((page_url, exc))
             continue
         result.submissions.append((page_url, sub))
+        doc = sub.document
+        r.audit_event("document.uploaded", actor, target=doc.id, details={
+            "collection": doc.collection, "filename": doc.filename, "size": doc.size, "sha256": doc.content_hash,
+            "duplicate": sub.duplicate, "source_url": page.url})
     return result

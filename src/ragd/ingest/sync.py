@@ -10,9 +10,12 @@ document that holds it. A run compares the folder with those rows:
 * a file at a new path is **added**, one whose bytes changed is **updated**: both are submitted like an upload
   (the new version replaces the old once it is indexed, :meth:`ragd.store.base.DocumentStore.submit_documents`);
 * a recorded path that disappeared is **deleted**: its row goes, and its document too unless another path of the
-  folder still holds the same bytes (deletions are audited as ``document.deleted``);
+  folder still holds the same bytes;
 * a file of a type ragd cannot read, or larger than ``ingest.max_upload_mb`` (never read), is **skipped**; one
   that cannot be read, is otherwise refused (an unsafe archive, too many pages) or fails to index is **failed**.
+
+Every change is audited as for uploads: ``document.uploaded`` (added, updated), ``document.renamed`` (moved),
+``document.deleted``; each entry names the folder's id and the file's relative path.
 
 Rows are written group by group as files are submitted, so a run that is interrupted resumes: the next run skips
 what was recorded, submits the rest (identical bytes already stored are found, not stored twice) and the jobs
@@ -185,7 +188,9 @@ class FolderSync:
             self.state.sync_put([SyncEntry(self.folder_id, c.rel, source.document_id, c.digest, c.stat.st_size,
                                            c.stat.st_mtime_ns)])
             self.state.sync_remove(self.folder_id, [source.path])
-            self.state.rename_document(source.document_id, display_name(c.rel), {"source_path": c.rel})
+            if self.state.rename_document(source.document_id, display_name(c.rel), {"source_path": c.rel}):
+                self.r.audit_event("document.renamed", self.actor, target=source.document_id, details={
+                    "collection": self.collection, "from": source.path, "to": c.rel, "sync_folder": self.folder_id})
         return rest
 
     def _submit(self, candidates: list[_Candidate], report: SyncReport, dry_run: bool,
@@ -222,6 +227,10 @@ class FolderSync:
         self.state.sync_put(entries)
         for (c, _), s in zip(group, subs, strict=True):
             report.submitted[c.rel] = s.document.id
+            doc = s.document
+            self.r.audit_event("document.uploaded", self.actor, target=doc.id, details={
+                "collection": doc.collection, "filename": doc.filename, "size": doc.size, "sha256": doc.content_hash,
+                "duplicate": s.duplicate, "sync_folder": self.folder_id, "source_path": c.rel})
             old = c.old
             # the old version of a changed file goes when the new one is indexed (it replaces it by name); when
             # the new bytes were already a document of the collection, nothing replaces it: delete it now

@@ -53,13 +53,7 @@ def fetch(body: FetchRequest, ragd: RagdDep, actor: WriterActor) -> FetchRespons
     queue = queue_for(ragd.settings.fetch.max_sitemap_pages if body.sitemap else 1)
     result = fetch_into(ragd, body.url, sitemap=body.sitemap, collection=body.collection or None, actor=actor,
                         uploaded_by=actor.user_id, queue=queue)
-    out = []
-    for url, sub in result.submissions:
-        doc = sub.document
-        ragd.audit_event("document.uploaded", actor, target=doc.id, details={
-            "collection": doc.collection, "filename": doc.filename, "size": doc.size, "sha256": doc.content_hash,
-            "duplicate": sub.duplicate, "source_url": url})
-        out.append(DocumentOut.of(doc, duplicate=sub.duplicate))
+    out = [DocumentOut.of(sub.document, duplicate=sub.duplicate) for _, sub in result.submissions]
     # the upload budget is charged with what was stored (docs/ratelimits.md): a page's size is known once fetched
     ragd.rate_limit(actor, upload_bytes=sum(s.document.size for _, s in result.submissions if not s.duplicate),
                     count_request=False)
