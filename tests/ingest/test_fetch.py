@@ -38,9 +38,12 @@ def test_public_addresses(address: str) -> None:
     assert is_public(ipaddress.ip_address(address))
 
 
-def test_by_default_a_loopback_url_is_refused(site: Site) -> None:
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "2130706433", "0x7f000001", "127.1", "[::1]",
+                                  "[::ffff:127.0.0.1]", "[0:0:0:0:0:ffff:7f00:1]"])
+def test_by_default_a_loopback_url_is_refused(site: Site, host: str) -> None:
+    """However the loopback address is written (names, integer and hex forms the resolver accepts, IPv6)."""
     with pytest.raises(UrlNotAllowed, match="not a public address") as exc:
-        Fetcher(FetchSettings()).get(site.url("/page.html"))
+        Fetcher(FetchSettings()).get(f"http://{host}:{site.port}/page.html")
     assert exc.value.code == "url_not_allowed" and site.hosts_seen == []  # never connected
 
 

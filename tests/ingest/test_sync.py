@@ -34,6 +34,11 @@ def folder(root: Path) -> Path:
     (root / "notes.md").write_text("# Refunds\n\nRefunds are paid within ten days.")
     (root / "tool.bin").write_bytes(b"\x7fELF\x02\x01\x01" + bytes(300))  # unsupported: skipped
     (root / ".hidden.txt").write_text("never synced")
+    secret = root.parent / "secret"
+    secret.mkdir()
+    (secret / "key.txt").write_text("outside the folder: never synced")
+    (root / "link.txt").symlink_to(secret / "key.txt")  # links are not followed out of the folder
+    (root / "linked").symlink_to(secret, target_is_directory=True)
     return root
 
 
