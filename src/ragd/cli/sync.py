@@ -67,7 +67,8 @@ def sync(
     def _run() -> None:
         nonlocal failed
         with open_ragd(data_dir) as r:
-            r.store.requeue_running()
+            if r.mode != "celery":  # as `ragd ingest`: jobs a killed run left running are this command's to finish
+                r.store.requeue_running()
             job = FolderSync(r, folder, collection)
             if dry_run:
                 report = job.run(dry_run=True)
