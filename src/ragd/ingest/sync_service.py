@@ -30,6 +30,7 @@ import watchfiles
 
 from ragd.config.sync import SyncFolder
 from ragd.ingest.sync import FolderSync
+from ragd.ingest.sync_watch import visible_under
 
 if TYPE_CHECKING:
     from ragd.core import Ragd
@@ -121,7 +122,8 @@ class FolderSyncs:
             return
         deadline = time.monotonic() + folder.interval_s
         # returns on the first batch of changes, when stopping, or (yield_on_timeout) every second to check the time
-        for changes in watchfiles.watch(folder.path, stop_event=self._stop, debounce=500, rust_timeout=1000,
-                                        yield_on_timeout=True, raise_interrupt=False):
+        root = folder.path.resolve()
+        for changes in watchfiles.watch(root, watch_filter=visible_under(root), stop_event=self._stop, debounce=500,
+                                        rust_timeout=1000, yield_on_timeout=True, raise_interrupt=False):
             if changes or time.monotonic() >= deadline:
                 return

@@ -17,19 +17,25 @@ import watchfiles
 from ragd.ingest.sync import FolderSync, SyncReport
 
 
-def watch(sync: FolderSync, *, apply: Callable[[FolderSync], SyncReport], stop: threading.Event,
-          debounce_ms: int = 500, on_report: Callable[[SyncReport], None] | None = None) -> None:
-    """Run ``apply(sync)`` (a sync and the processing of what it queued) on every batch of changes under the
-    folder until ``stop`` is set (or Ctrl-C). ``on_report`` after each run that changed something."""
+def visible_under(root: Path) -> Callable[[watchfiles.Change, str], bool]:
+    """A watchfiles filter: changes to files the sync looks at (under ``root``, no hidden part)."""
+
     def visible(_change: watchfiles.Change, path: str) -> bool:
         try:
-            rel = Path(path).relative_to(sync.root)
+            rel = Path(path).relative_to(root)
         except ValueError:
             return False
         return not any(part.startswith(".") for part in rel.parts)
 
-    for _changes in watchfiles.watch(sync.root, watch_filter=visible, debounce=debounce_ms, stop_event=stop,
-                                     raise_interrupt=False, rust_timeout=1000, yield_on_timeout=False):
+    return visible
+
+
+def watch(sync: FolderSync, *, apply: Callable[[FolderSync], SyncReport], stop: threading.Event,
+          debounce_ms: int = 500, on_report: Callable[[SyncReport], None] | None = None) -> None:
+    """Run ``apply(sync)`` (a sync and the processing of what it queued) on every batch of changes under the
+    folder until ``stop`` is set (or Ctrl-C). ``on_report`` after each run that changed something."""
+    for _changes in watchfiles.watch(sync.root, watch_filter=visible_under(sync.root), debounce=debounce_ms,
+                                     stop_event=stop, raise_interrupt=False, rust_timeout=1000):
         report = apply(sync)
         if on_report and (report.changed or report.failed):
             on_report(report)
