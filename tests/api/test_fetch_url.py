@@ -37,8 +37,8 @@ def wait_indexed(c: TestClient, ids: list[str], timeout: float = 60.0) -> dict[s
         threading.Event().wait(0.1)  # between two polls of the documents' states
 
 
-def test_a_page_is_fetched_indexed_and_audited(tmp_path: Path, site: Site) -> None:
-    with app_client(tmp_path, allow_private_addresses=True) as c:
+def test_pages_and_sitemaps_are_fetched_indexed_and_audited(tmp_path: Path, site: Site) -> None:
+    with app_client(tmp_path, allow_private_addresses=True, max_mb=1) as c:
         r = c.post("/api/v1/documents/fetch", json={"url": site.url("/page.html"), "collection": "web"})
         assert r.status_code == 201, r.text
         doc = r.json()["documents"][0]
@@ -51,14 +51,21 @@ def test_a_page_is_fetched_indexed_and_audited(tmp_path: Path, site: Site) -> No
         entries, _ = ragd.audit.list(action="document.uploaded")
         assert entries[0].target == doc["id"] and entries[0].details["source_url"] == site.url("/page.html")
 
-
-def test_a_sitemap_stores_its_pages_and_lists_the_failures(tmp_path: Path, site: Site) -> None:
-    with app_client(tmp_path, allow_private_addresses=True) as c:
-        r = c.post("/api/v1/documents/fetch", json={"url": site.url("/sitemap.xml"), "sitemap": True})
+        # a sitemap: its pages are stored (the same page again is a duplicate), the missing one is listed
+        r = c.post("/api/v1/documents/fetch", json={"url": site.url("/sitemap.xml"), "sitemap": True,
+                                                    "collection": "web"})
         assert r.status_code == 201, r.text
         body = r.json()
-        assert sorted(d["filename"] for d in body["documents"]) == ["127.0.0.1 › doc.txt", "127.0.0.1 › page.html"]
+        assert sorted((d["filename"], d["duplicate"]) for d in body["documents"]) == [
+            ("127.0.0.1 › doc.txt", False), ("127.0.0.1 › page.html", True)]
         assert [(f["url"], f["code"]) for f in body["failed"]] == [(site.url("/missing"), "fetch_failed")]
+
+        # what the remote site does wrong is the request's problem, and stores nothing
+        r = c.post("/api/v1/documents/fetch", json={"url": site.url("/missing")})
+        assert r.status_code == 422 and r.json()["code"] == "fetch_failed", r.text
+        r = c.post("/api/v1/documents/fetch", json={"url": site.url("/big")})
+        assert r.status_code == 413 and r.json()["code"] == "payload_too_large", r.text
+        assert c.get("/api/v1/documents").json()["total"] == 2
 
 
 def test_by_default_a_private_address_is_refused(tmp_path: Path, site: Site) -> None:
@@ -68,12 +75,3 @@ def test_by_default_a_private_address_is_refused(tmp_path: Path, site: Site) -> 
         r = c.post("/api/v1/documents/fetch", json={"url": "file:///etc/passwd"})
         assert r.status_code == 422 and r.json()["code"] == "url_not_allowed", r.text
         assert c.get("/api/v1/documents").json()["total"] == 0 and site.hosts_seen == []
-
-
-def test_errors_of_the_remote_site(tmp_path: Path, site: Site) -> None:
-    with app_client(tmp_path, allow_private_addresses=True, max_mb=1) as c:
-        r = c.post("/api/v1/documents/fetch", json={"url": site.url("/missing")})
-        assert r.status_code == 422 and r.json()["code"] == "fetch_failed", r.text
-        r = c.post("/api/v1/documents/fetch", json={"url": site.url("/big")})
-        assert r.status_code == 413 and r.json()["code"] == "payload_too_large", r.text
-        assert c.get("/api/v1/documents").json()["total"] == 0
