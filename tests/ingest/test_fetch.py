@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from tests.httpsite import PAGE, TEXT, Site, serve_site
+from tests.httpsite import PAGE, TEXT, Site, make_tls, serve_site
 
 from ragd.config.fetch import FetchSettings
 from ragd.errors import DocumentError, FetchFailed, PayloadTooLarge, UrlNotAllowed
@@ -77,6 +78,22 @@ def test_the_checked_address_is_the_one_connected_to(site: Site) -> None:
     page = fetcher.get(f"http://intranet.test:{site.port}/doc.txt")
     assert page.data == TEXT and site.hosts_seen == [f"intranet.test:{site.port}"]
     assert page.url == f"http://intranet.test:{site.port}/doc.txt"
+
+
+def test_https_verifies_the_name_while_connecting_to_the_checked_address(tmp_path: Path) -> None:
+    """Over TLS the checked address is connected to, and the certificate is verified against the URL's host name
+    (sent as the TLS server name): a certificate for another name is refused."""
+    ca_file, tls = make_tls(tmp_path, "intranet.test")
+    with serve_site(tls=tls) as site:
+        settings = FetchSettings(allow_private_addresses=True, ca_file=ca_file)
+        fetcher = Fetcher(settings, resolver=lambda host, port: ["127.0.0.1"])
+        page = fetcher.get(f"https://intranet.test:{site.port}/doc.txt")
+        assert page.data == TEXT and site.hosts_seen == [f"intranet.test:{site.port}"]
+        with pytest.raises(FetchFailed, match="certificate"):
+            fetcher.get(f"https://other.test:{site.port}/doc.txt")  # the certificate names intranet.test only
+        with pytest.raises(FetchFailed, match="certificate"):  # an unknown authority
+            Fetcher(FetchSettings(allow_private_addresses=True), resolver=lambda host, port: ["127.0.0.1"]).get(
+                f"https://intranet.test:{site.port}/doc.txt")
 
 
 def test_redirects_are_followed_and_bounded(site: Site) -> None:

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -18,3 +20,5 @@ class FetchSettings(BaseModel):
     max_redirects: int = Field(5, ge=0, le=20, description="Redirects followed per URL (each hop checked again).")
     max_sitemap_pages: int = Field(200, ge=1, description="Most pages fetched from one sitemap.")
     user_agent: str = Field("ragd", description="User-Agent header of the requests.")
+    ca_file: Path | None = Field(None, description="PEM file of extra certificate authorities trusted for https "
+                                 "(an intranet's own CA), besides the usual public ones.")

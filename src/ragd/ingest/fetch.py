@@ -135,7 +135,10 @@ class Fetcher:
             raise UrlNotAllowed(f"not a valid URL: {exc}") from None
         s = self.settings
         timeout = httpx.Timeout(s.timeout_s)
-        with httpx.Client(follow_redirects=False, trust_env=False, timeout=timeout) as client:
+        verify = httpx.create_ssl_context(trust_env=False)
+        if s.ca_file is not None:
+            verify.load_verify_locations(cafile=str(s.ca_file))
+        with httpx.Client(follow_redirects=False, trust_env=False, timeout=timeout, verify=verify) as client:
             for _hop in range(s.max_redirects + 1):
                 address = self.check(current)
                 target = current.copy_with(host=address)
