@@ -61,6 +61,16 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
                 body = ('<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
                         f"{locs}</urlset>").encode()
                 self._send(200, body, "application/xml")
+            elif path == "/index.xml":  # a sitemap index naming the sitemap above
+                body = ('<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+                        f"<sitemap><loc>{site.url('/sitemap.xml')}</loc></sitemap></sitemapindex>").encode()
+                self._send(200, body, "application/xml")
+            elif path == "/entities.xml":  # an entity expansion bomb
+                body = (b'<?xml version="1.0"?><!DOCTYPE u [<!ENTITY a "aaaaaaaaaa">'
+                        b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]>'
+                        b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>&c;</loc></url>'
+                        b"</urlset>")
+                self._send(200, body, "application/xml")
             elif path == "/redirect":
                 self.send_response(302)
                 self.send_header("Location", site.redirect_to)

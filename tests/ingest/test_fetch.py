@@ -123,6 +123,8 @@ def test_sitemap_pages_are_listed_and_bounded(site: Site) -> None:
     assert loose(max_sitemap_pages=1).sitemap(site.url("/sitemap.xml")) == [site.url("/page")]
     with pytest.raises(DocumentError, match="not a sitemap"):
         loose().sitemap(site.url("/page.html"))
+    assert loose().sitemap(site.url("/index.xml")) == urls  # a sitemap index: its sitemaps' pages
+    assert loose().sitemap(site.url("/entities.xml")) == []  # entities are not expanded
 
 
 def test_page_names() -> None:
