@@ -78,9 +78,9 @@ def sync(
             _print(report, verbose=verbose)
             failed = bool(report.failed)
             if watch_:
-                console_err.print(f"watching {job.root} (Ctrl-C to stop)", highlight=False)
                 watch(job, apply=lambda s: apply(r, s, progress=False), stop=threading.Event(),
-                      debounce_ms=debounce_ms, on_report=lambda rep: _print(rep, verbose=verbose))
+                      debounce_ms=debounce_ms, on_report=lambda rep: _print(rep, verbose=verbose),
+                      on_ready=lambda: console_err.print(f"watching {job.root} (Ctrl-C to stop)", highlight=False))
 
     run_guarded(_run)
     if failed and not watch_:

@@ -1,7 +1,9 @@
 """Folders ``ragd serve`` syncs itself (``sync.folders``): one background thread per folder.
 
 Each thread syncs its folder (:class:`ragd.ingest.sync.FolderSync`, as the local operator), then waits
-``interval_s`` — or, with ``watch``, until files change (watchfiles) or the interval passes — and syncs again. The
+``interval_s`` and syncs again; with ``watch``, one watcher (watchfiles) runs for the thread's life and a round
+runs when it starts, on each batch of changes (those made during a round are kept for the next), and every
+``interval_s`` anyway. The
 documents it queues are indexed by the server's own workers (or ``ragd worker`` processes in broker mode), as
 uploads are.
 
@@ -101,29 +103,43 @@ class FolderSyncs:
         return True
 
     def _loop(self, folder: SyncFolder, status: FolderStatus) -> None:
-        folder_id = ""
-        while not self._stop.is_set():
+        if folder.watch:
+            self._watch_loop(folder, status)
+        else:
+            while not self._stop.is_set():
+                self._round(folder, status)
+                self._stop.wait(folder.interval_s)
+        if status.folder_id and status.holder:
             try:
-                self.run_once(folder, status)
-                folder_id = status.folder_id
-            except Exception as exc:  # the folder is missing, the store is down: try again next round
-                log.warning("sync of %s: %s", folder.path, exc)
-                status.last_error = f"{type(exc).__name__}: {exc}"
-            self._wait(folder)
-        if folder_id and status.holder:
-            try:
-                self._r.store.sync_release(folder_id, self.holder)  # type: ignore[attr-defined]
+                self._r.store.sync_release(status.folder_id, self.holder)  # type: ignore[attr-defined]
             except Exception:  # the lease expires by itself
                 log.debug("could not release the sync lease of %s", folder.path, exc_info=True)
 
-    def _wait(self, folder: SyncFolder) -> None:
-        if not folder.watch or not folder.path.is_dir():
-            self._stop.wait(folder.interval_s)
-            return
-        deadline = time.monotonic() + folder.interval_s
-        # returns on the first batch of changes, when stopping, or (yield_on_timeout) every second to check the time
-        root = folder.path.resolve()
-        for changes in watchfiles.watch(root, watch_filter=visible_under(root), stop_event=self._stop, debounce=500,
-                                        rust_timeout=1000, yield_on_timeout=True, raise_interrupt=False):
-            if changes or time.monotonic() >= deadline:
-                return
+    def _round(self, folder: SyncFolder, status: FolderStatus) -> None:
+        try:
+            self.run_once(folder, status)
+        except Exception as exc:  # the folder is missing, the store is down: try again next round
+            log.warning("sync of %s: %s", folder.path, exc)
+            status.last_error = f"{type(exc).__name__}: {exc}"
+
+    def _watch_loop(self, folder: SyncFolder, status: FolderStatus) -> None:
+        """One watcher for the thread's life (changes made during a round are kept for the next): a round when it
+        starts, on each batch of changes, and every ``interval_s`` anyway."""
+        while not self._stop.is_set():
+            if not folder.path.is_dir():  # nothing to watch (yet, or any more): report it, wait, try again
+                self._round(folder, status)
+                self._stop.wait(folder.interval_s)
+                continue
+            root = folder.path.resolve()
+            due = 0.0
+            try:
+                for changes in watchfiles.watch(root, watch_filter=visible_under(root), stop_event=self._stop,
+                                                debounce=500, rust_timeout=1000, yield_on_timeout=True,
+                                                raise_interrupt=False):
+                    if changes or time.monotonic() >= due:
+                        self._round(folder, status)
+                        due = time.monotonic() + folder.interval_s
+            except Exception as exc:  # the folder went away under the watcher: back to the top
+                log.warning("watching %s: %s", folder.path, exc)
+                status.last_error = f"{type(exc).__name__}: {exc}"
+                self._stop.wait(min(folder.interval_s, 10.0))
