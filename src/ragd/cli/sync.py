@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from pathlib import Path
 from typing import Annotated
@@ -78,9 +79,13 @@ def sync(
             _print(report, verbose=verbose)
             failed = bool(report.failed)
             if watch_:
-                watch(job, apply=lambda s: apply(r, s, progress=False), stop=threading.Event(),
-                      debounce_ms=debounce_ms, on_report=lambda rep: _print(rep, verbose=verbose),
-                      on_ready=lambda: console_err.print(f"watching {job.root} (Ctrl-C to stop)", highlight=False))
+                # Ctrl-C while a sync runs: what it recorded stands, and the next run resumes from there
+                with contextlib.suppress(KeyboardInterrupt):
+                    watch(job, apply=lambda s: apply(r, s, progress=False), stop=threading.Event(),
+                          debounce_ms=debounce_ms, on_report=lambda rep: _print(rep, verbose=verbose),
+                          on_ready=lambda: console_err.print(f"watching {job.root} (Ctrl-C to stop)",
+                                                             highlight=False))
+                console_err.print("stopped", highlight=False)
 
     run_guarded(_run)
     if failed and not watch_:
