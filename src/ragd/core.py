@@ -33,6 +33,7 @@ from ragd.index.follower import IndexFollower
 from ragd.index.lexical import LexicalIndex
 from ragd.ingest.files import FileStore
 from ragd.ingest.pipeline import IngestService, Submission, Upload
+from ragd.ingest.sync_service import FolderSyncs
 from ragd.jobs.dispatch import Dispatcher, open_dispatcher, queue_for
 from ragd.jobs.worker import WorkerPool
 from ragd.models import DocStatus, Document, SearchFilters
@@ -187,6 +188,7 @@ class Ragd:
         # (jobs.broker_url): then this process publishes jobs after their commit and sweeps (ragd.jobs.dispatch)
         self.dispatcher: Dispatcher = open_dispatcher(settings, self.store, self.workers)
         self.obs.attach(self)  # scrape-time state: chunks per collection, queue depth, index size
+        self.syncs = FolderSyncs(self)  # sync.folders: synced in the background once started (ingest/sync_service.py)
         self.startup_ms = (time.perf_counter() - t0) * 1000
 
     def _dense_index(self) -> DenseSearch:
@@ -244,6 +246,7 @@ class Ragd:
         if any(days is not None for days in (a.conversation_days, a.query_log_days, a.audit_days)):
             self._retention = threading.Thread(target=self._retention_loop, name="ragd-retention", daemon=True)
             self._retention.start()
+        self.syncs.start()
 
     def build_lexical_index(self) -> None:
         """Load the in-memory BM25 index from the store (nothing to do with ``lexical_index = store``)."""
@@ -281,6 +284,7 @@ class Ragd:
 
     def close(self) -> None:
         self._stopping.set()
+        self.syncs.stop()
         self.follower.stop()
         self.dispatcher.close()
         self.workers.stop()

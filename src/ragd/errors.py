@@ -33,7 +33,9 @@ machine-readable ``code``; the API renders every one of them as the same problem
     ├── ValidationFailed (422)      validation_error
     │   ├── ArchiveUnsafe           archive_unsafe — a zip-based upload with unsafe entry names or kinds
     │   ├── InputTooLong            input_too_long — more text or items than a request may carry (limits.*)
-    │   └── ConflictingParameters   conflicting_parameters — two names of one parameter with different values
+    │   ├── ConflictingParameters   conflicting_parameters — two names of one parameter with different values
+    │   ├── UrlNotAllowed           url_not_allowed — a URL to fetch that is not http(s) or not a public address
+    │   └── FetchFailed             fetch_failed — a URL to fetch that does not resolve, answer or succeed
     ├── DocumentError (422)         document_error — raised while parsing; the document ends ``failed``
     │   ├── DocumentEmpty           document_empty
     │   ├── DocumentEncrypted       document_encrypted
@@ -303,3 +305,19 @@ class EmbeddingModelInvalid(ConfigurationError):
     reference the folder ships (docs/embeddings.md). Raised at start-up, never while ingesting."""
 
     code, title = "embedding_model_invalid", "Embedding model invalid"
+
+
+class UrlNotAllowed(ValidationFailed):
+    """A URL to fetch is not allowed: a scheme other than http or https, or a host that resolves to a private,
+    loopback, link-local, multicast, reserved or unspecified address (or a redirect to one), unless the setting
+    ``fetch.allow_private_addresses`` allows non-public addresses."""
+
+    code, title = "url_not_allowed", "URL not allowed"
+
+
+class FetchFailed(ValidationFailed):
+    """The URL given could not be fetched: its host does not resolve, its server did not answer in time, refused,
+    answered with an error status, or redirected too often. Nothing was stored. (A 4xx: the request names a
+    resource ragd cannot get, as a file that cannot be read is the upload's problem, not the server's.)"""
+
+    code, title = "fetch_failed", "Fetch failed"

@@ -17,6 +17,7 @@ from ragd.api.limits import BodyLimitMiddleware
 from ragd.api.problems import install_openapi
 from ragd.api.routes import (
     admin,
+    admin_sync,
     audit,
     auth,
     chat,
@@ -25,6 +26,7 @@ from ragd.api.routes import (
     documents,
     evaluation,
     feedback,
+    fetch,
     openai_compat,
     ops,
     query,
@@ -79,11 +81,11 @@ def create_app(settings: Settings | None = None, ragd: Ragd | None = None) -> Fa
         add_cors(app, settings.server)
     app.add_middleware(ObservabilityMiddleware, access_log=settings.logging.access_log)
     app.add_middleware(SecurityHeadersMiddleware)
-    for r in (system.router, documents.router, query.router, ops.router):
+    for r in (system.router, fetch.router, documents.router, query.router, ops.router):
         app.include_router(r)
     for r in (chat.router, feedback.router, openai_compat.router):  # answers: issue 6
         app.include_router(r)
-    for r in (auth.router, admin.router, collections.router, evaluation.router):
+    for r in (auth.router, admin.router, admin_sync.router, collections.router, evaluation.router):
         app.include_router(r)
     app.include_router(audit.router)  # the audit trail: issue 5
     app.include_router(compat.router)  # the calls of the deployments ragd replaces, hidden from OpenAPI: issue 17

@@ -16,6 +16,10 @@ from ragd.ingest.bulk import ingest_files
 from ragd.models import DocStatus
 
 
+def is_url(arg: str) -> bool:
+    return arg.lower().startswith(("http://", "https://"))
+
+
 def collect(paths: list[Path]) -> list[Path]:
     files: list[Path] = []
     for p in paths:
@@ -90,8 +94,11 @@ def wait_queue_with_progress(r: Ragd, queue: str, total: int) -> None:
 
 
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Files and folders (folders are walked recursively).")],
+    paths: Annotated[list[str], typer.Argument(help="Files and folders (folders are walked recursively), or "
+                                               "http(s) URLs of web pages (or sitemaps, with --sitemap).")],
     collection: Annotated[str | None, typer.Option(help="Collection to put the documents in.")] = None,
+    sitemap: Annotated[bool, typer.Option("--sitemap", help="The URLs are sitemaps: fetch every page they list "
+                                          "(at most fetch.max_sitemap_pages each).")] = False,
     no_wait: Annotated[bool, typer.Option(
         "--no-wait", help="Only store and queue the files; `ragd worker` processes (broker mode) or a running "
         "`ragd serve` index them.")] = False,
@@ -100,7 +107,15 @@ def ingest(
     """Load documents: each ends indexed, or failed with a reason. Exit code 1 if any was rejected or failed.
     In broker mode (RAGD_JOBS__BROKER_URL) the jobs go to the bulk queue and `ragd worker` processes index them
     while this command shows their progress."""
-    files = collect(paths)
+    urls = [p for p in paths if is_url(p)]
+    if urls:
+        from ragd.cli.fetch import ingest_urls
+
+        ingest_urls(urls, collection=collection, sitemap=sitemap, data_dir=data_dir)
+        paths = [p for p in paths if not is_url(p)]
+        if not paths:
+            return
+    files = collect([Path(p) for p in paths])
     if not files:
         console_err.print("error [bad_request]: no files found")
         raise typer.Exit(1)

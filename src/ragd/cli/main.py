@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from ragd.cli import audit, crypto, documents, evaluate, ingest, ops, users, worker
+from ragd.cli import audit, crypto, documents, evaluate, ingest, ops, sync, users, worker
 from ragd.cli.common import DataDirOpt, console_err, open_ragd, run_guarded, settings_for
 from ragd.config import export_for_workers
 from ragd.models import SearchFilters
@@ -44,6 +44,7 @@ def _logging(
 
 app.add_typer(documents.app, name="documents")
 app.command("ingest")(ingest.ingest)
+app.command("sync")(sync.sync)
 app.command("eval")(evaluate.evaluate)
 app.command("backup")(ops.backup)
 app.command("restore")(ops.restore)

@@ -20,6 +20,7 @@ from ragd.config.envfile import ENV_FILE_VARIABLE as ENV_FILE_VARIABLE
 from ragd.config.envfile import dotenv_source
 from ragd.config.envfile import env_file as env_file
 from ragd.config.envfile import use_env_file as use_env_file
+from ragd.config.fetch import FetchSettings
 
 # re-exported: ``from ragd.config import XSettings``
 from ragd.config.sections import (
@@ -52,6 +53,7 @@ from ragd.config.security import (
 from ragd.config.security import (
     decode_encryption_key as decode_encryption_key,
 )
+from ragd.config.sync import SyncSettings
 
 _PLACEHOLDERS = {"changeme", "change-me", "secret", "password", "please-change-me", "x" * 32}
 
@@ -96,6 +98,8 @@ class Settings(BaseSettings):
     audit: AuditSettings = AuditSettings()
     privacy: PrivacySettings = PrivacySettings()
     limits: LimitsSettings = LimitsSettings()
+    fetch: FetchSettings = FetchSettings()
+    sync: SyncSettings = SyncSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -25,6 +25,7 @@ from ragd.store.postgres.schema_blobs import _m007_blobs
 from ragd.store.postgres.schema_dense import _m006_dense
 from ragd.store.postgres.schema_identities import _m003_identities, _m004_conversations
 from ragd.store.postgres.schema_lexical import _m002_lexical
+from ragd.store.sync_state import SYNC_FILES_TABLE, SYNC_LEASES_TABLE
 
 CHANGES_LOCK = 0x72616764_01
 """``pg_advisory_xact_lock`` key every transaction takes before it writes chunks (and so change-log rows)."""
@@ -150,10 +151,17 @@ def _m008_job_queues(conn: Conn) -> None:
     ])
 
 
+def _m009_sync_files(conn: Conn) -> None:
+    """SQLite's ``_m010_sync_files``: synced folders' files and the documents holding them; sync leases."""
+    _run(conn, [SYNC_FILES_TABLE.format(real="DOUBLE PRECISION"),
+                "CREATE INDEX sync_files_document ON sync_files (document_id)",
+                SYNC_LEASES_TABLE.format(real="DOUBLE PRECISION")])
+
+
 #: In order; a migration's number is its position + 1. Never edit one that shipped: append a new one.
 MIGRATIONS: list[Callable[[Conn], None]] = [
     _m001_documents, _m002_lexical, _m003_identities, _m004_conversations, _m005_audit, _m006_dense,
-    _m007_blobs, _m008_job_queues,
+    _m007_blobs, _m008_job_queues, _m009_sync_files,
 ]
 
 

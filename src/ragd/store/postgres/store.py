@@ -33,6 +33,7 @@ from ragd.store.postgres.connection import Database, to_array
 from ragd.store.postgres.jobs import JobsMixin
 from ragd.store.postgres.submit import NEWEST_FIRST as _NEWEST_FIRST
 from ragd.store.postgres.submit import SubmitMixin
+from ragd.store.postgres.sync_state import SyncStateMixin
 from ragd.store.rows import CHUNK_SELECT as _CHUNK_SELECT
 from ragd.store.rows import DOC_COLUMNS as _DOC_COLUMNS
 from ragd.store.rows import chunk_from_row as _chunk
@@ -56,7 +57,7 @@ def lock_changes(conn: Conn) -> None:
     conn.execute("SELECT pg_advisory_xact_lock(%s)", (schema.CHANGES_LOCK,))
 
 
-class PostgresStore(ChangeLogMixin, JobsMixin, SubmitMixin):
+class PostgresStore(ChangeLogMixin, JobsMixin, SubmitMixin, SyncStateMixin):
     """``PostgresStore("postgresql://user:pass@host/db")``; call :meth:`migrate` once."""
 
     _row_to_document = staticmethod(_document)

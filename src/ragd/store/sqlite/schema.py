@@ -22,6 +22,7 @@ import sqlite3
 from collections.abc import Callable
 
 from ragd.errors import ConfigurationError
+from ragd.store.sync_state import SYNC_FILES_TABLE, SYNC_LEASES_TABLE
 
 
 def _m001_initial(conn: sqlite3.Connection) -> None:
@@ -396,9 +397,18 @@ def _m009_job_queues(conn: sqlite3.Connection) -> None:
         conn.execute(sql)
 
 
+def _m010_sync_files(conn: sqlite3.Connection) -> None:
+    """Synced folders (``ragd sync``, :mod:`ragd.store.sync_state`): which document holds each file of a folder, and
+    the file's hash, size and modification time when it was last synced; and which server process runs a configured
+    folder's sync (``sync.folders``), until when."""
+    conn.execute(SYNC_FILES_TABLE.format(real="REAL"))
+    conn.execute("CREATE INDEX sync_files_document ON sync_files (document_id)")
+    conn.execute(SYNC_LEASES_TABLE.format(real="REAL"))
+
+
 MIGRATIONS: list[Migration] = [
     _m001_initial, _m002_conversations, _m003_identities, _m004_audit, _m005_lookup_indexes,
-    _m006_unique_documents, _m007_sessions, _m008_tenant_owned_default, _m009_job_queues,
+    _m006_unique_documents, _m007_sessions, _m008_tenant_owned_default, _m009_job_queues, _m010_sync_files,
 ]
 
 

@@ -29,6 +29,7 @@ from ragd.store.sqlite.changes import ChangeLogMixin, from_blob, to_blob
 from ragd.store.sqlite.connection import Database
 from ragd.store.sqlite.jobs import JobsMixin
 from ragd.store.sqlite.submit import SubmitMixin
+from ragd.store.sqlite.sync_state import SyncStateMixin
 from ragd.store.url import sqlite_path
 
 _NEWEST_FIRST = "ORDER BY created_at DESC, rowid DESC"
@@ -43,7 +44,7 @@ def fts_query(terms: Sequence[str]) -> str:
     return " OR ".join('"' + t.replace('"', '""') + '"' for t in cleaned if t)
 
 
-class SqliteStore(ChangeLogMixin, JobsMixin, SubmitMixin):
+class SqliteStore(ChangeLogMixin, JobsMixin, SubmitMixin, SyncStateMixin):
     """``SqliteStore("sqlite:////abs/ragd.sqlite3")`` or ``SqliteStore(path)``; call :meth:`migrate` once."""
 
     _row_to_document = staticmethod(_document)
