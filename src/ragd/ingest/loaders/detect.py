@@ -18,8 +18,9 @@ MARKDOWN = "text/markdown"
 TEXT = "text/plain"
 CSV = "text/csv"
 TSV = "text/tab-separated-values"
+EML = "message/rfc822"
 
-SUPPORTED = (PDF, DOCX, HTML, MARKDOWN, TEXT, CSV, TSV)
+SUPPORTED = (PDF, DOCX, HTML, MARKDOWN, TEXT, CSV, TSV, EML)
 
 EXTENSIONS: dict[str, str] = {
     ".pdf": PDF,
@@ -36,6 +37,7 @@ EXTENSIONS: dict[str, str] = {
     ".csv": CSV,
     ".tsv": TSV,
     ".tab": TSV,
+    ".eml": EML,
 }
 
 ALIASES: dict[str, str] = {
@@ -80,6 +82,33 @@ _HTML_START = re.compile(
 _HTML_TAG = re.compile(
     r"<(?:html|head|body|title|meta|div|p|table|h[1-6]|article|main|section)\b[^>]*>", re.I
 )
+
+
+_MAIL_HEADER = re.compile(r"([A-Za-z0-9-]{1,60}):[ \t]?[^\r\n]*")
+_MAIL_NAMES = frozenset({"from", "to", "cc", "subject", "date", "message-id", "mime-version", "received",
+                         "return-path", "reply-to", "delivered-to", "content-type", "x-mailer", "sender"})
+_MAIL_KEY = frozenset({"from", "message-id", "mime-version"})
+
+
+def is_mail(text_head: str) -> bool:
+    """Whether the text starts with RFC 822 headers: every line up to the first blank one a header (or its folded
+    continuation), at least three of them known mail headers, one of From, Message-ID or MIME-Version."""
+    names: set[str] = set()
+    for i, line in enumerate(text_head.lstrip("\ufeff").split("\n")[:200]):
+        line = line.rstrip("\r")
+        if not line:
+            break
+        if line[0] in " \t" and i:
+            continue
+        m = _MAIL_HEADER.fullmatch(line)
+        if m is None:
+            return False
+        names.add(m.group(1).lower())
+    else:
+        if len(text_head) < 8192:  # the whole file is headers: no body, not a message
+            return False
+    known = names & _MAIL_NAMES
+    return len(known) >= 3 and bool(known & _MAIL_KEY)
 
 
 def extension_type(filename: str) -> str | None:
@@ -187,6 +216,8 @@ def sniff_type(data: bytes, filename: str) -> str:
         text_head = head.decode("latin-1")
     if by_name == HTML:
         return HTML
+    if by_name in (None, TEXT, EML) and is_mail(text_head):
+        return EML
     if by_name != MARKDOWN and _is_html(text_head):
         return HTML
     if by_name == MARKDOWN and _HTML_START.match(text_head.lstrip()):
