@@ -14,13 +14,14 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import groupby
 from typing import Any, Protocol
 
 from ragd.config import Settings
 from ragd.embed.base import Embedder, TokenCounter
 from ragd.errors import DocumentError, DocumentNotFound, ParserFailed, PayloadTooLarge
+from ragd.ingest.attachments import ChildPlan, ancestors, create_children, parsed_metadata, plan_children
 from ragd.ingest.chunking import chunk_document
 from ragd.ingest.files import FileStore, sanitize_filename
 from ragd.ingest.loaders import check_page_limit, load_document, sniff_type
@@ -77,6 +78,8 @@ class _Prepared:
     parsed: ParsedRecord
     ids: dict[str, list[int]]
     """The model's token ids of those texts the chunker already tokenized, by content hash."""
+    children: ChildPlan | None = None
+    """The attachments to store as child documents once this one is indexed (:mod:`ragd.ingest.attachments`)."""
 
 
 class _ContentCrash(Exception):
@@ -131,6 +134,7 @@ class IngestService:
         self._files = files
         self._settings = settings
         self._on_indexed = on_indexed or (lambda: None)
+        self._cascade: dict[str, list[str]] = {}  # deleted document → its deleted descendants, until discarded
 
     # -- submission ------------------------------------------------------------------------------------------
     def check(self, data: bytes, filename: str) -> str:
@@ -265,15 +269,28 @@ class IngestService:
         """Delete the document's rows (document, text, chunks, jobs); joins the caller's transaction. Returns the
         deleted document; DocumentNotFound if there is none."""
         doc = self._store.get_document(doc_id)
-        if doc is None or not self._store.delete_document(doc_id):
+        descendants = self._descendants(doc_id) if doc is not None else []
+        if doc is None or not self._store.delete_document(doc_id):  # deletes the descendants' rows too
             raise DocumentNotFound(f"no document {doc_id!r}")
+        if descendants:
+            self._cascade[doc_id] = descendants
         return doc
+
+    def _descendants(self, doc_id: str) -> list[str]:
+        """The ids of the documents found inside ``doc_id`` (its attachments, theirs…)."""
+        out: list[str] = []
+        todo = [doc_id]
+        while todo and len(out) < 100_000:
+            children = [c.id for c in self._store.list_children(todo.pop()) if c.id not in out]
+            out.extend(children)
+            todo.extend(children)
+        return out
 
     def discard(self, doc_ids: Sequence[str]) -> None:
         """After the deletion of ``doc_ids`` committed: remove their originals and catch the indexes up. (Files
         go only after the commit: a rolled-back delete must keep its original; a crash in between leaves an
         orphan file, which ``ragd doctor --repair`` removes, never a document without its original.)"""
-        for doc_id in doc_ids:
+        for doc_id in [*doc_ids, *(c for d in doc_ids for c in self._cascade.pop(d, []))]:
             self._files.delete(doc_id)
         if doc_ids:
             self._on_indexed()
@@ -351,6 +368,8 @@ class IngestService:
             self._files.delete(old)
         for p in ready:
             result[p.doc.id] = DocStatus.INDEXED
+            if p.children is not None:  # after the commit, which removed older versions' children
+                create_children(self._store, self._files, p.children.children)
         self._on_indexed()
 
     @staticmethod
@@ -402,11 +421,19 @@ class IngestService:
         if key not in redact:
             redact[key] = self.redact_ingest(doc)
         try:
-            return self._chunk(doc, parsed, redact[key])
+            plan = None
+            if parsed.attachments:
+                plan = plan_children(doc, parsed, ancestors(self._store, doc), self._settings, self.check)
+            prepared = self._chunk(doc, parsed, redact[key])
         except DocumentError:
             raise
         except Exception as exc:
             raise _ContentCrash("chunking") from exc
+        metadata = parsed_metadata(doc, parsed, plan or ChildPlan())
+        if metadata is not None:
+            prepared.parsed = replace(prepared.parsed, metadata=metadata)
+        prepared.children = plan
+        return prepared
 
     def _chunk(self, doc: Document, parsed: ParsedDocument, redact: bool) -> _Prepared:
         """Redact, chunk and analyse one parsed document (its own content only: no store, no model call)."""

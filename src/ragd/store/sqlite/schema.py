@@ -22,6 +22,7 @@ import sqlite3
 from collections.abc import Callable
 
 from ragd.errors import ConfigurationError
+from ragd.store.sqlite.schema_children import _m010_child_documents
 
 
 def _m001_initial(conn: sqlite3.Connection) -> None:
@@ -398,7 +399,7 @@ def _m009_job_queues(conn: sqlite3.Connection) -> None:
 
 MIGRATIONS: list[Migration] = [
     _m001_initial, _m002_conversations, _m003_identities, _m004_audit, _m005_lookup_indexes,
-    _m006_unique_documents, _m007_sessions, _m008_tenant_owned_default, _m009_job_queues,
+    _m006_unique_documents, _m007_sessions, _m008_tenant_owned_default, _m009_job_queues, _m010_child_documents,
 ]
 
 
