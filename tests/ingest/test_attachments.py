@@ -5,18 +5,18 @@ parent's own text is indexed."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 import hashlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.ingest.mailfiles import attach, mail, nested
 
 from ragd.config import Settings
 from ragd.core import Ragd
 from ragd.ingest.attachments import SKIPPED_KEY, plan_children
 from ragd.ingest.loaders import EML, load_document
 from ragd.models import DocStatus, Document
-from tests.ingest.mailfiles import attach, mail, nested
 
 CSV_BYTES = b"region,total\nnorth,12\nsouth,30\n"
 

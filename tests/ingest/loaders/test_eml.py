@@ -4,11 +4,11 @@ else text/html through the HTML loader), attachments handed to the pipeline; bad
 from __future__ import annotations
 
 import pytest
+from tests.ingest.mailfiles import attach, mail, nested
 
 from ragd.errors import DocumentCorrupt, DocumentEmpty
 from ragd.ingest.loaders import EML, TEXT, load_document, sniff_type
 from ragd.ingest.loaders.detect import is_mail
-from tests.ingest.mailfiles import attach, mail, nested
 
 
 def test_sniffed_from_its_headers_whatever_the_name() -> None:

@@ -125,8 +125,9 @@ def _add_html(builder: DocBuilder, html: str, filename: str) -> None:
 def load_eml(data: bytes, filename: str) -> ParsedDocument:
     """A heading (the subject), a block of the From/To/Cc/Date headers, the body, then the attachments' names.
 
-    The metadata holds the headers of :data:`HEADERS`, keys prefixed ``mail_`` (``mail_from``, ``mail_subject``…); :attr:`ParsedDocument.attachments` the attached files and
-    messages (decoded), which the pipeline indexes as child documents."""
+    The metadata holds the headers of :data:`HEADERS`, keys prefixed ``mail_`` (``mail_from``, ``mail_subject``…);
+    :attr:`ParsedDocument.attachments` the attached files and messages (decoded), which the pipeline indexes as
+    child documents."""
     if not data.strip():
         raise DocumentEmpty("the file is empty" if not data else "the file contains only whitespace")
     msg = parse_message(data)
@@ -151,6 +152,7 @@ def load_eml(data: bytes, filename: str) -> ParsedDocument:
             attachments.append(found)
     if attachments:
         builder.add("paragraph", "Attachments: " + ", ".join(collapse(a.filename) for a in attachments))
-    doc = builder.build(title=subject if meta.get("subject") else None, metadata={f"mail_{k}": v for k, v in meta.items()})
+    metadata = {f"mail_{k}": v for k, v in meta.items()}
+    doc = builder.build(title=subject if meta.get("subject") else None, metadata=metadata)
     doc.attachments = attachments
     return doc

@@ -169,8 +169,8 @@ class SqliteStore(ChangeLogMixin, JobsMixin, SubmitMixin):
                     "UPDATE documents SET status = ?, error = NULL, error_code = NULL, failed_step = NULL, "
                     "pages = COALESCE(?, pages), title = COALESCE(?, title), metadata = COALESCE(?, metadata), "
                     "updated_at = ? WHERE id = ?",
-                    (DocStatus.CHUNKING.value, e.pages, e.title, None if e.metadata is None else json.dumps(e.metadata), now,
-                     e.doc_id),
+                    (DocStatus.CHUNKING.value, e.pages, e.title,
+                     None if e.metadata is None else json.dumps(e.metadata), now, e.doc_id),
                 )
                 if cursor.rowcount == 0:
                     raise DocumentNotFound(f"no document {e.doc_id!r}")
