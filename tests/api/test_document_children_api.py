@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi.testclient import TestClient
+from tests.ingest.mailfiles import attach, mail
 
 from ragd.api.app import create_app
 from ragd.config import Settings
 from ragd.core import Ragd
-from tests.ingest.mailfiles import attach, mail
 
 
 def test_children_and_parent_in_the_api(tmp_path: Path) -> None:
