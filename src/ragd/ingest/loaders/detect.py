@@ -19,8 +19,9 @@ TEXT = "text/plain"
 CSV = "text/csv"
 TSV = "text/tab-separated-values"
 EML = "message/rfc822"
+MSG = "application/vnd.ms-outlook"
 
-SUPPORTED = (PDF, DOCX, HTML, MARKDOWN, TEXT, CSV, TSV, EML)
+SUPPORTED = (PDF, DOCX, HTML, MARKDOWN, TEXT, CSV, TSV, EML, MSG)
 
 EXTENSIONS: dict[str, str] = {
     ".pdf": PDF,
@@ -38,6 +39,7 @@ EXTENSIONS: dict[str, str] = {
     ".tsv": TSV,
     ".tab": TSV,
     ".eml": EML,
+    ".msg": MSG,
 }
 
 ALIASES: dict[str, str] = {
@@ -76,6 +78,7 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
 )
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
+_MSG_PROPERTIES = "__properties_version1.0".encode("utf-16-le")  # an Outlook item's property stream
 _HTML_START = re.compile(
     r"^(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b", re.I | re.S
 )
@@ -194,6 +197,8 @@ def sniff_type(data: bytes, filename: str) -> str:
     if head.startswith(_OLE2):
         if _ENCRYPTED_PACKAGE in data[:1_000_000]:
             return DOCX  # a password-protected OOXML file; the DOCX loader says so
+        if _MSG_PROPERTIES in data or by_name == MSG:
+            return MSG  # an Outlook message (the MSG loader says why when it is not a readable one)
         raise UnsupportedMediaType(
             "a legacy Microsoft Office binary file (.doc/.xls/.ppt) is not supported; save it as .docx"
         )
@@ -216,7 +221,7 @@ def sniff_type(data: bytes, filename: str) -> str:
         text_head = head.decode("latin-1")
     if by_name == HTML:
         return HTML
-    if by_name in (None, TEXT, EML) and is_mail(text_head):
+    if by_name in (None, TEXT, EML, MSG) and is_mail(text_head):
         return EML
     if by_name != MARKDOWN and _is_html(text_head):
         return HTML

@@ -4,6 +4,8 @@ as child documents (:mod:`ragd.ingest.attachments`)."""
 
 from __future__ import annotations
 
+import base64
+import quopri
 import re
 from collections.abc import Iterator
 from email import policy
@@ -95,6 +97,10 @@ def _attachment(part: Message, index: int) -> Attachment | None:
         if not isinstance(inner, Message):
             return None
         data = inner.as_bytes(policy=policy.default)
+        cte = str(part.get("Content-Transfer-Encoding") or "").strip().lower()
+        if cte in ("base64", "quoted-printable"):  # not allowed by RFC 2046, but written (Outlook converters)
+            data = base64.b64decode(data) if cte == "base64" else quopri.decodestring(data)
+            inner = BytesParser(policy=policy.default).parsebytes(data, headersonly=True)
         subject = _header(inner, "Subject")
         name = name or f"{(subject or 'message')[:80]}.eml"
         return Attachment(filename=name, data=data, declared_mime=ctype)
