@@ -18,6 +18,16 @@ def test_sniffed_from_its_headers_whatever_the_name() -> None:
     assert sniff_type(data, "upload") == EML
 
 
+def test_sniffed_from_a_head_cut_inside_a_long_header_block() -> None:
+    for pad in range(0, 80, 3):  # the 8 KiB head ends at a different place of a header line each time
+        m = mail()
+        m["X-Pad"] = "p" * (pad + 1)
+        for i in range(200):
+            m["Received"] = f"from relay{i}.example.org by mx.example.org with ESMTPS id {i:08d}"
+        data = m.as_bytes()
+        assert len(data) > 8192 and sniff_type(data, "upload") == EML, pad
+
+
 @pytest.mark.parametrize("text", [
     "From: a note\nThis is just a sentence about the From: header.\n",  # not headers up to a blank line
     "Subject: minutes\nDate: Monday\n\nOnly two known headers and neither From, Message-ID nor MIME-Version.\n",

@@ -97,7 +97,10 @@ def is_mail(text_head: str) -> bool:
     """Whether the text starts with RFC 822 headers: every line up to the first blank one a header (or its folded
     continuation), at least three of them known mail headers, one of From, Message-ID or MIME-Version."""
     names: set[str] = set()
-    for i, line in enumerate(text_head.lstrip("\ufeff").split("\n")[:200]):
+    lines = text_head.lstrip("\ufeff").split("\n")
+    if len(text_head) >= 8192:
+        lines = lines[:-1]  # a head cut from a longer file: its last line may be cut inside a header's name
+    for i, line in enumerate(lines[:200]):
         line = line.rstrip("\r")
         if not line:
             break
