@@ -166,3 +166,21 @@ def test_an_attachment_repeating_a_message_it_is_nested_in_is_a_loop(r: Ragd) ->
     plan = plan_children(parent, parsed, [grand], r.settings, r.ingest.check)
     assert plan.children == []
     assert plan.skipped == [{"filename": "figures.csv", "code": "attachment_loop", "reason": plan.skipped[0]["reason"]}]
+
+
+def test_an_outlook_message_has_the_same_children(r: Ragd) -> None:
+    from aspose.email_foss import msg
+
+    m = msg.MapiMessage.create("Site visit", "Notes from the site visit are attached.")
+    m.set_property(msg.PropertyId.SENDER_EMAIL_ADDRESS, "alice@example.org")
+    m.add_attachment("notes.txt", b"The scaffolding on the east side comes down on Friday.\n", mime_type="text/plain")
+    m.add_embedded_message_attachment(msg.MapiMessage.create("Forwarded", "Parking is closed on Friday."),
+                                      filename="Forwarded.msg")
+    sub = put(r, m.to_bytes(), "visit.msg")
+    r.workers.drain()
+    parent = r.get_document(sub.id)
+    assert parent.status is DocStatus.INDEXED and parent.mime == "application/vnd.ms-outlook"
+    children = tree(r, parent)
+    assert set(children) == {"notes.txt", "Forwarded.msg"}
+    assert children["Forwarded.msg"].mime == "message/rfc822" and children["Forwarded.msg"].status is DocStatus.INDEXED
+    assert all(c.metadata["attached_to"] == "'Site visit' (visit.msg)" for c in children.values())
