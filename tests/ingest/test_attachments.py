@@ -112,6 +112,19 @@ def test_an_attachment_does_not_replace_an_upload_of_the_same_name(r: Ragd) -> N
     assert r.get_document(upload.id).status is DocStatus.INDEXED
 
 
+def test_attachments_of_the_same_name_are_all_kept(r: Ragd) -> None:
+    m = mail()
+    for region in ("north", "south", "west"):
+        attach(m, f"region,total\n{region},1\n".encode(), "figures.csv", "text/csv")
+    sub = put(r, m.as_bytes(), "mail.eml")
+    r.workers.drain()
+    children = tree(r, sub)
+    assert set(children) == {"figures.csv", "figures (2).csv", "figures (3).csv"}
+    assert {r.ingest.original(c.id) for c in children.values()} == {
+        b"region,total\nnorth,1\n", b"region,total\nsouth,1\n", b"region,total\nwest,1\n"}
+    assert all(c.status is DocStatus.INDEXED for c in children.values())
+
+
 def test_nesting_deeper_than_the_limit_stops_with_nesting_too_deep(tmp_path: Path) -> None:
     r = make(tmp_path, max_depth=2)
     try:

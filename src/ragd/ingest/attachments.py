@@ -92,6 +92,7 @@ def plan_children(
     budget = int(mail.max_attachments_mb * 1024 * 1024)
     seen = {doc.content_hash, *(a.content_hash for a in chain)}
     total = 0
+    names: set[str] = set()
     label = attached_to(doc, parsed)
     for att in parsed.attachments:
         if depth > mail.max_depth:
@@ -124,12 +125,27 @@ def plan_children(
         metadata: dict[str, Any] = {k: v for k, v in doc.metadata.items() if k not in _PARENT_ONLY}
         metadata["attached_to"] = label
         child = Document(
-            id="d_" + uuid.uuid4().hex[:20], collection=doc.collection, filename=sanitize_filename(att.filename),
+            id="d_" + uuid.uuid4().hex[:20], collection=doc.collection, filename=_unique(att.filename, names),
             content_hash=digest, mime=mime, size=len(att.data), metadata=metadata, tenant_id=doc.tenant_id,
             uploaded_by=doc.uploaded_by, parent_id=doc.id,
         )
         plan.children.append((child, att.data))
     return plan
+
+
+def _unique(filename: str, taken: set[str]) -> str:
+    """The sanitized name, made unique among the message's children (``a.pdf``, ``a (2).pdf``…): siblings of the
+    same name would otherwise be versions of one file, the later replacing the earlier."""
+    name = sanitize_filename(filename) or "attachment"
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not stem:
+        stem, dot, ext = name, "", ""
+    candidate, n = name, 1
+    while candidate.lower() in taken:
+        n += 1
+        candidate = f"{stem} ({n}){dot}{ext}"
+    taken.add(candidate.lower())
+    return candidate
 
 
 def parsed_metadata(doc: Document, parsed: ParsedDocument, plan: ChildPlan) -> dict[str, Any] | None:
