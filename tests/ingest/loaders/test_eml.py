@@ -83,6 +83,16 @@ def test_encoded_words_and_quoted_printable_are_decoded() -> None:
     assert doc.title == "Réunion de budget" and "Le budget est validé pour décembre." in doc.text
 
 
+def test_undeclared_8bit_headers_and_body_are_decoded_not_lost() -> None:
+    raw = ("From: René Lévy <renee@example.fr>\r\nTo: bob@example.org\r\nSubject: Café crème à l'été\r\n"
+           "Message-ID: <1@example.fr>\r\nDate: Tue, 01 Dec 2026 10:00:00 +0100\r\n\r\n"
+           "Le café est prêt pour la réunion de décembre, à côté de la fenêtre.\r\n").encode("cp1252")
+    doc = load_document(raw, "mail.eml")
+    assert doc.metadata["mail_from"] == "René Lévy <renee@example.fr>"
+    assert doc.title == "Café crème à l'été" and "\ufffd" not in doc.text
+    assert "Le café est prêt pour la réunion de décembre" in doc.text
+
+
 def test_attachments_are_handed_over_decoded_and_named_in_the_text() -> None:
     m = attach(mail(), b"region,total\nnorth,12\n", "figures.csv", "text/csv")
     attach(m, b"\x89PNG\r\n\x1a\n" + bytes(64), "logo.png", "image/png")

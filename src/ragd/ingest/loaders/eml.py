@@ -32,13 +32,33 @@ _BLANK_LINES = re.compile(r"\n[ \t\f\v]*\n")
 _MAX_HEADER = 2000  # characters kept of one header's value
 
 
+def _raw_header(msg: Message, name: str) -> str:
+    """A header's raw value; 8-bit bytes (not allowed in headers, common in old mail) decoded as their charset
+    is guessed (the parser keeps them as surrogates)."""
+    raw = next((str(v) for k, v in msg.raw_items() if k.lower() == name.lower()), "")
+    if any("\udc80" <= ch <= "\udcff" for ch in raw):
+        return _undeclared(raw.encode("utf-8", "surrogateescape"))
+    return raw
+
+
+def _undeclared(data: bytes) -> str:
+    """8-bit text whose charset is not declared (or declared as US-ASCII): UTF-8 when it is valid UTF-8, else
+    windows-1252, as browsers read such labels (charset guessing takes short French text for Baltic code pages)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
 def _header(msg: Message, name: str) -> str:
     """A header's decoded value, one line; the raw value when the parser cannot decode it."""
     try:
         value = msg.get(name)
         text = "" if value is None else str(value)
+        if "\ufffd" in text:  # undeclared 8-bit bytes: guess their charset rather than lose them
+            text = _raw_header(msg, name)
     except Exception:  # a malformed header the policy refuses to decode: keep its raw text
-        text = next((str(v) for k, v in msg.raw_items() if k.lower() == name.lower()), "")
+        text = _raw_header(msg, name)
     return collapse(clean_controls(text))[:_MAX_HEADER]
 
 
@@ -64,12 +84,17 @@ def _part_text(part: Message) -> str:
     """A text part's content, decoded with its charset (or a guessed one when that is unknown or wrong)."""
     try:
         content = part.get_content()  # type: ignore[attr-defined]
-        if isinstance(content, str):
+        if isinstance(content, str) and "\ufffd" not in content:
             return content
     except (LookupError, UnicodeError, ValueError, AssertionError):
-        pass
+        pass  # an unknown charset, or bytes that are not in it: guessed below
     raw = part.get_payload(decode=True)
-    return decode_text(raw) if isinstance(raw, bytes) else ""
+    if not isinstance(raw, bytes):
+        return ""
+    declared = (part.get_param("charset") or "us-ascii") if hasattr(part, "get_param") else "us-ascii"
+    if str(declared).strip().lower() in ("us-ascii", "ascii"):
+        return _undeclared(raw).replace("\r\n", "\n")
+    return decode_text(raw)  # a charset Python does not know, or bytes not in it: guessed
 
 
 def _leaves(part: Message) -> Iterator[Message]:
