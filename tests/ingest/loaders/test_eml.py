@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 from tests.ingest.mailfiles import attach, mail, nested
 
-from ragd.errors import DocumentCorrupt, DocumentEmpty
+from ragd.errors import DocumentCorrupt, DocumentEmpty, NestingTooDeep, TooManyAttachments
 from ragd.ingest.loaders import EML, TEXT, load_document, sniff_type
 from ragd.ingest.loaders.detect import is_mail
+from ragd.ingest.loaders.eml import MAX_PARTS
 
 
 def test_sniffed_from_its_headers_whatever_the_name() -> None:
@@ -111,6 +112,29 @@ def test_attachments_are_handed_over_decoded_and_named_in_the_text() -> None:
 def test_deep_nesting_is_one_level_per_document() -> None:
     doc = load_document(nested(30).as_bytes(), "deep.eml")
     assert [a.filename for a in doc.attachments] == ["Level 1.eml"] and "vault code" not in doc.text
+
+
+def test_a_message_of_thousands_of_tiny_parts_is_refused_before_it_is_parsed() -> None:
+    head = (b"From: a@x\r\nTo: b@x\r\nSubject: many\r\nMIME-Version: 1.0\r\n"
+            b'Content-Type: multipart/mixed; boundary="zz"\r\n\r\n')
+    parts = b"".join(b'--zz\r\nContent-Disposition: attachment; filename="f%d.bin"\r\n\r\nx\r\n' % i
+                     for i in range(MAX_PARTS + 1))
+    with pytest.raises(TooManyAttachments):
+        load_document(head + parts + b"--zz--\r\n", "many.eml")
+
+
+def test_messages_nested_thousands_deep_inside_one_file_are_refused() -> None:
+    level = b"From: a@x\r\nTo: b@x\r\nSubject: deep\r\nMIME-Version: 1.0\r\nContent-Type: message/rfc822\r\n\r\n"
+    with pytest.raises(NestingTooDeep):
+        load_document(level * 3000 + b"From: a@x\r\nSubject: end\r\n\r\nhello\r\n", "deep.eml")
+
+
+def test_the_text_names_fifty_attachments_at_most() -> None:
+    m = mail()
+    for i in range(60):
+        attach(m, b"x%d" % i, f"f{i}.bin")
+    doc = load_document(m.as_bytes(), "mail.eml")
+    assert len(doc.attachments) == 60 and doc.text.endswith("f49.bin and 10 more")
 
 
 @pytest.mark.parametrize(("data", "error"), [

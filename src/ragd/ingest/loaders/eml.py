@@ -13,7 +13,7 @@ from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from typing import Any
 
-from ragd.errors import DocumentCorrupt, DocumentEmpty, DocumentError
+from ragd.errors import DocumentCorrupt, DocumentEmpty, DocumentError, NestingTooDeep, TooManyAttachments
 from ragd.models import Attachment, ParsedDocument
 
 from ._build import DocBuilder, clean_controls, collapse
@@ -27,6 +27,11 @@ HEADERS: tuple[tuple[str, str], ...] = (
 )
 """Metadata key → mail header: the headers kept as the document's metadata."""
 
+MAX_PARTS = 2000
+"""Most MIME parts a message may have (counted from its boundary lines before it is parsed: parsing costs about a
+millisecond per part, so a small file of tiny parts would keep a worker busy for minutes)."""
+_BOUNDARY_LINE = re.compile(rb"^--[!-~]{1,74}\r?$", re.M)
+_LISTED = 50  # attachment names written into the message's text at most
 _SHOWN = ("From", "To", "Cc", "Date")
 _BLANK_LINES = re.compile(r"\n[ \t\f\v]*\n")
 _MAX_HEADER = 2000  # characters kept of one header's value
@@ -161,6 +166,16 @@ def load_eml(data: bytes, filename: str) -> ParsedDocument:
     child documents."""
     if not data.strip():
         raise DocumentEmpty("the file is empty" if not data else "the file contains only whitespace")
+    parts = sum(1 for _ in _BOUNDARY_LINE.finditer(data))
+    if parts > MAX_PARTS:
+        raise TooManyAttachments(f"the message has about {parts} MIME parts; the limit is {MAX_PARTS}")
+    try:
+        return _load(data, filename)
+    except RecursionError as exc:
+        raise NestingTooDeep("the message's MIME parts are nested too deeply to read") from exc
+
+
+def _load(data: bytes, filename: str) -> ParsedDocument:
     msg = parse_message(data)
     meta: dict[str, Any] = mail_headers(msg)
     builder = DocBuilder(EML)
@@ -182,7 +197,9 @@ def load_eml(data: bytes, filename: str) -> ParsedDocument:
         if found is not None:
             attachments.append(found)
     if attachments:
-        builder.add("paragraph", "Attachments: " + ", ".join(collapse(a.filename) for a in attachments))
+        names = [collapse(a.filename) for a in attachments[:_LISTED]]
+        more = f" and {len(attachments) - _LISTED} more" if len(attachments) > _LISTED else ""
+        builder.add("paragraph", "Attachments: " + ", ".join(names) + more)
     metadata = {f"mail_{k}": v for k, v in meta.items()}
     doc = builder.build(title=subject if meta.get("subject") else None, metadata=metadata)
     doc.attachments = attachments
