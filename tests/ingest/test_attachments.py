@@ -197,3 +197,19 @@ def test_an_outlook_message_has_the_same_children(r: Ragd) -> None:
     assert set(children) == {"notes.txt", "Forwarded.msg"}
     assert children["Forwarded.msg"].mime == "message/rfc822" and children["Forwarded.msg"].status is DocStatus.INDEXED
     assert all(c.metadata["attached_to"] == "'Site visit' (visit.msg)" for c in children.values())
+
+
+def test_redacting_collections_redact_the_mail_headers_too(tmp_path: Path) -> None:
+    r = Ragd(Settings(data_dir=tmp_path / "data", ingest={"workers": 0}, privacy={"redact_ingest": True}))
+    try:
+        m = attach(mail("Call jane.doe@example.org back", sender="Jane Doe <jane.doe@example.org>"), CSV_BYTES,
+                   "figures.csv", "text/csv")
+        sub = put(r, m.as_bytes(), "mail.eml")
+        r.workers.drain()
+        parent = r.get_document(sub.id)
+        stored = str(parent.metadata) + (r.store.get_text(sub.id) or "")
+        stored += "".join(str(c.metadata) for c in tree(r, parent).values())
+        assert "jane.doe@example.org" not in stored and "bob@example.org" not in stored
+        assert "[EMAIL]" in parent.metadata["mail_from"]
+    finally:
+        r.close()

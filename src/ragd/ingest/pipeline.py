@@ -28,6 +28,7 @@ from ragd.ingest.loaders import check_page_limit, load_document, sniff_type
 from ragd.models import ChunkDraft, DocStatus, Document, ParsedDocument, ParsedRecord
 from ragd.observability.hooks import NO_HOOKS, Hooks
 from ragd.privacy.apply import CollectionPrivacy, effective, redact_document
+from ragd.privacy.pii import redact as redact_pii
 from ragd.retrieve.analysis import analyze_document, detect_language
 from ragd.security import CRYPTO_ERRORS, ArchiveLimits, check_zip, is_zip
 from ragd.store.base import DocumentStore, EmbeddingCache, JobQueue
@@ -279,9 +280,11 @@ class IngestService:
     def _descendants(self, doc_id: str) -> list[str]:
         """The ids of the documents found inside ``doc_id`` (its attachments, theirs…)."""
         out: list[str] = []
+        seen = {doc_id}
         todo = [doc_id]
         while todo and len(out) < 100_000:
-            children = [c.id for c in self._store.list_children(todo.pop()) if c.id not in out]
+            children = [c.id for c in self._store.list_children(todo.pop()) if c.id not in seen]
+            seen.update(children)
             out.extend(children)
             todo.extend(children)
         return out
@@ -420,6 +423,10 @@ class IngestService:
         key = (doc.tenant_id, doc.collection)
         if key not in redact:
             redact[key] = self.redact_ingest(doc)
+        if redact[key] and parsed.metadata:  # a mail's headers are personal data too
+            privacy = self._settings.privacy
+            parsed.metadata = {k: redact_pii(v, privacy.kinds, privacy.phone_regions) if isinstance(v, str) else v
+                               for k, v in parsed.metadata.items()}
         try:
             plan = None
             if parsed.attachments:
