@@ -213,3 +213,23 @@ def test_redacting_collections_redact_the_mail_headers_too(tmp_path: Path) -> No
         assert "[EMAIL]" in parent.metadata["mail_from"]
     finally:
         r.close()
+
+
+def test_the_documents_one_upload_fans_out_to_are_bounded(tmp_path: Path) -> None:
+    r = make(tmp_path, max_documents=5, max_attachments=3)
+    try:
+        outer = mail("Outer", "Three forwarded mails, each with three files.")
+        for i in range(3):
+            inner = mail(f"Inner {i}", f"Forwarded mail {i}.")
+            for j in range(3):
+                attach(inner, f"file {i}.{j}: the pump number {i}{j} is serviced.\n".encode(), f"f{i}{j}.txt",
+                       "text/plain")
+            attach(outer, inner)
+        sub = put(r, outer.as_bytes(), "outer.eml")
+        r.workers.drain()
+        docs = tree(r, sub)
+        assert len(docs) == 5  # 3 forwarded mails, then 2 files: the limit
+        codes = [c for d in docs.values() if d.mime == "message/rfc822" for c in skipped(r, d.id).values()]
+        assert codes and set(codes) == {"too_many_attachments"}
+    finally:
+        r.close()

@@ -15,6 +15,10 @@ class MailSettings(BaseModel):
     max_attachments: int = Field(
         50, ge=0, description="Most attachments indexed per message; the others are skipped (too_many_attachments)."
     )
+    max_documents: int = Field(
+        500, ge=0, description="Most documents one upload may fan out to, its attachments at every depth together; "
+        "the ones over it are skipped (too_many_attachments)."
+    )
     max_attachments_mb: float = Field(
         100.0, gt=0, description="Largest total decoded size of one message's attachments, in MiB; the ones over it "
         "are skipped (attachments_too_large)."

@@ -80,10 +80,11 @@ def attached_to(doc: Document, parsed: ParsedDocument) -> str:
 
 def plan_children(
     doc: Document, parsed: ParsedDocument, chain: list[Document], settings: Settings,
-    check: Callable[[bytes, str], str],
+    check: Callable[[bytes, str], str], *, in_tree: int = 0,
 ) -> ChildPlan:
     """Decide which of ``parsed.attachments`` become child documents of ``doc`` (``chain``: its ancestors, from
-    :func:`ancestors`; ``check``: the upload checks, returning the sniffed type)."""
+    :func:`ancestors`; ``check``: the upload checks, returning the sniffed type; ``in_tree``: how many documents the
+    upload ``doc`` belongs to has fanned out to already, counted against ``mail.max_documents``)."""
     plan = ChildPlan()
     if not parsed.attachments:
         return plan
@@ -111,6 +112,10 @@ def plan_children(
         if len(plan.children) >= mail.max_attachments:
             plan.skip(att, TooManyAttachments.code, f"the message has more than {mail.max_attachments} attachments "
                       "(RAGD_MAIL__MAX_ATTACHMENTS)")
+            continue
+        if in_tree + len(plan.children) >= mail.max_documents:
+            plan.skip(att, TooManyAttachments.code, f"the upload this message came in already has "
+                      f"{mail.max_documents} documents inside it (RAGD_MAIL__MAX_DOCUMENTS)")
             continue
         if total + len(att.data) > budget:
             plan.skip(att, AttachmentsTooLarge.code, f"the attachments add up to more than {mail.max_attachments_mb:g}"

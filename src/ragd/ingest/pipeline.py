@@ -331,10 +331,12 @@ class IngestService:
         ready: list[_Prepared] = []
         pending = 0
         redact: dict[tuple[str, str], bool] = {}  # per (tenant, collection), looked up once per batch
+        planned: dict[str, int] = {}  # per upload (root document): children planned in this batch, not yet stored
 
         for doc_id in doc_ids:
             self._store.set_status_many([doc_id], DocStatus.PARSING)
-            prepared = self._guard(doc_id, DocStatus.PARSING, lambda d=doc_id: self._traced_prepare(d, redact))
+            prepared = self._guard(doc_id, DocStatus.PARSING,
+                                   lambda d=doc_id: self._traced_prepare(d, redact, planned))
             if prepared is None:
                 result[doc_id] = DocStatus.FAILED
                 continue
@@ -403,11 +405,15 @@ class IngestService:
             return
         log.info("document %s failed at %s: %s", doc_id, step, reason)
 
-    def _traced_prepare(self, doc_id: str, redact: dict[tuple[str, str], bool]) -> _Prepared | None:
+    def _traced_prepare(
+        self, doc_id: str, redact: dict[tuple[str, str], bool], planned: dict[str, int]
+    ) -> _Prepared | None:
         with self._hooks.span("parse"):  # parsing and chunking of one document
-            return self._prepare(doc_id, redact)
+            return self._prepare(doc_id, redact, planned)
 
-    def _prepare(self, doc_id: str, redact: dict[tuple[str, str], bool]) -> _Prepared | None:
+    def _prepare(
+        self, doc_id: str, redact: dict[tuple[str, str], bool], planned: dict[str, int]
+    ) -> _Prepared | None:
         doc = self._store.get_document(doc_id)
         if doc is None:
             return None
@@ -430,7 +436,12 @@ class IngestService:
         try:
             plan = None
             if parsed.attachments:
-                plan = plan_children(doc, parsed, ancestors(self._store, doc), self._settings, self.check)
+                chain = ancestors(self._store, doc)
+                root = chain[-1].id if chain else doc.id
+                in_tree = len(self._descendants(root)) if chain else 0  # a reindexed upload: its own come again
+                plan = plan_children(doc, parsed, chain, self._settings, self.check,
+                                     in_tree=in_tree + planned.get(root, 0))
+                planned[root] = planned.get(root, 0) + len(plan.children)
             prepared = self._chunk(doc, parsed, redact[key])
         except DocumentError:
             raise
