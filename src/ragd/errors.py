@@ -321,3 +321,30 @@ class FetchFailed(ValidationFailed):
     resource ragd cannot get, as a file that cannot be read is the upload's problem, not the server's.)"""
 
     code, title = "fetch_failed", "Fetch failed"
+
+
+class NestingTooDeep(DocumentError):
+    """An attachment lies deeper than ``mail.max_depth`` messages inside its top-level document (a mail that
+    attaches a mail that attaches a mail …): it is not indexed; its parent is, and lists it as skipped."""
+
+    code, title = "nesting_too_deep", "Attachments nested too deeply"
+
+
+class TooManyAttachments(DocumentError):
+    """A message carries more attachments than ``mail.max_attachments``: the ones over the limit are skipped."""
+
+    code, title = "too_many_attachments", "Too many attachments"
+
+
+class AttachmentsTooLarge(DocumentError):
+    """A message's attachments, decoded, add up to more than ``mail.max_attachments_mb``: the ones over the limit
+    are skipped."""
+
+    code, title = "attachments_too_large", "Attachments too large"
+
+
+class AttachmentLoop(DocumentError):
+    """An attachment holds the same bytes as one of the messages it is nested in, or as an attachment of the same
+    message already taken (content hash): it is indexed once, never again."""
+
+    code, title = "attachment_loop", "Attachment repeats its own content"

@@ -40,6 +40,15 @@ class Block:
     header_lines: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file carried inside a document (an e-mail's attachment), decoded; indexed as a child document."""
+
+    filename: str
+    data: bytes = field(repr=False)
+    declared_mime: str = "application/octet-stream"
+
+
 @dataclass(slots=True)
 class ParsedDocument:
     """What a loader returns: the whole extracted text and its blocks, in reading order."""
@@ -50,6 +59,8 @@ class ParsedDocument:
     title: str | None = None
     mime: str = "text/plain"
     metadata: dict[str, Any] = field(default_factory=dict)
+    attachments: list[Attachment] = field(default_factory=list)
+    """Files the document carries, to index as its child documents (e-mail attachments)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +71,8 @@ class ParsedRecord:
     text: str
     pages: int | None = None
     title: str | None = None
+    metadata: dict[str, Any] | None = None
+    """The document's whole metadata after parsing (``None``: unchanged), e.g. a mail's headers added."""
 
 
 @dataclass(slots=True)
@@ -100,6 +113,8 @@ class Document:
     updated_at: float = 0.0
     tenant_id: str = "default"
     uploaded_by: str | None = None
+    parent_id: str | None = None
+    """The document this one was found in (an e-mail's attachment); deleted with it."""
 
 
 @dataclass(slots=True)

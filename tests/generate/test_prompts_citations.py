@@ -75,3 +75,20 @@ def test_marker_filter_on_a_stream_matches_the_final_text() -> None:
     pieces = ["Paris [", "1", "][", "9] is [2", ", 3] big", " [x] [1"]
     out = "".join(f.feed(p) for p in pieces) + f.flush()
     assert out == "Paris [1] is [2] big [x] [1"
+
+
+def test_an_attachment_names_its_message_in_the_prompt_and_the_citation() -> None:
+    from ragd.generate.citations import citation_for
+    from ragd.generate.prompts import Source, source_block
+    from ragd.models import Chunk, ScoredChunk
+
+    chunk = Chunk(id="d_1:0", seq=1, document_id="d_1", collection="c", filename="report.pdf", ordinal=0,
+                  text="Sales rose by 4 %.", start=0, end=18, page_start=2, page_end=2, heading_path=[],
+                  content_hash="h", metadata={"attached_to": "'Q3 \"figures\"' (mail.eml)"})
+    hit = ScoredChunk(chunk, 0.9)
+    block = source_block(1, hit, chunk.text)
+    assert block.startswith('<source id="1" document="report.pdf" attached_to="\'Q3 &quot;figures&quot;\' '
+                            '(mail.eml)" page="2">')
+    cite = citation_for(Source(1, hit, chunk.text))
+    assert cite.attached_to == "'Q3 \"figures\"' (mail.eml)"
+    assert cite.label == "report.pdf, attached to 'Q3 \"figures\"' (mail.eml)"

@@ -72,16 +72,36 @@ class DocumentOut(BaseModel):
     created_at: float
     updated_at: float
     duplicate: bool | None = None
+    parent_id: str | None = Field(None, description="The document this one was found in (an e-mail's attachment).")
+    children: list[ChildOut] | None = Field(
+        None, description="The documents found inside this one (its attachments), on GET /api/v1/documents/{id}.")
 
     @classmethod
-    def of(cls, d: Document, duplicate: bool | None = None) -> DocumentOut:
+    def of(cls, d: Document, duplicate: bool | None = None, children: list[Document] | None = None) -> DocumentOut:
         return cls(
             id=d.id, collection=d.collection, filename=d.filename, mime=d.mime, size=d.size,
             content_hash=d.content_hash, status=str(d.status), error=d.error, error_code=d.error_code,
             failed_step=d.failed_step, num_chunks=d.num_chunks, pages=d.pages, title=d.title,
             metadata=d.metadata, replaces=d.replaces, created_at=d.created_at, updated_at=d.updated_at,
-            duplicate=duplicate,
+            duplicate=duplicate, parent_id=d.parent_id,
+            children=None if children is None else [ChildOut.of(c) for c in children],
         )
+
+
+class ChildOut(BaseModel):
+    """A document found inside another (an attachment), as its parent lists it."""
+
+    id: str
+    filename: str
+    mime: str
+    size: int
+    status: str
+    error_code: str | None
+
+    @classmethod
+    def of(cls, d: Document) -> ChildOut:
+        return cls(id=d.id, filename=d.filename, mime=d.mime, size=d.size, status=str(d.status),
+                   error_code=d.error_code)
 
 
 class UploadResponse(BaseModel):
@@ -133,12 +153,15 @@ class CitationOut(BaseModel):
     end: int
     score: float
     heading_path: list[str]
+    attached_to: str | None = Field(None, description="For an attachment, the message it was found in: "
+                                    "'Subject' (mail.eml).")
 
     @classmethod
     def of(cls, c: Citation) -> CitationOut:
         return cls(
             marker=c.marker, document_id=c.document_id, filename=c.filename, chunk_id=c.chunk_id, page=c.page,
             text=c.text, start=c.start, end=c.end, score=c.score, heading_path=c.heading_path,
+            attached_to=c.attached_to,
         )
 
 

@@ -21,6 +21,7 @@ from ragd.config.envfile import dotenv_source
 from ragd.config.envfile import env_file as env_file
 from ragd.config.envfile import use_env_file as use_env_file
 from ragd.config.fetch import FetchSettings
+from ragd.config.mail import MailSettings
 
 # re-exported: ``from ragd.config import XSettings``
 from ragd.config.sections import (
@@ -100,6 +101,7 @@ class Settings(BaseSettings):
     limits: LimitsSettings = LimitsSettings()
     fetch: FetchSettings = FetchSettings()
     sync: SyncSettings = SyncSettings()
+    mail: MailSettings = MailSettings()
 
     @classmethod
     def settings_customise_sources(

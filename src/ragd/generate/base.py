@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from ragd.retrieve.service import Retrieval
 
@@ -38,6 +38,19 @@ class Citation:
     end: int
     score: float
     heading_path: list[str] = field(default_factory=list)
+    attached_to: str | None = None
+    """For an attachment (a child document), the message it was found in: ``'Subject' (mail.eml)``."""
+
+    @property
+    def label(self) -> str:
+        """How the source is named to a reader: ``report.pdf, attached to 'Subject' (mail.eml)``."""
+        return f"{self.filename}, attached to {self.attached_to}" if self.attached_to else self.filename
+
+
+def attached_to_of(metadata: dict[str, Any]) -> str | None:
+    """A chunk's ``attached_to`` (its document's metadata, set on attachments), or ``None``."""
+    value = metadata.get("attached_to")
+    return value if isinstance(value, str) and value else None
 
 
 @dataclass(slots=True)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from ragd.generate.base import NO_ANSWER, Answer, Citation
+from ragd.generate.base import NO_ANSWER, Answer, Citation, attached_to_of
 from ragd.generate.prompts import Source
 
 _MARKER = re.compile(r"\[\s*(\d{1,4}(?:\s*[,;]\s*\d{1,4})*)\s*\]")
@@ -50,6 +50,7 @@ def citation_for(source: Source) -> Citation:
     return Citation(
         marker=source.number, document_id=c.document_id, filename=c.filename, chunk_id=c.id, page=c.page_start,
         text=source.text, start=c.start, end=end, score=round(float(score), 4), heading_path=list(c.heading_path),
+        attached_to=attached_to_of(c.metadata),
     )
 
 

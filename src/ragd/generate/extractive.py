@@ -12,7 +12,7 @@ import numpy as np
 
 from ragd.config import AnswerSettings
 from ragd.embed.base import Embedder
-from ragd.generate.base import NO_ANSWER, Answer, ChatMessage, Citation, GenEvent, Token
+from ragd.generate.base import NO_ANSWER, Answer, ChatMessage, Citation, GenEvent, Token, attached_to_of
 from ragd.generate.sentences import split_sentences
 from ragd.models import ScoredChunk
 from ragd.retrieve.analysis import STOPWORDS, analyze_query, fold, words
@@ -154,6 +154,7 @@ class ExtractiveGenerator:
                         end=end,
                         score=round(sim, 4),
                         heading_path=list(chunk.heading_path),
+                        attached_to=attached_to_of(chunk.metadata),
                     )
                 )
             parts.append(f"{cand.text} [{markers[key]}]")

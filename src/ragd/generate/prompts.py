@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ragd.generate.base import NO_ANSWER, ChatMessage
+from ragd.generate.base import NO_ANSWER, ChatMessage, attached_to_of
 from ragd.models import ScoredChunk
 
 TokenCount = Callable[[str], int]
@@ -79,7 +79,10 @@ def _attr(value: str) -> str:
 def source_block(number: int, hit: ScoredChunk, text: str) -> str:
     c = hit.chunk
     page = f' page="{c.page_start}"' if c.page_start is not None else ""
-    return f'<source id="{number}" document="{_attr(c.filename)}"{page}>\n{escape_source_text(text)}\n</source>'
+    parent = attached_to_of(c.metadata)
+    attached = f' attached_to="{_attr(parent)}"' if parent else ""
+    return (f'<source id="{number}" document="{_attr(c.filename)}"{attached}{page}>\n{escape_source_text(text)}\n'
+            "</source>")
 
 
 def _user_message(blocks: list[str], query: str) -> str:

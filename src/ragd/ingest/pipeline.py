@@ -14,19 +14,21 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import groupby
 from typing import Any, Protocol
 
 from ragd.config import Settings
 from ragd.embed.base import Embedder, TokenCounter
 from ragd.errors import DocumentError, DocumentNotFound, ParserFailed, PayloadTooLarge
+from ragd.ingest.attachments import ChildPlan, ancestors, create_children, parsed_metadata, plan_children
 from ragd.ingest.chunking import chunk_document
 from ragd.ingest.files import FileStore, sanitize_filename
 from ragd.ingest.loaders import check_page_limit, load_document, sniff_type
 from ragd.models import ChunkDraft, DocStatus, Document, ParsedDocument, ParsedRecord
 from ragd.observability.hooks import NO_HOOKS, Hooks
 from ragd.privacy.apply import CollectionPrivacy, effective, redact_document
+from ragd.privacy.pii import redact as redact_pii
 from ragd.retrieve.analysis import analyze_document, detect_language
 from ragd.security import CRYPTO_ERRORS, ArchiveLimits, check_zip, is_zip
 from ragd.store.base import DocumentStore, EmbeddingCache, JobQueue
@@ -77,6 +79,8 @@ class _Prepared:
     parsed: ParsedRecord
     ids: dict[str, list[int]]
     """The model's token ids of those texts the chunker already tokenized, by content hash."""
+    children: ChildPlan | None = None
+    """The attachments to store as child documents once this one is indexed (:mod:`ragd.ingest.attachments`)."""
 
 
 class _ContentCrash(Exception):
@@ -131,6 +135,7 @@ class IngestService:
         self._files = files
         self._settings = settings
         self._on_indexed = on_indexed or (lambda: None)
+        self._cascade: dict[str, list[str]] = {}  # deleted document → its deleted descendants, until discarded
 
     # -- submission ------------------------------------------------------------------------------------------
     def check(self, data: bytes, filename: str) -> str:
@@ -265,15 +270,30 @@ class IngestService:
         """Delete the document's rows (document, text, chunks, jobs); joins the caller's transaction. Returns the
         deleted document; DocumentNotFound if there is none."""
         doc = self._store.get_document(doc_id)
-        if doc is None or not self._store.delete_document(doc_id):
+        descendants = self._descendants(doc_id) if doc is not None else []
+        if doc is None or not self._store.delete_document(doc_id):  # deletes the descendants' rows too
             raise DocumentNotFound(f"no document {doc_id!r}")
+        if descendants:
+            self._cascade[doc_id] = descendants
         return doc
+
+    def _descendants(self, doc_id: str) -> list[str]:
+        """The ids of the documents found inside ``doc_id`` (its attachments, theirs…)."""
+        out: list[str] = []
+        seen = {doc_id}
+        todo = [doc_id]
+        while todo and len(out) < 100_000:
+            children = [c.id for c in self._store.list_children(todo.pop()) if c.id not in seen]
+            seen.update(children)
+            out.extend(children)
+            todo.extend(children)
+        return out
 
     def discard(self, doc_ids: Sequence[str]) -> None:
         """After the deletion of ``doc_ids`` committed: remove their originals and catch the indexes up. (Files
         go only after the commit: a rolled-back delete must keep its original; a crash in between leaves an
         orphan file, which ``ragd doctor --repair`` removes, never a document without its original.)"""
-        for doc_id in doc_ids:
+        for doc_id in [*doc_ids, *(c for d in doc_ids for c in self._cascade.pop(d, []))]:
             self._files.delete(doc_id)
         if doc_ids:
             self._on_indexed()
@@ -311,10 +331,12 @@ class IngestService:
         ready: list[_Prepared] = []
         pending = 0
         redact: dict[tuple[str, str], bool] = {}  # per (tenant, collection), looked up once per batch
+        planned: dict[str, int] = {}  # per upload (root document): children planned in this batch, not yet stored
 
         for doc_id in doc_ids:
             self._store.set_status_many([doc_id], DocStatus.PARSING)
-            prepared = self._guard(doc_id, DocStatus.PARSING, lambda d=doc_id: self._traced_prepare(d, redact))
+            prepared = self._guard(doc_id, DocStatus.PARSING,
+                                   lambda d=doc_id: self._traced_prepare(d, redact, planned))
             if prepared is None:
                 result[doc_id] = DocStatus.FAILED
                 continue
@@ -351,6 +373,8 @@ class IngestService:
             self._files.delete(old)
         for p in ready:
             result[p.doc.id] = DocStatus.INDEXED
+            if p.children is not None:  # after the commit, which removed older versions' children
+                create_children(self._store, self._files, p.children.children)
         self._on_indexed()
 
     @staticmethod
@@ -381,11 +405,15 @@ class IngestService:
             return
         log.info("document %s failed at %s: %s", doc_id, step, reason)
 
-    def _traced_prepare(self, doc_id: str, redact: dict[tuple[str, str], bool]) -> _Prepared | None:
+    def _traced_prepare(
+        self, doc_id: str, redact: dict[tuple[str, str], bool], planned: dict[str, int]
+    ) -> _Prepared | None:
         with self._hooks.span("parse"):  # parsing and chunking of one document
-            return self._prepare(doc_id, redact)
+            return self._prepare(doc_id, redact, planned)
 
-    def _prepare(self, doc_id: str, redact: dict[tuple[str, str], bool]) -> _Prepared | None:
+    def _prepare(
+        self, doc_id: str, redact: dict[tuple[str, str], bool], planned: dict[str, int]
+    ) -> _Prepared | None:
         doc = self._store.get_document(doc_id)
         if doc is None:
             return None
@@ -401,12 +429,29 @@ class IngestService:
         key = (doc.tenant_id, doc.collection)
         if key not in redact:
             redact[key] = self.redact_ingest(doc)
+        if redact[key] and parsed.metadata:  # a mail's headers are personal data too
+            privacy = self._settings.privacy
+            parsed.metadata = {k: redact_pii(v, privacy.kinds, privacy.phone_regions) if isinstance(v, str) else v
+                               for k, v in parsed.metadata.items()}
         try:
-            return self._chunk(doc, parsed, redact[key])
+            plan = None
+            if parsed.attachments:
+                chain = ancestors(self._store, doc)
+                root = chain[-1].id if chain else doc.id
+                in_tree = len(self._descendants(root)) if chain else 0  # a reindexed upload: its own come again
+                plan = plan_children(doc, parsed, chain, self._settings, self.check,
+                                     in_tree=in_tree + planned.get(root, 0))
+                planned[root] = planned.get(root, 0) + len(plan.children)
+            prepared = self._chunk(doc, parsed, redact[key])
         except DocumentError:
             raise
         except Exception as exc:
             raise _ContentCrash("chunking") from exc
+        metadata = parsed_metadata(doc, parsed, plan or ChildPlan())
+        if metadata is not None:
+            prepared.parsed = replace(prepared.parsed, metadata=metadata)
+        prepared.children = plan
+        return prepared
 
     def _chunk(self, doc: Document, parsed: ParsedDocument, redact: bool) -> _Prepared:
         """Redact, chunk and analyse one parsed document (its own content only: no store, no model call)."""

@@ -138,7 +138,11 @@ class DocumentStore(Protocol):
         """:meth:`commit_chunks` for several ``(doc_id, chunks, lexical)`` in one transaction (all or none)."""
 
     def delete_document(self, doc_id: str) -> bool:
-        """Delete the document, its text, its chunks (change log ``del`` rows) and its jobs. False if absent."""
+        """Delete the document, its text, its chunks (change log ``del`` rows) and its jobs, and so every document
+        found inside it (``parent_id``, recursively). False if absent."""
+
+    def list_children(self, doc_id: str) -> list[Document]:
+        """The documents found inside ``doc_id`` (its attachments: ``parent_id = doc_id``), oldest first."""
 
     # -- chunks ----------------------------------------------------------------------------------------------
     def get_chunks(self, seqs: Sequence[int]) -> list[Chunk]:

@@ -12,7 +12,7 @@ from ragd.models import JOB_QUEUES, JOB_STATUSES, Chunk, DocStatus, Document, Jo
 
 DOC_COLUMNS = (
     "id, collection, filename, content_hash, mime, size, status, error, error_code, failed_step, num_chunks, "
-    "pages, title, metadata, replaces, created_at, updated_at, tenant_id, uploaded_by"
+    "pages, title, metadata, replaces, created_at, updated_at, tenant_id, uploaded_by, parent_id"
 )
 """The document columns :func:`document_from_row` reads, in its order."""
 
@@ -32,7 +32,7 @@ def document_from_row(row: Sequence[Any]) -> Document:
         id=row[0], collection=row[1], filename=row[2], content_hash=row[3], mime=row[4], size=row[5],
         status=DocStatus(row[6]), error=row[7], error_code=row[8], failed_step=row[9], num_chunks=row[10],
         pages=row[11], title=row[12], metadata=json.loads(row[13]), replaces=row[14], created_at=row[15],
-        updated_at=row[16], tenant_id=row[17], uploaded_by=row[18],
+        updated_at=row[16], tenant_id=row[17], uploaded_by=row[18], parent_id=row[19],
     )
 
 

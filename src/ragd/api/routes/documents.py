@@ -157,7 +157,10 @@ def list_documents(
 
 @router.get("/{doc_id}", response_model=DocumentOut, responses=problems(*AUTH, 404))
 def get_document(ragd: RagdDep, actor: ReaderActor, doc_id: str) -> DocumentOut:
-    return DocumentOut.of(ragd.readable_document(actor, doc_id))
+    """The document, with ``parent_id`` (the message an attachment was found in) and ``children`` (its
+    attachments indexed as documents of their own)."""
+    doc = ragd.readable_document(actor, doc_id)
+    return DocumentOut.of(doc, children=ragd.store.list_children(doc_id))
 
 
 @router.get("/{doc_id}/text", responses=problems(*AUTH, 404))

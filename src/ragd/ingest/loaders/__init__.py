@@ -14,19 +14,23 @@ from ragd.models import ParsedDocument
 
 from .base import Loader
 from .csv import load_csv, load_tsv
-from .detect import CSV, DOCX, HTML, MARKDOWN, PDF, SUPPORTED, TEXT, TSV, normalize_mime, sniff_type
+from .detect import CSV, DOCX, EML, HTML, MARKDOWN, MSG, PDF, SUPPORTED, TEXT, TSV, normalize_mime, sniff_type
 from .docx import load_docx
+from .eml import load_eml
 from .html import load_html
 from .markdown import load_markdown
+from .msg import load_msg
 from .pdf import count_pdf_pages, load_pdf
 from .text import load_text
 
 __all__ = [
     "CSV",
     "DOCX",
+    "EML",
     "HTML",
     "LOADERS",
     "MARKDOWN",
+    "MSG",
     "PAGE_COUNTERS",
     "PDF",
     "SUPPORTED",
@@ -46,6 +50,8 @@ LOADERS: dict[str, Loader] = {
     TEXT: load_text,
     CSV: load_csv,
     TSV: load_tsv,
+    EML: load_eml,
+    MSG: load_msg,
 }
 
 # Types whose page count can be read cheaply before the text is extracted (to refuse early).

@@ -18,8 +18,10 @@ MARKDOWN = "text/markdown"
 TEXT = "text/plain"
 CSV = "text/csv"
 TSV = "text/tab-separated-values"
+EML = "message/rfc822"
+MSG = "application/vnd.ms-outlook"
 
-SUPPORTED = (PDF, DOCX, HTML, MARKDOWN, TEXT, CSV, TSV)
+SUPPORTED = (PDF, DOCX, HTML, MARKDOWN, TEXT, CSV, TSV, EML, MSG)
 
 EXTENSIONS: dict[str, str] = {
     ".pdf": PDF,
@@ -36,6 +38,8 @@ EXTENSIONS: dict[str, str] = {
     ".csv": CSV,
     ".tsv": TSV,
     ".tab": TSV,
+    ".eml": EML,
+    ".msg": MSG,
 }
 
 ALIASES: dict[str, str] = {
@@ -74,12 +78,43 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
 )
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
+_MSG_PROPERTIES = "__properties_version1.0".encode("utf-16-le")  # an Outlook item's property stream
 _HTML_START = re.compile(
     r"^(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b", re.I | re.S
 )
 _HTML_TAG = re.compile(
     r"<(?:html|head|body|title|meta|div|p|table|h[1-6]|article|main|section)\b[^>]*>", re.I
 )
+
+
+_MAIL_HEADER = re.compile(r"([A-Za-z0-9-]{1,60}):[ \t]?[^\r\n]*")
+_MAIL_NAMES = frozenset({"from", "to", "cc", "subject", "date", "message-id", "mime-version", "received",
+                         "return-path", "reply-to", "delivered-to", "content-type", "x-mailer", "sender"})
+_MAIL_KEY = frozenset({"from", "message-id", "mime-version"})
+
+
+def is_mail(text_head: str) -> bool:
+    """Whether the text starts with RFC 822 headers: every line up to the first blank one a header (or its folded
+    continuation), at least three of them known mail headers, one of From, Message-ID or MIME-Version."""
+    names: set[str] = set()
+    lines = text_head.lstrip("\ufeff").split("\n")
+    if len(text_head) >= 8192:
+        lines = lines[:-1]  # a head cut from a longer file: its last line may be cut inside a header's name
+    for i, line in enumerate(lines[:200]):
+        line = line.rstrip("\r")
+        if not line:
+            break
+        if line[0] in " \t" and i:
+            continue
+        m = _MAIL_HEADER.fullmatch(line)
+        if m is None:
+            return False
+        names.add(m.group(1).lower())
+    else:
+        if len(text_head) < 8192:  # the whole file is headers: no body, not a message
+            return False
+    known = names & _MAIL_NAMES
+    return len(known) >= 3 and bool(known & _MAIL_KEY)
 
 
 def extension_type(filename: str) -> str | None:
@@ -165,6 +200,8 @@ def sniff_type(data: bytes, filename: str) -> str:
     if head.startswith(_OLE2):
         if _ENCRYPTED_PACKAGE in data[:1_000_000]:
             return DOCX  # a password-protected OOXML file; the DOCX loader says so
+        if _MSG_PROPERTIES in data or by_name == MSG:
+            return MSG  # an Outlook message (the MSG loader says why when it is not a readable one)
         raise UnsupportedMediaType(
             "a legacy Microsoft Office binary file (.doc/.xls/.ppt) is not supported; save it as .docx"
         )
@@ -187,6 +224,8 @@ def sniff_type(data: bytes, filename: str) -> str:
         text_head = head.decode("latin-1")
     if by_name == HTML:
         return HTML
+    if by_name in (None, TEXT, EML, MSG) and is_mail(text_head):
+        return EML
     if by_name != MARKDOWN and _is_html(text_head):
         return HTML
     if by_name == MARKDOWN and _HTML_START.match(text_head.lstrip()):

@@ -9,6 +9,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from ragd.models import ParsedDocument
 
+from ._boilerplate import ChromeFilter
 from ._build import DocBuilder, collapse, markdown_table
 from ._decode import bom_encoding, decode_text
 from .detect import HTML
@@ -184,9 +185,10 @@ def table_grid(table: LexborNode) -> list[list[str]]:
 
 
 class _Walker:
-    def __init__(self, builder: DocBuilder, drop: frozenset[str]) -> None:
+    def __init__(self, builder: DocBuilder, drop: frozenset[str], chrome: ChromeFilter | None = None) -> None:
         self.b = builder
         self.drop = drop
+        self.chrome = chrome or (lambda _node: False)
         self.buf: list[str] = []
 
     def flush(self) -> None:
@@ -200,7 +202,7 @@ class _Walker:
             tag = child.tag
             if tag == "-text":
                 self.buf.append(child.text(deep=False) or "")
-            elif tag is None or tag.startswith("-") or tag in self.drop or _hidden(child):
+            elif tag is None or tag.startswith("-") or tag in self.drop or _hidden(child) or self.chrome(child):
                 continue
             elif tag == "br":
                 self.buf.append("\n")
@@ -280,7 +282,7 @@ def load_html(data: bytes, filename: str) -> ParsedDocument:
     # Inside <main>/<article> a <header> usually holds the page's own title; around it, it is site chrome.
     drop = DROP if focused else DROP | {"header", "footer"}
     if root is not None:
-        walker = _Walker(builder, drop)
+        walker = _Walker(builder, drop, ChromeFilter(len(root.text(deep=True) or "")))
         walker.walk(root)
         walker.flush()
     title_node = tree.css_first("title")

@@ -22,6 +22,7 @@ import psycopg
 from ragd.errors import ConfigurationError
 from ragd.store.postgres.schema_audit import _m005_audit
 from ragd.store.postgres.schema_blobs import _m007_blobs
+from ragd.store.postgres.schema_children import _m010_child_documents
 from ragd.store.postgres.schema_dense import _m006_dense
 from ragd.store.postgres.schema_identities import _m003_identities, _m004_conversations
 from ragd.store.postgres.schema_lexical import _m002_lexical
@@ -161,7 +162,7 @@ def _m009_sync_files(conn: Conn) -> None:
 #: In order; a migration's number is its position + 1. Never edit one that shipped: append a new one.
 MIGRATIONS: list[Callable[[Conn], None]] = [
     _m001_documents, _m002_lexical, _m003_identities, _m004_conversations, _m005_audit, _m006_dense,
-    _m007_blobs, _m008_job_queues, _m009_sync_files,
+    _m007_blobs, _m008_job_queues, _m009_sync_files, _m010_child_documents,
 ]
 
 

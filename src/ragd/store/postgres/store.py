@@ -32,7 +32,7 @@ from ragd.store.postgres.changes import ChangeLogMixin
 from ragd.store.postgres.connection import Database, to_array
 from ragd.store.postgres.jobs import JobsMixin
 from ragd.store.postgres.submit import NEWEST_FIRST as _NEWEST_FIRST
-from ragd.store.postgres.submit import SubmitMixin
+from ragd.store.postgres.submit import SubmitMixin, metadata_json
 from ragd.store.postgres.sync_state import SyncStateMixin
 from ragd.store.rows import CHUNK_SELECT as _CHUNK_SELECT
 from ragd.store.rows import DOC_COLUMNS as _DOC_COLUMNS
@@ -188,12 +188,18 @@ class PostgresStore(ChangeLogMixin, JobsMixin, SubmitMixin, SyncStateMixin):
             for e in entries:
                 cursor = conn.execute(
                     "UPDATE documents SET status = %s, error = NULL, error_code = NULL, failed_step = NULL, "
-                    "pages = COALESCE(%s, pages), title = COALESCE(%s, title), updated_at = %s WHERE id = %s",
-                    (DocStatus.CHUNKING.value, e.pages, e.title, now, e.doc_id),
+                    "pages = COALESCE(%s, pages), title = COALESCE(%s, title), metadata = COALESCE(%s, metadata), "
+                    "updated_at = %s WHERE id = %s",
+                    (DocStatus.CHUNKING.value, e.pages, e.title,
+                     None if e.metadata is None else metadata_json(e.metadata), now, e.doc_id),
                 )
                 if cursor.rowcount == 0:
                     raise DocumentNotFound(f"no document {e.doc_id!r}")
                 self._save_text(conn, e.doc_id, e.text)
+
+    def list_children(self, doc_id: str) -> list[Document]:
+        sql = f"SELECT {_DOC_COLUMNS} FROM documents WHERE parent_id = %s ORDER BY created_at, id"
+        return [self._row_to_document(r) for r in self._db.conn().execute(sql, (doc_id,)).fetchall()]
 
     def get_text(self, doc_id: str) -> str | None:
         row = self._db.conn().execute("SELECT text FROM doc_text WHERE doc_id = %s", (doc_id,)).fetchone()
@@ -260,7 +266,7 @@ class PostgresStore(ChangeLogMixin, JobsMixin, SubmitMixin, SyncStateMixin):
     def delete_document(self, doc_id: str) -> bool:
         with self._db.write() as conn:
             lock_changes(conn)
-            return self._delete_document(conn, doc_id)
+            return self._delete_document_tree(conn, doc_id, [])
 
     # -- embedding cache -------------------------------------------------------------------------------------
     def get_embeddings(self, model: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:

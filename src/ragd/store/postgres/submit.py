@@ -41,10 +41,14 @@ LOCK_CLASS = 0x72646F63
 """First key of the two-key ``pg_advisory_xact_lock`` of document names and hashes (a key space apart from the
 one-key locks ``CHANGES_LOCK`` and ``MIGRATE_LOCK``)."""
 _INSERT = (
-    f"INSERT INTO documents ({DOC_COLUMNS}, lineage) VALUES ({', '.join(['%s'] * 19)}, "
+    f"INSERT INTO documents ({DOC_COLUMNS}, lineage) VALUES ({', '.join(['%s'] * 20)}, "
     "COALESCE(%s::text, (SELECT lineage FROM documents WHERE id = %s), %s))"
 )
 _SAME_BYTES = "ON CONFLICT (tenant_id, collection, content_hash) DO NOTHING"
+_DESCENDANTS = (
+    "WITH RECURSIVE tree(id) AS (SELECT id FROM documents WHERE parent_id = %s "
+    "UNION SELECT d.id FROM documents AS d JOIN tree AS t ON d.parent_id = t.id) SELECT id FROM tree"
+)
 Conn = psycopg.Connection[Any]
 
 
@@ -120,8 +124,9 @@ class SubmitMixin:
             for doc in docs:
                 previous = conn.execute(
                     "SELECT id, lineage FROM documents WHERE tenant_id = %s AND collection = %s AND filename = %s "
-                    "AND (%s OR uploaded_by IS NOT DISTINCT FROM %s) ORDER BY ord DESC LIMIT 1",
-                    (doc.tenant_id, doc.collection, doc.filename, replace_others, doc.uploaded_by),
+                    "AND (%s OR uploaded_by IS NOT DISTINCT FROM %s) AND parent_id IS NOT DISTINCT FROM %s "
+                    "ORDER BY ord DESC LIMIT 1",
+                    (doc.tenant_id, doc.collection, doc.filename, replace_others, doc.uploaded_by, doc.parent_id),
                 ).fetchone()
                 candidate = dataclasses.replace(doc, replaces=previous[0] if previous else None)
                 stored = self._insert_document(conn, candidate, True, now, on_same_bytes=_SAME_BYTES, queue=queue,
@@ -163,7 +168,7 @@ class SubmitMixin:
             stored.id, stored.collection, stored.filename, stored.content_hash, stored.mime, stored.size,
             stored.status.value, stored.error, stored.error_code, stored.failed_step, stored.num_chunks,
             stored.pages, stored.title, metadata_json(stored.metadata), stored.replaces, now, now,
-            stored.tenant_id, stored.uploaded_by, lineage, stored.replaces, stored.id,
+            stored.tenant_id, stored.uploaded_by, stored.parent_id, lineage, stored.replaces, stored.id,
         )
         try:
             cursor = conn.execute(f"{_INSERT} {on_same_bytes}", values)
@@ -186,9 +191,19 @@ class SubmitMixin:
                 (doc_id,),
             )
         ]
-        for other in older:
-            self._delete_document(conn, other)
+        for other in list(older):
+            self._delete_document_tree(conn, other, older)
         return older
+
+    @classmethod
+    def _delete_document_tree(cls, conn: Conn, doc_id: str, descendants: list[str]) -> bool:
+        """Delete ``doc_id`` and every document found inside it (its attachments, theirs…), whose ids are appended
+        to ``descendants``; False if ``doc_id`` was absent. The caller holds ``CHANGES_LOCK``."""
+        children = [r[0] for r in conn.execute(_DESCENDANTS, (doc_id,))]
+        for child in children:
+            cls._delete_document(conn, child)
+        descendants.extend(children)
+        return cls._delete_document(conn, doc_id)
 
     @staticmethod
     def _delete_document(conn: Conn, doc_id: str) -> bool:

@@ -23,6 +23,7 @@ from collections.abc import Callable
 
 from ragd.errors import ConfigurationError
 from ragd.store.sync_state import SYNC_FILES_TABLE, SYNC_LEASES_TABLE
+from ragd.store.sqlite.schema_children import _m011_child_documents
 
 
 def _m001_initial(conn: sqlite3.Connection) -> None:
@@ -409,6 +410,7 @@ def _m010_sync_files(conn: sqlite3.Connection) -> None:
 MIGRATIONS: list[Migration] = [
     _m001_initial, _m002_conversations, _m003_identities, _m004_audit, _m005_lookup_indexes,
     _m006_unique_documents, _m007_sessions, _m008_tenant_owned_default, _m009_job_queues, _m010_sync_files,
+    _m011_child_documents,
 ]
 
 

@@ -168,8 +168,10 @@ class SqliteStore(ChangeLogMixin, JobsMixin, SubmitMixin, SyncStateMixin):
             for e in entries:
                 cursor = conn.execute(
                     "UPDATE documents SET status = ?, error = NULL, error_code = NULL, failed_step = NULL, "
-                    "pages = COALESCE(?, pages), title = COALESCE(?, title), updated_at = ? WHERE id = ?",
-                    (DocStatus.CHUNKING.value, e.pages, e.title, now, e.doc_id),
+                    "pages = COALESCE(?, pages), title = COALESCE(?, title), metadata = COALESCE(?, metadata), "
+                    "updated_at = ? WHERE id = ?",
+                    (DocStatus.CHUNKING.value, e.pages, e.title,
+                     None if e.metadata is None else json.dumps(e.metadata), now, e.doc_id),
                 )
                 if cursor.rowcount == 0:
                     raise DocumentNotFound(f"no document {e.doc_id!r}")
@@ -178,6 +180,10 @@ class SqliteStore(ChangeLogMixin, JobsMixin, SubmitMixin, SyncStateMixin):
                     "ON CONFLICT (doc_id) DO UPDATE SET text = excluded.text",
                     (e.doc_id, e.text),
                 )
+
+    def list_children(self, doc_id: str) -> list[Document]:
+        sql = f"SELECT {_DOC_COLUMNS} FROM documents WHERE parent_id = ? ORDER BY created_at, id"
+        return [self._row_to_document(r) for r in self._db.conn().execute(sql, (doc_id,)).fetchall()]
 
     def get_text(self, doc_id: str) -> str | None:
         row = self._db.conn().execute("SELECT text FROM doc_text WHERE doc_id = ?", (doc_id,)).fetchone()
@@ -251,7 +257,7 @@ class SqliteStore(ChangeLogMixin, JobsMixin, SubmitMixin, SyncStateMixin):
 
     def delete_document(self, doc_id: str) -> bool:
         with self._db.write() as conn:
-            return self._delete_document(conn, doc_id)
+            return self._delete_document_tree(conn, doc_id, [])
 
     # -- embedding cache -------------------------------------------------------------------------------------
     def get_embeddings(self, model: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:

@@ -25,10 +25,14 @@ if TYPE_CHECKING:
     from ragd.store.sqlite.connection import Database
 
 _INSERT = (
-    f"INSERT INTO documents ({DOC_COLUMNS}, lineage) VALUES ({', '.join('?' * 19)}, "
+    f"INSERT INTO documents ({DOC_COLUMNS}, lineage) VALUES ({', '.join('?' * 20)}, "
     "COALESCE((SELECT lineage FROM documents WHERE id = ?), ?))"
 )
 _SAME_BYTES = "ON CONFLICT (tenant_id, collection, content_hash) DO NOTHING"
+_DESCENDANTS = (
+    "WITH RECURSIVE tree(id) AS (SELECT id FROM documents WHERE parent_id = ? "
+    "UNION SELECT d.id FROM documents AS d JOIN tree AS t ON d.parent_id = t.id) SELECT id FROM tree"
+)
 
 
 class SubmitMixin:
@@ -59,8 +63,8 @@ class SubmitMixin:
             for doc in docs:
                 previous = conn.execute(
                     "SELECT id FROM documents WHERE tenant_id = ? AND collection = ? AND filename = ? "
-                    "AND (? OR uploaded_by IS ?) ORDER BY created_at DESC, rowid DESC LIMIT 1",
-                    (doc.tenant_id, doc.collection, doc.filename, replace_others, doc.uploaded_by),
+                    "AND (? OR uploaded_by IS ?) AND parent_id IS ? ORDER BY created_at DESC, rowid DESC LIMIT 1",
+                    (doc.tenant_id, doc.collection, doc.filename, replace_others, doc.uploaded_by, doc.parent_id),
                 ).fetchone()
                 candidate = dataclasses.replace(doc, replaces=previous[0] if previous else None)
                 stored = self._insert_document(conn, candidate, True, now, on_same_bytes=_SAME_BYTES, queue=queue)
@@ -100,7 +104,7 @@ class SubmitMixin:
             stored.id, stored.collection, stored.filename, stored.content_hash, stored.mime, stored.size,
             stored.status.value, stored.error, stored.error_code, stored.failed_step, stored.num_chunks,
             stored.pages, stored.title, json.dumps(stored.metadata), stored.replaces, now, now, stored.tenant_id,
-            stored.uploaded_by, stored.replaces, stored.id,
+            stored.uploaded_by, stored.parent_id, stored.replaces, stored.id,
         )
         try:
             cursor = conn.execute(f"{_INSERT} {on_same_bytes}", values)
@@ -122,9 +126,19 @@ class SubmitMixin:
                 (doc_id,),
             )
         ]
-        for other in older:
-            self._delete_document(conn, other)
+        for other in list(older):
+            self._delete_document_tree(conn, other, older)
         return older
+
+    @classmethod
+    def _delete_document_tree(cls, conn: sqlite3.Connection, doc_id: str, descendants: list[str]) -> bool:
+        """Delete ``doc_id`` and every document found inside it (its attachments, theirs…), whose ids are appended
+        to ``descendants``; False if ``doc_id`` was absent."""
+        children = [r[0] for r in conn.execute(_DESCENDANTS, (doc_id,))]
+        for child in children:
+            cls._delete_document(conn, child)
+        descendants.extend(children)
+        return cls._delete_document(conn, doc_id)
 
     @staticmethod
     def _delete_document(conn: sqlite3.Connection, doc_id: str) -> bool:

@@ -222,7 +222,8 @@ function renderSources() {
   if (!cites.length) { view.sources.append(h("p", { class: "muted" }, t("ask.noSources"))); return; }
   view.sources.append(h("ol", {}, cites.map((c) => h("li", { class: "source" },
     h("button", { type: "button", "data-testid": "source", onclick: (e) => openCitation(c, e.currentTarget) },
-      h("div", { class: "title" }, `[${c.marker}] ${c.filename}`),
+      h("div", { class: "title" }, `[${c.marker}] ${c.filename}`
+        + (c.attached_to ? `, ${t("ask.attachedTo", { parent: c.attached_to })}` : "")),
       h("div", { class: "muted" }, c.page ? t("ask.page", { page: c.page }) : "",
         c.heading_path && c.heading_path.length ? ` · ${c.heading_path.join(" › ")}` : ""),
       h("div", { class: "snippet" }, c.text))))));

@@ -1,0 +1,37 @@
+"""Migrations 10 and 11 on a database made before it: its documents are uploads (``parent_id`` NULL), still listed, read
+and deleted as before."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from ragd.store.sqlite import SqliteStore
+from ragd.store.sqlite.schema import MIGRATIONS
+
+pytestmark = pytest.mark.sqlite_only  # the SQLite adapter itself: its file, connections, migrations
+
+RELEASED = 9
+"""Schema version of the last release before child documents (``_m009_job_queues``)."""
+
+
+def test_old_documents_are_uploads_without_parent(tmp_path: Path) -> None:
+    path = tmp_path / "ragd.sqlite3"
+    conn = sqlite3.connect(path, isolation_level=None)
+    for step in MIGRATIONS[:RELEASED]:
+        step(conn)
+    conn.execute(f"PRAGMA user_version = {RELEASED}")
+    conn.execute(
+        "INSERT INTO documents (id, collection, filename, content_hash, mime, size, status, created_at, updated_at, "
+        "lineage) VALUES ('d0', 'default', 'a.txt', 'h0', 'text/plain', 4, 'indexed', 1.0, 1.0, 'd0')")
+    conn.close()
+    store = SqliteStore(path)
+    try:
+        store.migrate()
+        doc = store.get_document("d0")
+        assert doc is not None and doc.parent_id is None and store.list_children("d0") == []
+        assert store.delete_document("d0") and store.get_document("d0") is None
+    finally:
+        store.close()
