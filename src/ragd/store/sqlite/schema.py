@@ -22,8 +22,8 @@ import sqlite3
 from collections.abc import Callable
 
 from ragd.errors import ConfigurationError
-from ragd.store.sync_state import SYNC_FILES_TABLE, SYNC_LEASES_TABLE
 from ragd.store.sqlite.schema_children import _m011_child_documents
+from ragd.store.sync_state import SYNC_FILES_TABLE, SYNC_LEASES_TABLE
 
 
 def _m001_initial(conn: sqlite3.Connection) -> None:
