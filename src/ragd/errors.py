@@ -324,4 +324,3 @@ class DocumentEntities(DocumentCorrupt):
     """A document's XML declares entities (a DTD internal subset): refused, as in a "billion laughs" attack."""
 
     code, title = "xml_entities_refused", "XML entities refused"
-

@@ -10,10 +10,16 @@ class OfficeSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     max_sheet_cells: int = Field(
-        200_000, ge=1, le=10_000_000, description="Most non-empty cells read from one spreadsheet (XLSX, ODS), all "
-        "sheets together; rows past the limit are dropped and a note says so in the text."
+        200_000,
+        ge=1,
+        le=10_000_000,
+        description="Most non-empty cells read from one spreadsheet (XLSX, ODS), all "
+        "sheets together; rows past the limit are dropped and a note says so in the text.",
     )
     max_xml_depth: int = Field(
-        100, ge=16, le=250, description="Deepest XML element nesting accepted in an office, OpenDocument or EPUB "
-        "file (422 document_too_deep above)."
+        100,
+        ge=16,
+        le=250,
+        description="Deepest XML element nesting accepted in an office, OpenDocument or EPUB "
+        "file (422 document_too_deep above).",
     )

@@ -23,7 +23,7 @@ from ragd.embed.base import Embedder, TokenCounter
 from ragd.errors import DocumentError, DocumentNotFound, ParserFailed, PayloadTooLarge
 from ragd.ingest.chunking import chunk_document
 from ragd.ingest.files import FileStore, sanitize_filename
-from ragd.ingest.loaders import check_page_limit, load_document, sniff_type
+from ragd.ingest.loaders import LoaderLimits, check_page_limit, load_document, sniff_type
 from ragd.models import ChunkDraft, DocStatus, Document, ParsedDocument, ParsedRecord
 from ragd.observability.hooks import NO_HOOKS, Hooks
 from ragd.privacy.apply import CollectionPrivacy, effective, redact_document
@@ -393,7 +393,9 @@ class IngestService:
         if data is None:
             raise _at(DocumentError("the stored original file is missing; upload it again"), "parsing")
         try:
-            parsed = load_document(data, doc.filename, mime=doc.mime, max_pages=self._settings.ingest.max_pages)
+            office = self._settings.office
+            parsed = load_document(data, doc.filename, mime=doc.mime, max_pages=self._settings.ingest.max_pages,
+                                   limits=LoaderLimits(office.max_sheet_cells, office.max_xml_depth))
         except DocumentError as exc:
             raise _at(exc, "parsing") from None
         except Exception as exc:

@@ -17,7 +17,7 @@ BILLION_LAUGHS = (
 
 def deep_xml(depth: int, tag: str = "d") -> bytes:
     """Well-formed XML ``depth`` elements deep."""
-    return b'<?xml version="1.0"?>' + f"<{tag}>" .encode() * depth + f"</{tag}>".encode() * depth
+    return b'<?xml version="1.0"?>' + f"<{tag}>".encode() * depth + f"</{tag}>".encode() * depth
 
 
 def rezip(data: bytes, replace: dict[str, bytes]) -> bytes:

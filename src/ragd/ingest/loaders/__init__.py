@@ -9,15 +9,31 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ragd.errors import DocumentCorrupt, DocumentError, TooManyPages, UnsupportedMediaType
-from ragd.errors import DocumentTooDeep
+from ragd.errors import DocumentCorrupt, DocumentError, DocumentTooDeep, TooManyPages, UnsupportedMediaType
 from ragd.models import ParsedDocument
 
+from ._limits import LoaderLimits, using_limits
 from .base import Loader
 from .csv import load_csv, load_tsv
-from ._limits import LoaderLimits, using_limits
-from .detect import CSV, DOCX, EPUB, HTML, MARKDOWN, ODP, ODS, ODT, PDF, PPTX, RTF, SUPPORTED, TEXT, TSV, XLSX
-from .detect import normalize_mime, sniff_type
+from .detect import (
+    CSV,
+    DOCX,
+    EPUB,
+    HTML,
+    MARKDOWN,
+    ODP,
+    ODS,
+    ODT,
+    PDF,
+    PPTX,
+    RTF,
+    SUPPORTED,
+    TEXT,
+    TSV,
+    XLSX,
+    normalize_mime,
+    sniff_type,
+)
 from .docx import load_docx
 from .epub import load_epub
 from .html import load_html

@@ -15,11 +15,12 @@ class LoaderLimits:
     max_xml_depth: int = 100
 
 
-_CURRENT: ContextVar[LoaderLimits] = ContextVar("ragd_loader_limits", default=LoaderLimits())
+_DEFAULT = LoaderLimits()
+_CURRENT: ContextVar[LoaderLimits | None] = ContextVar("ragd_loader_limits", default=None)
 
 
 def current_limits() -> LoaderLimits:
-    return _CURRENT.get()
+    return _CURRENT.get() or _DEFAULT
 
 
 @contextlib.contextmanager

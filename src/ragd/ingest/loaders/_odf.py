@@ -24,13 +24,22 @@ def q(ns: str, name: str) -> str:
     return f"{{{ns}}}{name}"
 
 
-T_P, T_H, T_LIST, T_ITEM, T_HEADER = q(TEXT, "p"), q(TEXT, "h"), q(TEXT, "list"), q(TEXT, "list-item"), q(
-    TEXT, "list-header"
+T_P, T_H, T_LIST, T_ITEM, T_HEADER = (
+    q(TEXT, "p"),
+    q(TEXT, "h"),
+    q(TEXT, "list"),
+    q(TEXT, "list-item"),
+    q(TEXT, "list-header"),
 )
 T_S, T_TAB, T_BREAK = q(TEXT, "s"), q(TEXT, "tab"), q(TEXT, "line-break")
-_SKIP_INLINE = {q(TEXT, n) for n in ("note", "tracked-changes", "bookmark-ref", "ruby-text")} | {q(OFFICE, "annotation")}
-TABLE_T, ROW, CELL, COVERED = q(TABLE, "table"), q(TABLE, "table-row"), q(TABLE, "table-cell"), q(
-    TABLE, "covered-table-cell"
+_SKIP_INLINE = {q(TEXT, n) for n in ("note", "tracked-changes", "bookmark-ref", "ruby-text")} | {
+    q(OFFICE, "annotation")
+}
+TABLE_T, ROW, CELL, COVERED = (
+    q(TABLE, "table"),
+    q(TABLE, "table-row"),
+    q(TABLE, "table-cell"),
+    q(TABLE, "covered-table-cell"),
 )
 _ROW_GROUPS = {q(TABLE, n) for n in ("table-header-rows", "table-rows", "table-row-group")}
 

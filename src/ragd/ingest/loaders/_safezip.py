@@ -60,6 +60,8 @@ def check_archive(zf: zipfile.ZipFile, label: str) -> None:
 @contextmanager
 def open_zip(data: bytes, label: str) -> Iterator[zipfile.ZipFile]:
     """The checked archive; zip-level read errors inside the block become ``DocumentCorrupt``."""
+    if not data.strip():
+        raise DocumentEmpty(f"the {label} file is empty (0 bytes)")
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except ZIP_ERRORS as exc:

@@ -124,8 +124,13 @@ _OOXML_MAIN: tuple[tuple[str, str], ...] = (
     ("ms-excel.sheet.macroenabled.main+xml", XLSX),
 )
 _ODF_MIMETYPES = {
-    ODT: ODT, ODS: ODS, ODP: ODP, EPUB: EPUB,
-    ODT + "-template": ODT, ODS + "-template": ODS, ODP + "-template": ODP,
+    ODT: ODT,
+    ODS: ODS,
+    ODP: ODP,
+    EPUB: EPUB,
+    ODT + "-template": ODT,
+    ODS + "-template": ODS,
+    ODP + "-template": ODP,
 }
 _MAIN_PARTS = (("word/document.xml", DOCX), ("ppt/presentation.xml", PPTX), ("xl/workbook.xml", XLSX))
 

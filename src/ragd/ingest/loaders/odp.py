@@ -8,7 +8,20 @@ from lxml import etree
 from ragd.models import ParsedDocument
 
 from ._build import DocBuilder, collapse
-from ._odf import DRAW, PRESENTATION, T_H, T_LIST, T_P, TABLE_T, flat_text, inline_text, list_lines, open_body, q, table_rows
+from ._odf import (
+    DRAW,
+    PRESENTATION,
+    T_H,
+    T_LIST,
+    T_P,
+    TABLE_T,
+    flat_text,
+    inline_text,
+    list_lines,
+    open_body,
+    q,
+    table_rows,
+)
 from ._safezip import open_zip, refuse_ole2
 from .detect import ODP
 from .pptx import NOTES_PREFIX

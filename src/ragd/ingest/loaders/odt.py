@@ -13,7 +13,9 @@ from ._safezip import open_zip, refuse_ole2
 from .detect import ODT
 
 _CONTAINERS = {q(TEXT, n) for n in ("section", "index-body", "deletion-skip")} | {
-    q(TEXT, "table-of-content"), q(DRAW, "frame"), q(DRAW, "text-box"),
+    q(TEXT, "table-of-content"),
+    q(DRAW, "frame"),
+    q(DRAW, "text-box"),
 }
 _SKIP = {q(TEXT, n) for n in ("tracked-changes", "table-of-content", "sequence-decls", "variable-decls")}
 _FRAMES = q(DRAW, "frame")
