@@ -20,6 +20,6 @@ class OfficeSettings(BaseModel):
         100,
         ge=16,
         le=250,
-        description="Deepest XML element nesting accepted in an office, OpenDocument or EPUB "
-        "file (422 document_too_deep above).",
+        description="Deepest XML element nesting accepted in a DOCX, PPTX, XLSX, ODT, ODS, ODP or EPUB "
+        "file (the document fails with document_too_deep above).",
     )
