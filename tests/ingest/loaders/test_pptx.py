@@ -22,7 +22,7 @@ def build_pptx() -> bytes:
     para = s1.placeholders[1].text_frame.add_paragraph()
     para.text = "Beta in March"
     para.level = 1
-    s1.notes_slide.notes_text_frame.text = "Mention the budget freeze"
+    s1.notes_slide.notes_text_frame.text = "The public beta of the sync feature starts in March."
     s2 = prs.slides.add_slide(prs.slide_layouts[5])  # title only
     s2.shapes.title.text = "Costs"
     table = s2.shapes.add_table(3, 2, Inches(1), Inches(2), Inches(6), Inches(2)).table
@@ -45,7 +45,7 @@ def test_slides_are_pages_with_titles_text_tables_and_notes() -> None:
     kinds = [(b.kind, b.page, b.text) for b in doc.blocks]
     assert kinds[0] == ("heading", 1, "Slide 1: Roadmap")
     assert ("paragraph", 1, "Ship the sync feature\n  Beta in March") in kinds
-    assert ("paragraph", 1, "Speaker notes: Mention the budget freeze") in kinds
+    assert ("paragraph", 1, "Speaker notes: The public beta of the sync feature starts in March.") in kinds
     assert ("heading", 2, "Slide 2: Costs") in kinds
     table = next(b for b in doc.blocks if b.kind == "table")
     assert table.page == 2 and table.header_lines == 2

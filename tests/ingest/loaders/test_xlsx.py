@@ -31,8 +31,8 @@ def build_xlsx() -> bytes:
     ws.title = "Budget"
     ws.append([None])  # an empty first row and column, trimmed away
     ws.append([None, "Item", "Cost", "Date"])
-    ws.append([None, "Servers", 1200, dt.date(2026, 3, 1)])
-    ws.append([None, "Licences", 300.5, None])
+    ws.append([None, "Laptops", 1200, dt.date(2026, 3, 1)])
+    ws.append([None, "Monitors", 300.5, None])
     ws.append([None, "Total", "=SUM(C3:C4)", None])
     notes = wb.create_sheet("Notes")
     notes["A1"] = "Approved by the board"
@@ -52,8 +52,8 @@ def test_each_sheet_is_a_table_under_its_name_with_cached_formula_values() -> No
     assert table.text.split("\n") == [
         "| Item | Cost | Date |",
         "|---|---|---|",
-        "| Servers | 1200 | 2026-03-01 |",
-        "| Licences | 300.5 |  |",
+        "| Laptops | 1200 | 2026-03-01 |",
+        "| Monitors | 300.5 |  |",
         "| Total | 1500.5 |  |",
     ]
     assert [(b.kind, b.text) for b in doc.blocks[2:]] == [("heading", "Notes"), ("paragraph", "Approved by the board")]
