@@ -43,8 +43,9 @@ def test_entities_are_refused_and_never_expanded() -> None:
 
 
 def test_archive_limits() -> None:
-    with pytest.raises(DocumentArchiveTooLarge, match="entries"), open_zip(
-        _zip({f"f{i}": b"" for i in range(MAX_ENTRIES + 1)}), "ODT"
+    with (
+        pytest.raises(DocumentArchiveTooLarge, match="entries"),
+        open_zip(_zip({f"f{i}": b"" for i in range(MAX_ENTRIES + 1)}), "ODT"),
     ):
         pass
     with pytest.raises(DocumentCorrupt, match="not a readable zip"), open_zip(b"PK\x03\x04junk", "ODS"):
