@@ -41,6 +41,11 @@ def test_pptx_and_xlsx_answers_cite_slide_and_sheet(extractive_server: Server, e
     assert sheet["filename"] == "budget.xlsx" and sheet["heading_path"] == ["Budget"]
     assert "| Laptops | 1200 |" in sheet["text"]
 
+    only = {"collection": COLLECTION, "file_types": ["xlsx"]}
+    r = ext.post("/api/v1/query", json={"query": "slide roadmap costs", "top_k": 5, "filters": only})
+    assert r.status_code == 200, r.text
+    assert {hit["filename"] for hit in r.json()["results"]} == {"budget.xlsx"}
+
 
 def test_legacy_doc_upload_is_refused_with_the_conversion(ext: httpx.Client) -> None:
     doc = ole2({"WordDocument": b"\xec\xa5", "1Table": b""})

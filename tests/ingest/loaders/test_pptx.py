@@ -6,6 +6,7 @@ import io
 
 import pytest
 from pptx import Presentation
+from pptx.enum.shapes import PP_PLACEHOLDER
 from pptx.util import Inches
 from tests.ingest.loaders._office_testdata import BILLION_LAUGHS, bomb, deep_xml, rezip
 
@@ -22,6 +23,11 @@ def build_pptx() -> bytes:
     para = s1.placeholders[1].text_frame.add_paragraph()
     para.text = "Beta in March"
     para.level = 1
+    number = next(
+        p for p in prs.slide_layouts[1].placeholders if p.placeholder_format.type == PP_PLACEHOLDER.SLIDE_NUMBER
+    )
+    s1.shapes.clone_placeholder(number)  # slide chrome: left out
+    next(p for p in s1.placeholders if p.placeholder_format.type == PP_PLACEHOLDER.SLIDE_NUMBER).text_frame.text = "77"
     s1.notes_slide.notes_text_frame.text = "The public beta of the sync feature starts in March."
     s2 = prs.slides.add_slide(prs.slide_layouts[5])  # title only
     s2.shapes.title.text = "Costs"
@@ -52,6 +58,7 @@ def test_slides_are_pages_with_titles_text_tables_and_notes() -> None:
     assert table.text == "| Item | Cost |\n|---|---|\n| Servers | 1200 |\n| Licences | 300 |"
     assert table.heading_path == ["Slide 2: Costs"]
     assert ("heading", 3, "Slide 3") in kinds and ("paragraph", 3, "Questions welcome") in kinds
+    assert "77" not in doc.text
     for b in doc.blocks:
         assert doc.text[b.start : b.end] == b.text
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from pptx import Presentation
-from pptx.enum.shapes import MSO_SHAPE_TYPE
+from pptx.enum.shapes import MSO_SHAPE_TYPE, PP_PLACEHOLDER
 
 from ragd.errors import DocumentCorrupt
 from ragd.models import ParsedDocument
@@ -22,6 +22,12 @@ from ._safezip import open_zip, refuse_ole2, scan_parts
 from .detect import PPTX
 
 NOTES_PREFIX = "Speaker notes:"
+_CHROME = {PP_PLACEHOLDER.FOOTER, PP_PLACEHOLDER.SLIDE_NUMBER, PP_PLACEHOLDER.DATE, PP_PLACEHOLDER.HEADER}
+
+
+def _chrome(shape: Any) -> bool:
+    """A footer, slide number, date or header placeholder: the same on every slide, not content."""
+    return bool(shape.is_placeholder and shape.placeholder_format.type in _CHROME)
 
 
 def _shapes(shapes: Iterable[Any]) -> Iterator[Any]:
@@ -50,7 +56,7 @@ def _slide(builder: DocBuilder, slide: Any, number: int) -> None:
     title = collapse(title_shape.text_frame.text) if title_shape is not None and title_shape.has_text_frame else ""
     builder.heading(f"Slide {number}: {title}" if title else f"Slide {number}", 1, page=number)
     for shape in _shapes(slide.shapes):
-        if title_shape is not None and shape.shape_id == title_shape.shape_id:
+        if (title_shape is not None and shape.shape_id == title_shape.shape_id) or _chrome(shape):
             continue
         if getattr(shape, "has_table", False) and shape.has_table:
             builder.table(_table_rows(shape.table), page=number)
