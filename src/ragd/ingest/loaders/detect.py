@@ -182,9 +182,8 @@ _LEGACY: tuple[tuple[str, str, str], ...] = (
 
 def _legacy_office(data: bytes) -> LegacyFormat | UnsupportedMediaType:
     """The 415 to raise for an OLE2 compound file that is not an encrypted OOXML package."""
-    window = data[:2_000_000]
-    for stream, kind, target in _LEGACY:
-        if stream.encode("utf-16-le") + b"\x00\x00" in window:
+    for stream, kind, target in _LEGACY:  # the directory can be anywhere in the file: search it all (memchr-fast)
+        if stream.encode("utf-16-le") + b"\x00\x00" in data:
             return LegacyFormat(
                 f"{kind} is not supported: convert it to .{target} first, e.g. with LibreOffice: "
                 f"`soffice --headless --convert-to {target} FILE` (or open and save it as .{target})"
