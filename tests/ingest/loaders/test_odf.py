@@ -18,7 +18,7 @@ from odf.text import H, List, ListItem, P, S, Span
 from tests.ingest.loaders._office_testdata import BILLION_LAUGHS, bomb, deep_xml, rezip
 
 from ragd.errors import DocumentArchiveTooLarge, DocumentEntities, DocumentTooDeep
-from ragd.ingest.loaders import ODP, ODS, ODT, load_document, sniff_type
+from ragd.ingest.loaders import ODP, ODS, ODT, LoaderLimits, load_document, sniff_type
 
 
 def _save(doc: OpenDocumentText | OpenDocumentSpreadsheet | OpenDocumentPresentation) -> bytes:
@@ -143,3 +143,18 @@ def test_hostile_odf_packages_are_refused(build) -> None:  # type: ignore[no-unt
         load_document(rezip(data, {"content.xml": deep_xml(150)}), "deep.odt")
     with pytest.raises(DocumentEntities):
         load_document(rezip(data, {"content.xml": BILLION_LAUGHS}), "lol.odt")
+
+
+def test_ods_wide_repeated_rows_stop_at_the_scan_budget() -> None:
+    doc = OpenDocumentSpreadsheet()
+    table = Table(name="Wide")
+    row = TableRow(numberrowsrepeated=1_000_000)
+    row.addElement(TableCell(numbercolumnsrepeated=16_000))  # empty up to the sheet's edge, then one value
+    cell = TableCell()
+    cell.addElement(P(text="edge"))
+    row.addElement(cell)
+    table.addElement(row)
+    doc.spreadsheet.addElement(table)
+    parsed = load_document(_save(doc), "wide.ods", limits=LoaderLimits(max_sheet_cells=1000))
+    assert "RAGD_OFFICE__MAX_SHEET_CELLS" in parsed.blocks[-1].text
+    assert parsed.text.count("edge") < 1000

@@ -77,3 +77,13 @@ def test_hostile_xlsx_packages_are_refused() -> None:
         load_document(bomb(data, "xl/media/pad.bin"), "bomb.xlsx")
     with pytest.raises(DocumentEntities):
         load_document(rezip(data, {"xl/worksheets/sheet2.xml": BILLION_LAUGHS}), "lol.xlsx")
+
+
+def test_a_sheet_claiming_its_whole_grid_is_read_by_its_cells() -> None:
+    wb = openpyxl.Workbook()
+    wb.active["A1"] = "first"
+    wb.active["XFD100000"] = "last"  # the dimension becomes A1:XFD100000: 1.6 billion cells if padded
+    buf = io.BytesIO()
+    wb.save(buf)
+    doc = load_document(buf.getvalue(), "corners.xlsx")
+    assert "first" in doc.text and "last" in doc.text and "truncated" not in doc.text

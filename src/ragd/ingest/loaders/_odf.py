@@ -123,7 +123,8 @@ def _rows(table: etree._Element) -> list[etree._Element]:
 
 def table_rows(table: etree._Element, take: Callable[[list[str]], bool] | None = None) -> list[list[str]]:
     """The grid of a ``table:table``: repeated cells and rows expanded, but repeats of empty cells and rows (which
-    fill a sheet to its edge) are not; ``take(row) -> bool`` (a cell budget) may stop the reading."""
+    fill a sheet to its edge) are not; ``take(row) -> bool`` (a cell budget, ``_sheets.CellBudget``) may stop the
+    reading."""
     grid: list[list[str]] = []
     for tr in _rows(table):
         row: list[str] = []

@@ -10,6 +10,8 @@ from decimal import Decimal
 from ._build import DocBuilder, collapse
 from ._limits import current_limits
 
+SCAN_FACTOR = 20
+
 
 def cell_text(value: object) -> str:
     """A cell's value as a reader sees it: ``3`` not ``3.0``, dates in ISO form, booleans as TRUE/FALSE."""
@@ -41,21 +43,35 @@ def trim(rows: Sequence[Sequence[str]]) -> list[list[str]]:
 
 
 class CellBudget:
-    """Counts non-empty cells over a whole workbook; ``exhausted`` once ``office.max_sheet_cells`` is reached."""
+    """Counts cells over a whole document; ``exhausted`` once ``office.max_sheet_cells`` non-empty cells, or
+    :data:`SCAN_FACTOR` times as many cells and rows scanned (empty ones included: a sheet whose one cell sits in
+    its last column and row costs its whole width and height to read), are reached."""
 
     def __init__(self) -> None:
         self.limit = current_limits().max_sheet_cells
+        self.scan_limit = self.limit * SCAN_FACTOR
         self.used = 0
+        self.scanned = 0
         self.exhausted = False
 
     def take(self, row: Sequence[str]) -> bool:
-        """Count ``row``'s cells; ``False`` (and the row is not to be kept) when it would pass the limit."""
+        """Count ``row``'s cells; ``False`` (and the row is not to be kept) when it would pass a limit."""
         cells = sum(1 for c in row if c)
-        if self.used + cells > self.limit:
+        scanned = max(1, len(row))
+        if self.used + cells > self.limit or self.scanned + scanned > self.scan_limit:
             self.exhausted = True
             return False
         self.used += cells
+        self.scanned += scanned
         return True
+
+    def note(self, builder: DocBuilder) -> None:
+        """Say in the text that the document was cut short, if it was."""
+        if self.exhausted:
+            builder.add(
+                "paragraph",
+                f"[ragd: the document was truncated after {self.used} cells (setting RAGD_OFFICE__MAX_SHEET_CELLS)]",
+            )
 
 
 def emit_sheets(builder: DocBuilder, sheets: Iterable[tuple[str, list[list[str]]]], budget: CellBudget) -> None:
@@ -69,8 +85,4 @@ def emit_sheets(builder: DocBuilder, sheets: Iterable[tuple[str, list[list[str]]
             builder.add("paragraph", "\n".join(" ".join(c for c in r if c) for r in grid))
         else:
             builder.table(grid)
-    if budget.exhausted:
-        builder.add(
-            "paragraph",
-            f"[ragd: the spreadsheet was truncated after {budget.used} cells (setting RAGD_OFFICE__MAX_SHEET_CELLS)]",
-        )
+    budget.note(builder)

@@ -23,6 +23,7 @@ from ._odf import (
     table_rows,
 )
 from ._safezip import open_zip, refuse_ole2
+from ._sheets import CellBudget
 from .detect import ODP
 from .pptx import NOTES_PREFIX
 
@@ -30,26 +31,26 @@ _PAGE, _FRAME, _NOTES = q(DRAW, "page"), q(DRAW, "frame"), q(PRESENTATION, "note
 _CLASS = q(PRESENTATION, "class")
 
 
-def _frame_blocks(builder: DocBuilder, frame: etree._Element, page: int) -> None:
+def _frame_blocks(builder: DocBuilder, frame: etree._Element, page: int, budget: CellBudget) -> None:
     for el in frame.iter(T_P, T_H, T_LIST, TABLE_T):
         if any(a.tag in (T_LIST, TABLE_T) for a in el.iterancestors()):
             continue  # read with its list or table
         if el.tag == TABLE_T:
-            builder.table(table_rows(el), page=page)
+            builder.table(table_rows(el, budget.take), page=page)
         elif el.tag == T_LIST:
             builder.add("list", "\n".join(list_lines(el)), page=page)
         else:
             builder.add("paragraph", collapse(inline_text(el)), page=page)
 
 
-def _slide(builder: DocBuilder, slide: etree._Element, number: int) -> None:
+def _slide(builder: DocBuilder, slide: etree._Element, number: int, budget: CellBudget) -> None:
     frames = [f for f in slide.iter(_FRAME) if not any(a.tag == _NOTES for a in f.iterancestors())]
     titles = [f for f in frames if f.get(_CLASS) == "title"]
     title = flat_text(titles[0]) if titles else ""
     builder.heading(f"Slide {number}: {title}" if title else f"Slide {number}", 1, page=number)
     for frame in frames:
         if frame.get(_CLASS) not in ("title", "page-number", "footer", "date-time", "header"):
-            _frame_blocks(builder, frame, number)
+            _frame_blocks(builder, frame, number, budget)
     notes = slide.find(_NOTES)
     if notes is not None:
         text = " ".join(
@@ -65,7 +66,9 @@ def load_odp(data: bytes, filename: str) -> ParsedDocument:
     with open_zip(data, "ODP") as zf:
         body = open_body(zf, "presentation", "ODP")
     builder = DocBuilder(ODP)
+    budget = CellBudget()
     count = 0
     for count, slide in enumerate(body.iter(_PAGE), 1):
-        _slide(builder, slide, count)
+        _slide(builder, slide, count, budget)
+    budget.note(builder)
     return builder.build(pages=count, empty_reason="the presentation has no slides with text")

@@ -10,6 +10,7 @@ from ragd.models import ParsedDocument
 from ._build import DocBuilder, collapse
 from ._odf import DRAW, T_H, T_LIST, T_P, TABLE_T, TEXT, flat_text, inline_text, list_lines, open_body, q, table_rows
 from ._safezip import open_zip, refuse_ole2
+from ._sheets import CellBudget
 from .detect import ODT
 
 _CONTAINERS = {q(TEXT, n) for n in ("section", "index-body", "deletion-skip")} | {
@@ -21,7 +22,7 @@ _SKIP = {q(TEXT, n) for n in ("tracked-changes", "table-of-content", "sequence-d
 _FRAMES = q(DRAW, "frame")
 
 
-def _walk(builder: DocBuilder, parent: etree._Element) -> None:
+def _walk(builder: DocBuilder, parent: etree._Element, budget: CellBudget) -> None:
     for el in parent:
         tag = el.tag
         if tag == T_H:
@@ -34,9 +35,9 @@ def _walk(builder: DocBuilder, parent: etree._Element) -> None:
         elif tag == T_LIST:
             builder.add("list", "\n".join(list_lines(el)))
         elif tag == TABLE_T:
-            builder.table(table_rows(el))
+            builder.table(table_rows(el, budget.take))
         elif tag in _CONTAINERS and tag not in _SKIP:
-            _walk(builder, el)
+            _walk(builder, el, budget)
 
 
 def load_odt(data: bytes, filename: str) -> ParsedDocument:
@@ -45,5 +46,7 @@ def load_odt(data: bytes, filename: str) -> ParsedDocument:
     with open_zip(data, "ODT") as zf:
         body = open_body(zf, "text", "ODT")
     builder = DocBuilder(ODT)
-    _walk(builder, body)
+    budget = CellBudget()  # repeated table rows and cells are expanded within the same budget as a spreadsheet's
+    _walk(builder, body, budget)
+    budget.note(builder)
     return builder.build(empty_reason="the ODT document contains no text")

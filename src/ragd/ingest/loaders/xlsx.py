@@ -26,6 +26,8 @@ def _sheets(wb: openpyxl.Workbook, budget: CellBudget) -> Iterator[tuple[str, li
     for ws in wb.worksheets:
         rows: list[list[str]] = []
         if not budget.exhausted:
+            # the declared dimension can claim A1:XFD1048576: never pad rows to it (gaps still cost, see CellBudget)
+            ws.reset_dimensions()
             for values in ws.iter_rows(values_only=True):
                 row = [cell_text(v) for v in values]
                 if not budget.take(row):
