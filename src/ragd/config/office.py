@@ -14,7 +14,7 @@ class OfficeSettings(BaseModel):
         ge=1,
         le=10_000_000,
         description="Most non-empty cells read from one spreadsheet (XLSX, ODS, all sheets together) or from the "
-        "tables of one ODT or ODP, and a twentieth of the most cells scanned, empty ones included; rows past the "
+        "tables of one ODT or ODP (and 20 times as many cells scanned, empty ones included); rows past the "
         "limit are dropped and a note says so in the text.",
     )
     max_xml_depth: int = Field(
