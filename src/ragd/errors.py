@@ -29,7 +29,8 @@ machine-readable ``code``; the API renders every one of them as the same problem
     ├── RateLimited (429)           rate_limited — carries ``retry_after`` (seconds), sent as Retry-After
     │   └── QueueFull               queue_full — the tenant's ingestion jobs are at jobs.max_queued_per_tenant
     ├── UnsupportedMediaType (415)  unsupported_media_type
-    │   └── DocumentNotPdf          document_not_pdf — page images exist only for PDFs
+    │   ├── DocumentNotPdf          document_not_pdf — page images exist only for PDFs
+    │   └── LegacyFormat            legacy_format — .doc/.ppt: the detail names the conversion to make
     ├── ValidationFailed (422)      validation_error
     │   ├── ArchiveUnsafe           archive_unsafe — a zip-based upload with unsafe entry names or kinds
     │   ├── InputTooLong            input_too_long — more text or items than a request may carry (limits.*)
@@ -40,6 +41,9 @@ machine-readable ``code``; the API renders every one of them as the same problem
     │   ├── DocumentEmpty           document_empty
     │   ├── DocumentEncrypted       document_encrypted
     │   ├── DocumentCorrupt         document_corrupt
+    │   │   ├── DocumentArchiveTooLarge archive_too_large (413) — a zip-based document found a bomb while parsed
+    │   │   ├── DocumentTooDeep     document_too_deep — XML nested deeper than office.max_xml_depth
+    │   │   └── DocumentEntities    xml_entities_refused — XML declaring entities (billion laughs)
     │   ├── NoTextFound             no_text_found
     │   ├── TooManyPages            too_many_pages
     │   └── ParserFailed            parser_failed — a parser or the chunker raised unexpectedly on this file
@@ -348,3 +352,29 @@ class AttachmentLoop(DocumentError):
     message already taken (content hash): it is indexed once, never again."""
 
     code, title = "attachment_loop", "Attachment repeats its own content"
+
+
+class LegacyFormat(UnsupportedMediaType):
+    """A legacy binary Office file (.doc, .ppt) that no maintained library reads: the detail names the conversion
+    to make (LibreOffice's ``soffice --headless --convert-to …``)."""
+
+    code, title = "legacy_format", "Legacy format not supported"
+
+
+class DocumentArchiveTooLarge(DocumentCorrupt):
+    """A zip-based document (PPTX, XLSX, ODF, EPUB…) found, while it was parsed, to expand too far, compress
+    suspiciously well or hold too many entries: the same code as the upload-time check (``ArchiveTooLarge``)."""
+
+    status, code, title = 413, "archive_too_large", "Archive too large"
+
+
+class DocumentTooDeep(DocumentCorrupt):
+    """A document's XML (or other tree) is nested deeper than the parser allows (``office.max_xml_depth``)."""
+
+    code, title = "document_too_deep", "Document nested too deeply"
+
+
+class DocumentEntities(DocumentCorrupt):
+    """A document's XML declares entities (a DTD internal subset): refused, as in a "billion laughs" attack."""
+
+    code, title = "xml_entities_refused", "XML entities refused"

@@ -170,11 +170,12 @@ def assert_rejected(server: Server, client: httpx.Client, r: httpx.Response, sta
          "unsupported_media_type"),
         ("report.pdf", make_zip([("payload.exe", b"MZ" + os.urandom(100))]), "application/pdf", 415,
          "unsupported_media_type"),
-        ("sheet.docx", make_zip([("xl/workbook.xml", b"<workbook/>")]), "application/msword", 415,
+        ("drawing.docx", make_zip([("mimetype", b"application/vnd.oasis.opendocument.graphics"),
+                                   ("content.xml", b"<x/>")]), "application/msword", 415,
          "unsupported_media_type"),
     ],
     ids=["zip-bomb", "too-many-entries", "zip-slip", "oversize", "too-many-pages", "elf-as-pdf", "exe-as-pdf",
-         "zip-as-pdf", "xlsx-as-docx"],
+         "zip-as-pdf", "odg-as-docx"],
 )
 def test_rejected_at_upload_and_nothing_stored(
     server: Server, client: httpx.Client, name: str, data: bytes, ctype: str, status: int, code: str

@@ -36,7 +36,8 @@ class Filters(_Strict):
     collections: list[str] | None = Field(None, max_length=100)
     document_ids: list[str] | None = Field(None, max_length=1000)
     file_types: list[str] | None = Field(
-        None, max_length=20, description="Extensions (pdf, docx, html, md, txt, csv, tsv) or MIME types."
+        None, max_length=20, description="Extensions (pdf, docx, pptx, xlsx, odt, ods, odp, epub, rtf, html, md, txt, "
+        "csv, tsv) or MIME types."
     )
     metadata: MetaFilter | None = Field(None, max_length=50, description="Equality per key; a list value means any "
                                         "of.")

@@ -24,7 +24,7 @@ from ragd.errors import DocumentError, DocumentNotFound, ParserFailed, PayloadTo
 from ragd.ingest.attachments import ChildPlan, ancestors, create_children, parsed_metadata, plan_children
 from ragd.ingest.chunking import chunk_document
 from ragd.ingest.files import FileStore, sanitize_filename
-from ragd.ingest.loaders import check_page_limit, load_document, sniff_type
+from ragd.ingest.loaders import LoaderLimits, check_page_limit, load_document, sniff_type
 from ragd.models import ChunkDraft, DocStatus, Document, ParsedDocument, ParsedRecord
 from ragd.observability.hooks import NO_HOOKS, Hooks
 from ragd.privacy.apply import CollectionPrivacy, effective, redact_document
@@ -421,7 +421,9 @@ class IngestService:
         if data is None:
             raise _at(DocumentError("the stored original file is missing; upload it again"), "parsing")
         try:
-            parsed = load_document(data, doc.filename, mime=doc.mime, max_pages=self._settings.ingest.max_pages)
+            office = self._settings.office
+            parsed = load_document(data, doc.filename, mime=doc.mime, max_pages=self._settings.ingest.max_pages,
+                                   limits=LoaderLimits(office.max_sheet_cells, office.max_xml_depth))
         except DocumentError as exc:
             raise _at(exc, "parsing") from None
         except Exception as exc:

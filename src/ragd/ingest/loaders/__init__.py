@@ -9,34 +9,70 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ragd.errors import DocumentCorrupt, DocumentError, TooManyPages, UnsupportedMediaType
+from ragd.errors import DocumentCorrupt, DocumentError, DocumentTooDeep, TooManyPages, UnsupportedMediaType
 from ragd.models import ParsedDocument
 
+from ._limits import LoaderLimits, using_limits
 from .base import Loader
 from .csv import load_csv, load_tsv
-from .detect import CSV, DOCX, EML, HTML, MARKDOWN, MSG, PDF, SUPPORTED, TEXT, TSV, normalize_mime, sniff_type
+from .detect import (
+    CSV,
+    DOCX,
+    EML,
+    EPUB,
+    HTML,
+    MARKDOWN,
+    MSG,
+    ODP,
+    ODS,
+    ODT,
+    PDF,
+    PPTX,
+    RTF,
+    SUPPORTED,
+    TEXT,
+    TSV,
+    XLSX,
+    normalize_mime,
+    sniff_type,
+)
 from .docx import load_docx
 from .eml import load_eml
+from .epub import load_epub
 from .html import load_html
 from .markdown import load_markdown
 from .msg import load_msg
+from .odp import load_odp
+from .ods import load_ods
+from .odt import load_odt
 from .pdf import count_pdf_pages, load_pdf
+from .pptx import load_pptx
+from .rtf import load_rtf
 from .text import load_text
+from .xlsx import load_xlsx
 
 __all__ = [
     "CSV",
     "DOCX",
     "EML",
+    "EPUB",
     "HTML",
     "LOADERS",
     "MARKDOWN",
     "MSG",
+    "ODP",
+    "ODS",
+    "ODT",
     "PAGE_COUNTERS",
     "PDF",
+    "PPTX",
+    "RTF",
     "SUPPORTED",
     "TEXT",
     "TSV",
+    "XLSX",
     "Loader",
+    "LoaderLimits",
     "check_page_limit",
     "load_document",
     "sniff_type",
@@ -52,6 +88,13 @@ LOADERS: dict[str, Loader] = {
     TSV: load_tsv,
     EML: load_eml,
     MSG: load_msg,
+    PPTX: load_pptx,
+    XLSX: load_xlsx,
+    ODT: load_odt,
+    ODS: load_ods,
+    ODP: load_odp,
+    EPUB: load_epub,
+    RTF: load_rtf,
 }
 
 # Types whose page count can be read cheaply before the text is extracted (to refuse early).
@@ -73,12 +116,18 @@ def check_page_limit(data: bytes, mime: str, max_pages: int) -> None:
 
 
 def load_document(
-    data: bytes, filename: str, *, mime: str | None = None, max_pages: int | None = None
+    data: bytes,
+    filename: str,
+    *,
+    mime: str | None = None,
+    max_pages: int | None = None,
+    limits: LoaderLimits | None = None,
 ) -> ParsedDocument:
     """Parse ``data`` with the loader for ``mime`` (sniffed from the content when not given).
 
     Raises ``UnsupportedMediaType`` for a type no loader reads, ``TooManyPages`` over ``max_pages``, and
-    otherwise only ``DocumentError`` subclasses with a human reason.
+    otherwise only ``DocumentError`` subclasses with a human reason. ``limits`` (from the ``office.*`` settings)
+    bound spreadsheets and XML nesting; the defaults apply without it.
     """
     kind = normalize_mime(mime) if mime else sniff_type(data, filename)
     loader = LOADERS.get(kind)
@@ -90,11 +139,12 @@ def load_document(
             pages = counter(data)
             if pages > max_pages:
                 raise TooManyPages(f"the document has {pages} pages; the limit is {max_pages}")
-        doc = loader(data, filename)
+        with using_limits(limits):
+            doc = loader(data, filename)
     except DocumentError:
         raise
     except RecursionError as exc:
-        raise DocumentCorrupt(f"the {kind} document is nested too deeply to parse") from exc
+        raise DocumentTooDeep(f"the {kind} document is nested too deeply to parse") from exc
     except MemoryError as exc:
         raise DocumentCorrupt(f"the {kind} document is too large to parse in memory") from exc
     except Exception as exc:  # a parser bug or an input it did not expect: still a clear document error

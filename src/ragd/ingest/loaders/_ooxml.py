@@ -1,22 +1,18 @@
-"""Reading a DOCX package safely: zip-bomb guard, encryption check, hardened XML, styles, numbering."""
+"""Reading a DOCX package safely (the zip-bomb guard and hardened XML of ``_safezip``): styles, numbering."""
 
 from __future__ import annotations
 
-import io
 import re
-import zipfile
-import zlib
 from dataclasses import dataclass, field
 
 from lxml import etree
 
 from ragd.errors import DocumentCorrupt, DocumentEmpty, DocumentEncrypted
 
-MAX_UNCOMPRESSED = 200 * 1024 * 1024
-MAX_RATIO = 100
-RATIO_FLOOR = 10 * 1024 * 1024
+from ._safezip import MAX_UNCOMPRESSED as MAX_UNCOMPRESSED
+from ._safezip import open_zip, xml_part
+
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, remove_pis=True)
 
 # Transitional (ECMA) and Strict (ISO 29500) namespaces: we accept both.
 W_NAMESPACES = (
@@ -37,39 +33,6 @@ class Package:
     w: str  # the WordprocessingML namespace in use
     styles: dict[str, tuple[str, int | None]] = field(default_factory=dict)  # id → (name, outline level)
     numbering: dict[tuple[str, int], str] = field(default_factory=dict)  # (numId, ilvl) → numFmt
-
-
-def _check_archive(zf: zipfile.ZipFile, size: int) -> None:
-    infos = zf.infolist()
-    total = sum(i.file_size for i in infos)
-    packed = sum(i.compress_size for i in infos) or 1
-    if total > MAX_UNCOMPRESSED:
-        raise DocumentCorrupt(
-            f"refused: the DOCX would expand to {total / 1e6:.0f} MB (limit {MAX_UNCOMPRESSED // 2**20} MB); "
-            "possible zip bomb"
-        )
-    if total > RATIO_FLOOR and total / packed > MAX_RATIO:
-        raise DocumentCorrupt(
-            f"refused: the DOCX compresses {total / packed:.0f}:1 (limit {MAX_RATIO}:1); possible zip bomb"
-        )
-    if any(i.flag_bits & 0x1 for i in infos):
-        raise DocumentEncrypted("the DOCX archive is encrypted")
-
-
-def _parse(zf: zipfile.ZipFile, name: str) -> etree._Element | None:
-    try:
-        with zf.open(name) as member:
-            raw = member.read(MAX_UNCOMPRESSED + 1)
-    except KeyError:
-        return None
-    if len(raw) > MAX_UNCOMPRESSED:
-        raise DocumentCorrupt(
-            f"refused: {name} expands beyond {MAX_UNCOMPRESSED // 2**20} MB; possible zip bomb"
-        )
-    try:
-        return etree.fromstring(raw, _PARSER)
-    except etree.XMLSyntaxError as exc:
-        raise DocumentCorrupt(f"{name} is not well-formed XML: {exc}") from exc
 
 
 def _styles(root: etree._Element | None, w: str) -> dict[str, tuple[str, int | None]]:
@@ -130,27 +93,19 @@ def open_package(data: bytes) -> Package:
         if "EncryptedPackage".encode("utf-16-le") in data:
             raise DocumentEncrypted("the DOCX is password-protected; remove the password and upload it again")
         raise DocumentCorrupt("this is a legacy binary Word file (.doc), not a DOCX; save it as .docx")
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        raise DocumentCorrupt(f"the DOCX is not a readable zip archive: {exc}") from exc
-    try:
-        with zf:
-            _check_archive(zf, len(data))
-            document = _parse(zf, "word/document.xml")
-            if document is None:
-                raise DocumentCorrupt("the archive has no word/document.xml: not a Word document")
-            w = etree.QName(document).namespace or ""
-            if w not in W_NAMESPACES:
-                raise DocumentCorrupt(f"word/document.xml uses an unknown namespace {w!r}")
-            return Package(
-                document=document,
-                w=w,
-                styles=_styles(_parse(zf, "word/styles.xml"), w),
-                numbering=_numbering(_parse(zf, "word/numbering.xml"), w),
-            )
-    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, RuntimeError, NotImplementedError) as exc:
-        raise DocumentCorrupt(f"a part of the DOCX archive could not be read: {exc}") from exc
+    with open_zip(data, "DOCX") as zf:
+        document = xml_part(zf, "word/document.xml")
+        if document is None:
+            raise DocumentCorrupt("the archive has no word/document.xml: not a Word document")
+        w = etree.QName(document).namespace or ""
+        if w not in W_NAMESPACES:
+            raise DocumentCorrupt(f"word/document.xml uses an unknown namespace {w!r}")
+        return Package(
+            document=document,
+            w=w,
+            styles=_styles(xml_part(zf, "word/styles.xml"), w),
+            numbering=_numbering(xml_part(zf, "word/numbering.xml"), w),
+        )
 
 
 def heading_level(name: str) -> int | None:

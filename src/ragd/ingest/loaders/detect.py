@@ -7,7 +7,7 @@ import re
 import zipfile
 from pathlib import PurePath
 
-from ragd.errors import UnsupportedMediaType
+from ragd.errors import LegacyFormat, UnsupportedMediaType
 
 from ._decode import bom_encoding
 
@@ -20,8 +20,15 @@ CSV = "text/csv"
 TSV = "text/tab-separated-values"
 EML = "message/rfc822"
 MSG = "application/vnd.ms-outlook"
+PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+ODT = "application/vnd.oasis.opendocument.text"
+ODS = "application/vnd.oasis.opendocument.spreadsheet"
+ODP = "application/vnd.oasis.opendocument.presentation"
+EPUB = "application/epub+zip"
+RTF = "application/rtf"
 
-SUPPORTED = (PDF, DOCX, HTML, MARKDOWN, TEXT, CSV, TSV, EML, MSG)
+SUPPORTED = (PDF, DOCX, HTML, MARKDOWN, TEXT, CSV, TSV, PPTX, XLSX, ODT, ODS, ODP, EPUB, RTF, EML, MSG)
 
 EXTENSIONS: dict[str, str] = {
     ".pdf": PDF,
@@ -40,6 +47,14 @@ EXTENSIONS: dict[str, str] = {
     ".tab": TSV,
     ".eml": EML,
     ".msg": MSG,
+    ".pptx": PPTX,
+    ".xlsx": XLSX,
+    ".xlsm": XLSX,
+    ".odt": ODT,
+    ".ods": ODS,
+    ".odp": ODP,
+    ".epub": EPUB,
+    ".rtf": RTF,
 }
 
 ALIASES: dict[str, str] = {
@@ -50,6 +65,8 @@ ALIASES: dict[str, str] = {
     "application/csv": CSV,
     "text/x-csv": CSV,
     "text/tsv": TSV,
+    "text/rtf": RTF,
+    "application/x-rtf": RTF,
 }
 
 # Binary formats we recognise only to reject them with a useful name.
@@ -74,7 +91,6 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"fLaC", "a FLAC audio file"),
     (b"\x00asm", "a WebAssembly module"),
     (b"SQLite format 3\x00", "an SQLite database"),
-    (b"{\\rtf", "an RTF document"),
 )
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
@@ -128,27 +144,86 @@ def normalize_mime(mime: str) -> str:
     return ALIASES.get(base, base)
 
 
+_ZIP_TYPES = (DOCX, PPTX, XLSX, ODT, ODS, ODP, EPUB)
+# [Content_Types].xml: the main part's content type (documents, templates, macro-enabled and slide-show variants)
+_OOXML_MAIN: tuple[tuple[str, str], ...] = (
+    ("wordprocessingml.document.main+xml", DOCX),
+    ("wordprocessingml.template.main+xml", DOCX),
+    ("ms-word.document.macroenabled.main+xml", DOCX),
+    ("presentationml.presentation.main+xml", PPTX),
+    ("presentationml.slideshow.main+xml", PPTX),
+    ("presentationml.template.main+xml", PPTX),
+    ("ms-powerpoint.presentation.macroenabled.main+xml", PPTX),
+    ("spreadsheetml.sheet.main+xml", XLSX),
+    ("spreadsheetml.template.main+xml", XLSX),
+    ("ms-excel.sheet.macroenabled.main+xml", XLSX),
+)
+_ODF_MIMETYPES = {
+    ODT: ODT,
+    ODS: ODS,
+    ODP: ODP,
+    EPUB: EPUB,
+    ODT + "-template": ODT,
+    ODS + "-template": ODS,
+    ODP + "-template": ODP,
+}
+_MAIN_PARTS = (("word/document.xml", DOCX), ("ppt/presentation.xml", PPTX), ("xl/workbook.xml", XLSX))
+
+
+def _zip_head(zf: zipfile.ZipFile, name: str, limit: int) -> bytes:
+    try:
+        with zf.open(name) as member:
+            return member.read(limit)
+    except KeyError:
+        return b""
+
+
 def _zip_type(data: bytes, filename: str) -> str:
+    """A zip's type from its ``mimetype`` entry (ODF, EPUB) or ``[Content_Types].xml`` (OOXML)."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             names = set(zf.namelist())
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        if extension_type(filename) == DOCX:
-            return DOCX  # the DOCX loader reports it as corrupt, with the reason
-        raise UnsupportedMediaType(
-            f"unreadable zip archive ({exc}); only DOCX zip files are supported"
-        ) from exc
-    if "word/document.xml" in names:
-        return DOCX
-    if "xl/workbook.xml" in names:
-        kind = "an Excel workbook (.xlsx)"
-    elif "ppt/presentation.xml" in names:
-        kind = "a PowerPoint presentation (.pptx)"
-    elif "mimetype" in names and "content.xml" in names:
-        kind = "an OpenDocument file"
-    else:
-        kind = "a zip archive"
-    raise UnsupportedMediaType(f"{kind} is not a supported document type (no word/document.xml inside)")
+            mimetype = _zip_head(zf, "mimetype", 200).decode("ascii", "replace").strip().lower()
+            types = _zip_head(zf, "[Content_Types].xml", 200_000).decode("utf-8", "replace").lower()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError, NotImplementedError) as exc:
+        by_name = extension_type(filename)
+        if by_name in _ZIP_TYPES:
+            return by_name  # its loader reports it as corrupt, with the reason
+        raise UnsupportedMediaType(f"unreadable zip archive ({exc})") from exc
+    if mimetype in _ODF_MIMETYPES:
+        return _ODF_MIMETYPES[mimetype]
+    for marker, kind in _OOXML_MAIN:
+        if marker in types:
+            return kind
+    for part, kind in _MAIN_PARTS:
+        if part in names:
+            return kind
+    if mimetype.startswith("application/vnd.oasis.opendocument."):
+        raise UnsupportedMediaType(f"an OpenDocument file of type {mimetype!r} is not a supported document type")
+    raise UnsupportedMediaType(
+        "a zip archive is not a supported document type (supported zip-based formats: DOCX, PPTX, XLSX, ODT, ODS, "
+        "ODP, EPUB)"
+    )
+
+
+# OLE2 directory entries hold stream names in UTF-16LE: they tell a legacy Office file's application.
+_LEGACY: tuple[tuple[str, str, str], ...] = (
+    ("WordDocument", "a legacy Word document (.doc)", "docx"),
+    ("PowerPoint Document", "a legacy PowerPoint presentation (.ppt)", "pptx"),
+    ("Workbook", "a legacy Excel workbook (.xls)", "xlsx"),
+    ("Book", "a legacy Excel 5 workbook (.xls)", "xlsx"),
+)
+
+
+def _legacy_office(data: bytes) -> LegacyFormat | UnsupportedMediaType:
+    """The 415 to raise for an OLE2 compound file that is not an encrypted OOXML package."""
+    for stream, kind, target in _LEGACY:  # the directory can be anywhere in the file: search it all (memchr-fast)
+        if stream.encode("utf-16-le") + b"\x00\x00" in data:
+            return LegacyFormat(
+                f"{kind} is not supported: convert it to .{target} first, e.g. with LibreOffice: "
+                f"`soffice --headless --convert-to {target} FILE` (or open and save it as .{target})"
+            )
+    return UnsupportedMediaType("an OLE2 compound file (e.g. a legacy .msg, .vsd or .pub) is not supported")
 
 
 def _looks_binary(sample: bytes) -> bool:
@@ -199,12 +274,13 @@ def sniff_type(data: bytes, filename: str) -> str:
         return _zip_type(data, filename)
     if head.startswith(_OLE2):
         if _ENCRYPTED_PACKAGE in data[:1_000_000]:
-            return DOCX  # a password-protected OOXML file; the DOCX loader says so
+            # a password-protected OOXML file; its loader says so (document_encrypted)
+            return by_name if by_name in (DOCX, PPTX, XLSX) else DOCX
         if _MSG_PROPERTIES in data or by_name == MSG:
             return MSG  # an Outlook message (the MSG loader says why when it is not a readable one)
-        raise UnsupportedMediaType(
-            "a legacy Microsoft Office binary file (.doc/.xls/.ppt) is not supported; save it as .docx"
-        )
+        raise _legacy_office(data)
+    if head.startswith(b"{\\rtf"):
+        return RTF
     for magic, name in _MAGIC:
         if head.startswith(magic):
             # "BM" and "MZ" are also plausible text starts: only trust them when the rest is binary.
