@@ -31,6 +31,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -133,17 +134,22 @@ def _lingua() -> Callable[[str], str] | None:
 def _score(texts: list[str], lang: str, top: Callable[[str], str], sure: Callable[[str], str] | None) -> dict:
     right = sure_n = sure_wrong = 0
     times = []
+    confused: Counter[str] = Counter()
     for text in texts:
         t = time.perf_counter()
         got = top(text)
         times.append(time.perf_counter() - t)
         right += got == lang
+        if got != lang:
+            confused[got] += 1
         if sure is not None:
             code = sure(text)
             sure_n += code != UNDETERMINED
             sure_wrong += code not in (UNDETERMINED, lang)
     out = {"n": len(texts), "accuracy": round(right / max(len(texts), 1), 3),
            "mean_ms": round(1000 * statistics.fmean(times), 3) if times else None}  # fmt: skip
+    if confused:
+        out["mistaken_for"] = dict(confused.most_common(3))
     if sure is not None:
         out |= {
             "sure": round(sure_n / max(len(texts), 1), 3),
