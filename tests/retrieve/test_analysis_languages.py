@@ -9,6 +9,7 @@ from ragd.retrieve.analysis import (
     analyze_document,
     analyze_query,
     chunk_language,
+    detect_language,
     document_language,
     query_languages,
     stopwords,
@@ -64,16 +65,28 @@ def test_query_is_analysed_in_its_detected_language() -> None:
 
 
 def test_unsure_query_falls_back_to_a_bounded_set() -> None:
-    langs = query_languages("FFT")
-    assert "en" in langs and "fr" in langs
-    assert len(langs) <= MAX_QUERY_LANGUAGES
-    for text in ("FFT", "Eiffel 1889", "x", "OK", "transistor amplifier gains"):
-        assert 1 <= len(query_languages(text)) <= MAX_QUERY_LANGUAGES
-    # each word contributes at most one stem per language, repeats only when the stems differ
-    words = "Laufende Motoren"
-    terms = analyze_query(words, ["de", "en", "fr"])
-    assert len(terms) <= 2 * 3
+    # too short to tell: English or French by stop words (as ragd did before), plus the detector's best guess
+    assert query_languages("Qui est Balaq ?")[0] == "fr"
+    assert query_languages("Is Egypt in Asia?")[0] == "en"
+    for text in ("FFT", "Eiffel 1889", "x", "OK", "transistor amplifier gains", "Qui est Pie IV ?"):
+        langs = query_languages(text)
+        assert 1 <= len(langs) <= MAX_QUERY_LANGUAGES
+        assert langs[0] in ("en", "fr")
+    # each word contributes at most one stem per language
+    assert len(analyze_query("Laufende Motoren", ["de", "en", "fr"])) <= 2 * 3
     assert query_languages("Wie funktioniert das?", limit=1) == ["de"]
+
+
+def test_a_stop_word_of_any_query_language_is_dropped() -> None:
+    # "est" is French for "is": analysed in French and Italian it must not come back as the Italian word "est"
+    assert analyze_query("Qui est Balaq", ["fr", "it"]) == ["balaq"]
+    assert analyze_query("Was Celsius born in Uppsala", ["en", "sv"]) == ["celsius", "born", "uppsala", "uppsal"]
+
+
+def test_dense_weight_key_stays_english_or_french_when_unsure() -> None:
+    assert detect_language("Qui est Balaq ?") == "french"
+    assert detect_language("FFT") == "english"
+    assert detect_language("Der Gemeinderat hat den Haushalt beschlossen.") == "german"
 
 
 def test_chunk_language_falls_back_to_the_document() -> None:

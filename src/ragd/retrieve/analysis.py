@@ -9,16 +9,16 @@ Stop words: English and French keep ragd's own short lists, whose union applies 
 before per-language analysis holds, and what the dev-set numbers were measured with); every other language takes
 its list from the ``stop-words`` package (per language only). A language with no stemmer is only folded.
 
-Query side: :func:`query_languages` — the detected language when the detector is sure, else a bounded fallback
-(the detector's best candidate, English and French, the other candidates), at most :data:`MAX_QUERY_LANGUAGES`
-stemmings per word.
+Query side: :func:`query_languages` — the detected language when the detector is sure; else a bounded fallback of
+at most :data:`MAX_QUERY_LANGUAGES`: English or French by ragd's former stop-word vote (what such a query was
+analysed in before), and the detector's best guess.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from functools import lru_cache
 
 import Stemmer
@@ -29,12 +29,10 @@ from ragd.retrieve.language import SNOWBALL, UNDETERMINED, candidates, detect
 LANGUAGES = ("english", "french")
 """The languages ragd analysed before per-language analysis (kept for callers that name them)."""
 
-MAX_QUERY_LANGUAGES = 3
-"""A query is stemmed in at most this many languages (its detected one, or its fallback set)."""
-
-QUERY_FALLBACK = ("en", "fr")
-"""Languages an unsure query is also analysed in, after the detector's candidates: the two every store built before
-per-language analysis was indexed in."""
+MAX_QUERY_LANGUAGES = 2
+"""An unsure query is stemmed in at most this many languages. Each more language adds a stem per word, and stems
+of the wrong language only add noise: on the dev sets' questions, bm25 over whole documents, a fallback of three
+(best guess, English, French) cost mini-wiki 0.0025 nDCG@10 against this one (docs/benchmarks.md)."""
 
 CANDIDATE_FLOOR = 0.1
 """An unsure query's candidate language joins the fallback set only with at least this probability."""
@@ -135,11 +133,29 @@ def _index_term(word: str, language: str) -> str:
     return fold(_stemmer(language).stemWord(word))
 
 
+_FRENCH_LETTERS = frozenset("éèêëàâîïôûùüçœ")
+
+
+def _english_or_french(text: str) -> str:
+    """``"fr"`` or ``"en"`` by stop-word counts, French accented letters breaking ties: how ragd told a text's
+    language before it had a detector, kept for text the detector is unsure of."""
+    en = fr = 0
+    sample = text[:20_000]
+    for w in words(sample):
+        f = _fold_word(w)
+        en += f in STOPWORDS["english"]
+        fr += f in STOPWORDS["french"]
+    if fr == en:
+        fr += any(c in _FRENCH_LETTERS for c in sample.lower())
+    return "fr" if fr > en else "en"
+
+
 def detect_language(text: str) -> str:
-    """The Snowball name of ``text``'s most probable language (``"english"`` when it has none with a stemmer):
-    what per-language settings such as ``retrieval.dense_weight_by_language`` are keyed by."""
-    best = candidates(text, 1)
-    return SNOWBALL.get(best[0].code, "english") if best else "english"
+    """The Snowball name of ``text``'s language (``"english"`` when it has no stemmer); when the detector is unsure,
+    English or French by stop words (as before): what ``retrieval.dense_weight_by_language`` is keyed by."""
+    found = detect(text)
+    code = found.code if found.code != UNDETERMINED else _english_or_french(text)
+    return SNOWBALL.get(code, "english")
 
 
 def document_language(text: str) -> str:
@@ -161,28 +177,28 @@ def analyze_document(text: str, language: str) -> list[str]:
     return [t for t in terms if t]
 
 
-def query_languages(text: str, fallback: Sequence[str] = QUERY_FALLBACK, limit: int = MAX_QUERY_LANGUAGES) -> list[str]:
-    """The languages a query is analysed in: its detected language when the detector is sure; else its best
-    candidate (if its probability is ≥ :data:`CANDIDATE_FLOOR`), then ``fallback``, then the other candidates,
-    deduplicated, at most ``limit``."""
+def query_languages(text: str, limit: int = MAX_QUERY_LANGUAGES) -> list[str]:
+    """The languages a query is analysed in: its detected language when the detector is sure; else English or
+    French by stop words (what ragd used before), then the detector's ``limit - 1`` best guesses (probability ≥
+    :data:`CANDIDATE_FLOOR`), deduplicated."""
     found = detect(text)
     if found.code != UNDETERMINED:
         return [found.code]
-    guesses = [c.code for c in candidates(text, limit) if c.confidence >= CANDIDATE_FLOOR]
-    return list(dict.fromkeys([*guesses[:1], *fallback, *guesses[1:]]))[:limit]
+    guesses = [c.code for c in candidates(text, limit - 1) if c.confidence >= CANDIDATE_FLOOR]
+    return list(dict.fromkeys([_english_or_french(text), *guesses]))[:limit]
 
 
 def analyze_query(text: str, languages: Iterable[str] | None = None) -> list[str]:
     """Query-side terms: each word's stem in each of the query's languages (:func:`query_languages` unless
-    ``languages`` are given) where it is not a stop word, once per word when the stems agree. Repeats are kept on
-    purpose: a word the question uses twice weighs twice, as BM25's query term frequency wants (worth +0.08 nDCG@10
-    on CISI's long questions)."""
+    ``languages`` are given), once per word when the stems agree; a word that is a stop word in any of them is
+    dropped (an unsure query's "the" or "est" must not come back as another language's content word). Repeats are
+    kept on purpose: a word the question uses twice weighs twice, as BM25's query term frequency wants (worth +0.08
+    nDCG@10 on CISI's long questions)."""
     langs = [language_code(lang) for lang in (languages if languages is not None else query_languages(text))]
-    ws = words(text)
+    ws = [w for w in words(text) if not any(_is_stop(w, lang) for lang in langs)]
+    if not ws:  # a query made only of stop words still deserves a lexical match
+        ws = words(text)
     out: list[str] = []
     for w in ws:
-        out.extend(dict.fromkeys(fold(_stemmer(lang).stemWord(w)) for lang in langs if not _is_stop(w, lang)))
-    if not out:  # a query made only of stop words still deserves a lexical match
-        for w in ws:
-            out.extend(dict.fromkeys(fold(_stemmer(lang).stemWord(w)) for lang in langs))
+        out.extend(dict.fromkeys(fold(_stemmer(lang).stemWord(w)) for lang in langs))
     return out
