@@ -31,8 +31,8 @@ LANGUAGES = ("english", "french")
 
 MAX_QUERY_LANGUAGES = 2
 """An unsure query is stemmed in at most this many languages. Each more language adds a stem per word, and stems
-of the wrong language only add noise: on the dev sets' questions, bm25 over whole documents, a fallback of three
-(best guess, English, French) cost mini-wiki 0.0025 nDCG@10 against this one (docs/benchmarks.md)."""
+of the wrong language only add noise: BM25 over the dev sets' whole documents, a fallback of three (best guess,
+English, French) cost mini-wiki 0.001 nDCG@10 against this one (``bench/query_fallback.py``, docs/benchmarks.md)."""
 
 CANDIDATE_FLOOR = 0.1
 """An unsure query's candidate language joins the fallback set only with at least this probability."""
