@@ -7,8 +7,9 @@ numbers in docs/benchmarks.md ("Language detection", ``bench/language_detect.py`
 
 API (other modules import exactly this):
 
-* :func:`detect` → :class:`Detection` ``(code, confidence)``: ISO 639-1 code, or ``"und"`` when the best guess's
-  probability is under :data:`MIN_CONFIDENCE` (short or language-less text: a code, a number, a name);
+* :func:`detect` → :class:`Detection` ``(code, confidence)``: ISO 639-1 code, or ``("und", 0.0)`` when the best
+  guess's probability is under :data:`MIN_CONFIDENCE` (short or language-less text: a code, a number, a name), so
+  ``confidence > 0`` means "a language was found";
 * :func:`candidates`: the best guesses, most probable first (what a query falls back to when unsure);
 * :data:`SNOWBALL`: ISO 639-1 code → PyStemmer algorithm name, for every language PyStemmer has a stemmer for.
 """
@@ -54,7 +55,8 @@ class Detection:
     code: str
     """ISO 639-1 code (``"en"``, ``"fr"``, ``"de"``…) or ``"und"``."""
     confidence: float
-    """The detector's probability for ``code``, 0..1 (for ``"und"``: the best guess's, below the threshold)."""
+    """The detector's probability for ``code``, :data:`MIN_CONFIDENCE`..1; 0.0 for ``"und"`` (the guesses and their
+    probabilities: :func:`candidates`)."""
 
 
 _lock = threading.Lock()
@@ -107,5 +109,5 @@ def detect(text: str) -> Detection:
     if not best:
         return Detection(UNDETERMINED, 0.0)
     if best[0].confidence < MIN_CONFIDENCE:
-        return Detection(UNDETERMINED, best[0].confidence)
+        return Detection(UNDETERMINED, 0.0)
     return best[0]
