@@ -13,6 +13,14 @@ chunking and no embedding model, so it isolates the analysis (``ragd eval`` meas
   says (sure: its language; unsure: English or French by stop words plus the detector's best guess, at most 2);
 * ``no_guess``: unsure queries in English or French only (limit 1);
 * ``three``: unsure queries in the detector's best guess, English and French (at most 3 stemmings per word).
+
+Other languages: ``--root`` a folder of sets in the same layout, e.g. the known-item sets that
+``bench/make_lang_sets.py`` builds from Debian's translated manual pages (query: a page's one-line description;
+judged document: its DESCRIPTION section)::
+
+    python bench/make_lang_sets.py --languages de es it nl pt pl --out /tmp/langsets
+    nice -n 19 python bench/query_fallback.py --root /tmp/langsets --datasets manpages-de manpages-es manpages-it \
+        manpages-nl manpages-pt manpages-pl --out bench/results/query_fallback_manpages.json
 """
 
 from __future__ import annotations
@@ -54,8 +62,8 @@ QUERY: dict[str, Callable[[str], list[str]]] = {
 }
 
 
-def _load(name: str) -> tuple[list[dict], list[dict], dict[str, dict[str, int]]]:
-    folder = EVAL / name
+def _load(name: str, root: Path = EVAL) -> tuple[list[dict], list[dict], dict[str, dict[str, int]]]:
+    folder = root / name
     corpus = [json.loads(line) for line in (folder / "corpus.jsonl").open(encoding="utf-8")]
     queries = [json.loads(line) for line in (folder / "queries.jsonl").open(encoding="utf-8")]
     qrels: dict[str, dict[str, int]] = {}
@@ -75,8 +83,8 @@ def _index(corpus: list[dict], before: bool) -> LexicalIndex:
     return idx
 
 
-def run(name: str) -> dict[str, float]:
-    corpus, queries, qrels = _load(name)
+def run(name: str, root: Path = EVAL) -> dict[str, float]:
+    corpus, queries, qrels = _load(name, root)
     indexes = {True: _index(corpus, True), False: _index(corpus, False)}
     out = {}
     for variant, langs in QUERY.items():
@@ -92,11 +100,12 @@ def run(name: str) -> dict[str, float]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--datasets", nargs="+", default=["piaf-fr", "cranfield", "mini-wiki"])
+    ap.add_argument("--root", type=Path, default=EVAL, help="folder of the BEIR-layout sets")
     ap.add_argument("--out", type=Path, default=Path("bench/results/query_fallback.json"))
     args = ap.parse_args()
     result = {}
     for name in args.datasets:
-        result[name] = run(name)
+        result[name] = run(name, args.root)
         print(name, json.dumps(result[name]), flush=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
 
