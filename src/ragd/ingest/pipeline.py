@@ -29,7 +29,7 @@ from ragd.models import ChunkDraft, DocStatus, Document, ParsedDocument, ParsedR
 from ragd.observability.hooks import NO_HOOKS, Hooks
 from ragd.privacy.apply import CollectionPrivacy, effective, redact_document
 from ragd.privacy.pii import redact as redact_pii
-from ragd.retrieve.analysis import analyze_document, detect_language
+from ragd.retrieve.analysis import analyze_document, chunk_language, document_language
 from ragd.security import CRYPTO_ERRORS, ArchiveLimits, check_zip, is_zip
 from ragd.store.base import DocumentStore, EmbeddingCache, JobQueue
 
@@ -464,7 +464,7 @@ class IngestService:
         chunks = chunk_pages(parsed, self._embedder, max_tokens=cs.max_tokens, overlap_tokens=cs.overlap_tokens)
         if not chunks:
             raise _at(DocumentError("the document contains no text to index"), "chunking")
-        language = detect_language(parsed.text)
+        language = document_language(parsed.text)  # for chunks too short to tell their own
         texts: dict[str, str] = {}
         ids: dict[str, list[int]] = {}
         for c in chunks:
@@ -475,7 +475,10 @@ class IngestService:
             texts[c.content_hash] = text
             if c.token_ids is not None and text is c.text:
                 ids[c.content_hash] = c.token_ids
-        lexical = [" ".join(analyze_document(texts[c.content_hash], language)) for c in chunks]
+        lexical = []
+        for c in chunks:  # each chunk in its own language: one document may mix languages
+            text = texts[c.content_hash]
+            lexical.append(" ".join(analyze_document(text, chunk_language(text, language))))
         record = ParsedRecord(doc_id, parsed.text, parsed.pages, parsed.title)
         return _Prepared(doc, chunks, lexical, texts, record, ids)
 

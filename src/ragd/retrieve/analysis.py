@@ -1,9 +1,17 @@
-"""Language-aware text analysis for the lexical index (English and French).
+"""Language-aware text analysis for the lexical index, for every language Snowball stems.
 
-Index side: a document's language is detected once (stop-word ratio), its words are lowercased, stop words dropped,
-stemmed with that language's Snowball stemmer, then accent-folded. Query side: queries are short and their language
-is unreliable to guess, so each query word contributes its stem under *both* stemmers (deduplicated); the OR query
-then matches whichever form the documents were indexed with.
+Index side: each CHUNK's language is detected (:func:`ragd.retrieve.language.detect`; a chunk too short to tell
+takes its document's language, a document too short to tell is English, as before); its words are lowercased,
+the language's stop words dropped, stemmed with the language's Snowball stemmer, then accent-folded. The language
+is not stored: it only shapes the analysed text (``chunks.lex``), which every lexical index reads.
+
+Stop words: English and French keep ragd's own short lists, whose union applies to both (what every store built
+before per-language analysis holds, and what the dev-set numbers were measured with); every other language takes
+its list from the ``stop-words`` package (per language only). A language with no stemmer is only folded.
+
+Query side: :func:`query_languages` — the detected language when the detector is sure; else a bounded fallback of
+at most :data:`MAX_QUERY_LANGUAGES`: English or French by ragd's former stop-word vote (what such a query was
+analysed in before), and the detector's best guess.
 """
 
 from __future__ import annotations
@@ -14,8 +22,20 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 import Stemmer
+from stop_words import StopWordError, get_stop_words
+
+from ragd.retrieve.language import SNOWBALL, UNDETERMINED, candidates, detect
 
 LANGUAGES = ("english", "french")
+"""The languages ragd analysed before per-language analysis (kept for callers that name them)."""
+
+MAX_QUERY_LANGUAGES = 2
+"""An unsure query is stemmed in at most this many languages. Each more language adds a stem per word, and stems
+of the wrong language only add noise: BM25 over the dev sets' whole documents, a fallback of three (best guess,
+English, French) cost mini-wiki 0.001 nDCG@10 against this one (``bench/query_fallback.py``, docs/benchmarks.md)."""
+
+CANDIDATE_FLOOR = 0.1
+"""An unsure query's candidate language joins the fallback set only with at least this probability."""
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
 _ELISION = re.compile(r"^(?:l|d|j|m|n|s|t|c|qu|jusqu|lorsqu|puisqu)['’]", re.IGNORECASE)
@@ -38,11 +58,43 @@ STOPWORDS: dict[str, frozenset[str]] = {
     "english": frozenset(_ENGLISH_STOPWORDS.split()),
     "french": frozenset(_FRENCH_STOPWORDS.split()),
 }
+_LEGACY_STOPWORDS = STOPWORDS["english"] | STOPWORDS["french"]
+_NAMES = {name: code for code, name in SNOWBALL.items()}
+_STOPWORD_CODES = {"no": "nb"}  # the stop-words package files Norwegian under Bokmål
 
 
-@lru_cache(maxsize=4)
-def _stemmer(language: str) -> Stemmer.Stemmer:
-    return Stemmer.Stemmer(language)
+def language_code(language: str) -> str:
+    """ISO 639-1 code of ``language``, given as a code (``"de"``) or a Snowball name (``"german"``)."""
+    return _NAMES.get(language, language)
+
+
+@lru_cache(maxsize=64)
+def stopwords(language: str) -> frozenset[str]:
+    """Accent-folded stop words of ``language`` (code or Snowball name); empty when none are known."""
+    code = language_code(language)
+    if code in ("en", "fr"):
+        return _LEGACY_STOPWORDS
+    try:
+        listed = get_stop_words(_STOPWORD_CODES.get(code, code))
+    except StopWordError:
+        return frozenset()
+    return frozenset(fold(w) for w in listed)
+
+
+class _NoStemmer:
+    @staticmethod
+    def stemWord(word: str) -> str:
+        return word
+
+    @staticmethod
+    def stemWords(ws: Iterable[str]) -> list[str]:
+        return list(ws)
+
+
+@lru_cache(maxsize=64)
+def _stemmer(language: str) -> Stemmer.Stemmer | _NoStemmer:
+    algorithm = SNOWBALL.get(language_code(language))
+    return Stemmer.Stemmer(algorithm) if algorithm else _NoStemmer()
 
 
 def fold(text: str) -> str:
@@ -69,17 +121,14 @@ def _fold_word(word: str) -> str:
     return fold(word)
 
 
-_ALL_STOPWORDS = frozenset().union(*STOPWORDS.values())
-
-
-def _is_stop(word: str) -> bool:
-    return _fold_word(word) in _ALL_STOPWORDS
+def _is_stop(word: str, language: str) -> bool:
+    return _fold_word(word) in stopwords(language)
 
 
 @lru_cache(maxsize=1 << 17)
 def _index_term(word: str, language: str) -> str:
     """The indexed form of one word in ``language``: its stem, accent-folded; ``""`` for a stop word."""
-    if _is_stop(word):
+    if _is_stop(word, language):
         return ""
     return fold(_stemmer(language).stemWord(word))
 
@@ -87,9 +136,9 @@ def _index_term(word: str, language: str) -> str:
 _FRENCH_LETTERS = frozenset("éèêëàâîïôûùüçœ")
 
 
-def detect_language(text: str) -> str:
-    """``"french"`` or ``"english"``: stop-word counts over the first few thousand words, French accented letters
-    breaking ties (so a short question such as "Où est né Victor Hugo" is still French)."""
+def _english_or_french(text: str) -> str:
+    """``"fr"`` or ``"en"`` by stop-word counts, French accented letters breaking ties: how ragd told a text's
+    language before it had a detector, kept for text the detector is unsure of."""
     en = fr = 0
     sample = text[:20_000]
     for w in words(sample):
@@ -98,25 +147,58 @@ def detect_language(text: str) -> str:
         fr += f in STOPWORDS["french"]
     if fr == en:
         fr += any(c in _FRENCH_LETTERS for c in sample.lower())
-    return "french" if fr > en else "english"
+    return "fr" if fr > en else "en"
+
+
+def detect_language(text: str) -> str:
+    """The Snowball name of ``text``'s language (``"english"`` when it has no stemmer); when the detector is unsure,
+    English or French by stop words (as before): what ``retrieval.dense_weight_by_language`` is keyed by."""
+    found = detect(text)
+    code = found.code if found.code != UNDETERMINED else _english_or_french(text)
+    return SNOWBALL.get(code, "english")
+
+
+def document_language(text: str) -> str:
+    """ISO code of a document's language, for its chunks too short to tell: ``"en"`` when it cannot be told."""
+    code = detect(text[:20_000]).code
+    return "en" if code == UNDETERMINED else code
+
+
+def chunk_language(text: str, default: str) -> str:
+    """ISO code of one chunk's language, ``default`` (its document's) when the chunk does not say."""
+    code = detect(text).code
+    return default if code == UNDETERMINED else code
 
 
 def analyze_document(text: str, language: str) -> list[str]:
-    """Index-side terms of ``text`` in ``language``."""
-    terms = [_index_term(w, language) for w in words(text)]
+    """Index-side terms of ``text`` in ``language`` (an ISO code or a Snowball name)."""
+    code = language_code(language)
+    terms = [_index_term(w, code) for w in words(text)]
     return [t for t in terms if t]
 
 
+def query_languages(text: str, limit: int = MAX_QUERY_LANGUAGES) -> list[str]:
+    """The languages a query is analysed in: its detected language when the detector is sure; else English or
+    French by stop words (what ragd used before), then the detector's ``limit - 1`` best guesses (probability ≥
+    :data:`CANDIDATE_FLOOR`), deduplicated."""
+    found = detect(text)
+    if found.code != UNDETERMINED:
+        return [found.code]
+    guesses = [c.code for c in candidates(text, limit - 1) if c.confidence >= CANDIDATE_FLOOR]
+    return list(dict.fromkeys([_english_or_french(text), *guesses]))[:limit]
+
+
 def analyze_query(text: str, languages: Iterable[str] | None = None) -> list[str]:
-    """Query-side terms: each non-stop word's stem in the query's detected language (or in each of ``languages``,
-    once per word when they agree). Repeats are kept on purpose: a word the question uses twice weighs twice, as
-    BM25's query term frequency wants (worth +0.08 nDCG@10 on CISI's long questions)."""
-    langs = list(languages) if languages is not None else [detect_language(text)]
-    ws = [w for w in words(text) if not _is_stop(w)]
+    """Query-side terms: each word's stem in each of the query's languages (:func:`query_languages` unless
+    ``languages`` are given), once per word when the stems agree; a word that is a stop word in any of them is
+    dropped (an unsure query's "the" or "est" must not come back as another language's content word). Repeats are
+    kept on purpose: a word the question uses twice weighs twice, as BM25's query term frequency wants (worth +0.08
+    nDCG@10 on CISI's long questions)."""
+    langs = [language_code(lang) for lang in (languages if languages is not None else query_languages(text))]
+    ws = [w for w in words(text) if not any(_is_stop(w, lang) for lang in langs)]
     if not ws:  # a query made only of stop words still deserves a lexical match
         ws = words(text)
-    per_lang = [[fold(s) for s in _stemmer(lang).stemWords(ws)] for lang in langs]
     out: list[str] = []
-    for stems in zip(*per_lang, strict=True):
-        out.extend(dict.fromkeys(stems))
+    for w in ws:
+        out.extend(dict.fromkeys(fold(_stemmer(lang).stemWord(w)) for lang in langs))
     return out
