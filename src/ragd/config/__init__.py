@@ -20,6 +20,7 @@ from ragd.config.envfile import ENV_FILE_VARIABLE as ENV_FILE_VARIABLE
 from ragd.config.envfile import dotenv_source
 from ragd.config.envfile import env_file as env_file
 from ragd.config.envfile import use_env_file as use_env_file
+from ragd.config.ocr import OcrSettings
 
 # re-exported: ``from ragd.config import XSettings``
 from ragd.config.sections import (
@@ -96,6 +97,7 @@ class Settings(BaseSettings):
     audit: AuditSettings = AuditSettings()
     privacy: PrivacySettings = PrivacySettings()
     limits: LimitsSettings = LimitsSettings()
+    ocr: OcrSettings = OcrSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -88,7 +88,7 @@ class _ContentCrash(Exception):
 
 
 def _at(exc: DocumentError, step: str) -> DocumentError:
-    exc.step = step  # type: ignore[attr-defined]
+    exc.step = getattr(exc, "step", None) or step  # type: ignore[attr-defined]  # OCR errors keep "ocr"
     return exc
 
 
@@ -393,7 +393,8 @@ class IngestService:
         if data is None:
             raise _at(DocumentError("the stored original file is missing; upload it again"), "parsing")
         try:
-            parsed = load_document(data, doc.filename, mime=doc.mime, max_pages=self._settings.ingest.max_pages)
+            parsed = load_document(data, doc.filename, mime=doc.mime, max_pages=self._settings.ingest.max_pages,
+                                   ocr=self._settings.ocr.config())
         except DocumentError as exc:
             raise _at(exc, "parsing") from None
         except Exception as exc:

@@ -10,13 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ragd.errors import DocumentCorrupt, DocumentError, TooManyPages, UnsupportedMediaType
+from ragd.ingest.ocr_config import OcrConfig
 from ragd.models import ParsedDocument
 
 from .base import Loader
 from .csv import load_csv, load_tsv
-from .detect import CSV, DOCX, HTML, MARKDOWN, PDF, SUPPORTED, TEXT, TSV, normalize_mime, sniff_type
+from .detect import CSV, DOCX, HTML, JPEG, MARKDOWN, PDF, PNG, SUPPORTED, TEXT, TIFF, TSV, normalize_mime, sniff_type
 from .docx import load_docx
 from .html import load_html
+from .image import IMAGE_TYPES, count_image_frames, load_image
 from .markdown import load_markdown
 from .pdf import count_pdf_pages, load_pdf
 from .text import load_text
@@ -25,12 +27,15 @@ __all__ = [
     "CSV",
     "DOCX",
     "HTML",
+    "JPEG",
     "LOADERS",
     "MARKDOWN",
     "PAGE_COUNTERS",
     "PDF",
+    "PNG",
     "SUPPORTED",
     "TEXT",
+    "TIFF",
     "TSV",
     "Loader",
     "check_page_limit",
@@ -46,10 +51,13 @@ LOADERS: dict[str, Loader] = {
     TEXT: load_text,
     CSV: load_csv,
     TSV: load_tsv,
+    PNG: load_image,
+    JPEG: load_image,
+    TIFF: load_image,
 }
 
 # Types whose page count can be read cheaply before the text is extracted (to refuse early).
-PAGE_COUNTERS: dict[str, Callable[[bytes], int]] = {PDF: count_pdf_pages}
+PAGE_COUNTERS: dict[str, Callable[[bytes], int]] = {PDF: count_pdf_pages, TIFF: count_image_frames}
 
 
 def check_page_limit(data: bytes, mime: str, max_pages: int) -> None:
@@ -67,12 +75,14 @@ def check_page_limit(data: bytes, mime: str, max_pages: int) -> None:
 
 
 def load_document(
-    data: bytes, filename: str, *, mime: str | None = None, max_pages: int | None = None
+    data: bytes, filename: str, *, mime: str | None = None, max_pages: int | None = None,
+    ocr: OcrConfig | None = None,
 ) -> ParsedDocument:
     """Parse ``data`` with the loader for ``mime`` (sniffed from the content when not given).
 
     Raises ``UnsupportedMediaType`` for a type no loader reads, ``TooManyPages`` over ``max_pages``, and
-    otherwise only ``DocumentError`` subclasses with a human reason.
+    otherwise only ``DocumentError`` subclasses with a human reason. ``ocr`` (off when ``None``) is how scanned PDF
+    pages and images are read.
     """
     kind = normalize_mime(mime) if mime else sniff_type(data, filename)
     loader = LOADERS.get(kind)
@@ -84,7 +94,12 @@ def load_document(
             pages = counter(data)
             if pages > max_pages:
                 raise TooManyPages(f"the document has {pages} pages; the limit is {max_pages}")
-        doc = loader(data, filename)
+        if kind == PDF:
+            doc = load_pdf(data, filename, ocr=ocr)
+        elif kind in IMAGE_TYPES:
+            doc = load_image(data, filename, mime=kind, ocr=ocr, max_pages=max_pages)
+        else:
+            doc = loader(data, filename)
     except DocumentError:
         raise
     except RecursionError as exc:

@@ -18,8 +18,10 @@ MARKDOWN = "text/markdown"
 TEXT = "text/plain"
 CSV = "text/csv"
 TSV = "text/tab-separated-values"
+PNG, JPEG, TIFF = "image/png", "image/jpeg", "image/tiff"  # read by OCR (loaders/image.py)
 
-SUPPORTED = (PDF, DOCX, HTML, MARKDOWN, TEXT, CSV, TSV)
+SUPPORTED = (PDF, DOCX, HTML, MARKDOWN, TEXT, CSV, TSV, PNG, JPEG, TIFF)
+_IMAGE_MAGIC = ((b"\x89PNG\r\n\x1a\n", PNG), (b"\xff\xd8\xff", JPEG), (b"II*\x00", TIFF), (b"MM\x00*", TIFF))
 
 EXTENSIONS: dict[str, str] = {
     ".pdf": PDF,
@@ -36,6 +38,11 @@ EXTENSIONS: dict[str, str] = {
     ".csv": CSV,
     ".tsv": TSV,
     ".tab": TSV,
+    ".png": PNG,
+    ".jpg": JPEG,
+    ".jpeg": JPEG,
+    ".tif": TIFF,
+    ".tiff": TIFF,
 }
 
 ALIASES: dict[str, str] = {
@@ -46,16 +53,16 @@ ALIASES: dict[str, str] = {
     "application/csv": CSV,
     "text/x-csv": CSV,
     "text/tsv": TSV,
+    "image/jpg": JPEG,
+    "image/pjpeg": JPEG,
+    "image/x-png": PNG,
+    "image/tif": TIFF,
 }
 
 # Binary formats we recognise only to reject them with a useful name.
 _MAGIC: tuple[tuple[bytes, str], ...] = (
-    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
-    (b"\xff\xd8\xff", "a JPEG image"),
     (b"GIF87a", "a GIF image"),
     (b"GIF89a", "a GIF image"),
-    (b"II*\x00", "a TIFF image"),
-    (b"MM\x00*", "a TIFF image"),
     (b"BM", "a BMP image"),
     (b"RIFF", "a RIFF media file (WebP/WAV/AVI)"),
     (b"\x7fELF", "an ELF executable"),
@@ -168,6 +175,9 @@ def sniff_type(data: bytes, filename: str) -> str:
         raise UnsupportedMediaType(
             "a legacy Microsoft Office binary file (.doc/.xls/.ppt) is not supported; save it as .docx"
         )
+    for magic, image in _IMAGE_MAGIC:
+        if head.startswith(magic):
+            return image
     for magic, name in _MAGIC:
         if head.startswith(magic):
             # "BM" and "MZ" are also plausible text starts: only trust them when the rest is binary.
