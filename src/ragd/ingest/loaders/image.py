@@ -38,8 +38,9 @@ def _open(data: bytes) -> Any:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             return Image.open(io.BytesIO(data))  # reads the header only
-    except Image.DecompressionBombError as exc:
-        raise ImageTooLarge(f"the image is too large to decode ({exc})") from exc
+    except Image.DecompressionBombError as exc:  # Pillow's own guard, past 2 × Image.MAX_IMAGE_PIXELS
+        raise ImageTooLarge(f"the image announces more than {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} MP in its "
+                            "header; OCR reads at most RAGD_OCR__MAX_PIXELS") from exc
     except Exception as exc:
         raise DocumentCorrupt(f"the image could not be read: {exc}") from exc
 
