@@ -32,8 +32,8 @@ def _open(data: bytes) -> Any:
         from ragd.errors import OcrUnavailable
 
         raise OcrUnavailable("Pillow is not installed: pip install Pillow") from exc
-    if not data:
-        raise DocumentEmpty("the image file is empty (0 bytes)")
+    if not data.strip():
+        raise DocumentEmpty("the image file is empty" + ("" if data else " (0 bytes)"))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
