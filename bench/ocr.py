@@ -113,8 +113,13 @@ def tesseract(threads: str | None) -> Callable[[Image.Image], str]:
             page = run_tesseract(png(image), config, dpi=DPI, deadline=time.monotonic() + 600)
             return "\n".join(page.paragraphs)
         env = {k: v for k, v in os.environ.items() if k != "OMP_THREAD_LIMIT"}
-        out = subprocess.run(["tesseract", "stdin", "stdout", "-l", "fra+eng", "--dpi", str(DPI)], input=png(image),
-                             capture_output=True, env=env, check=True)
+        out = subprocess.run(
+            ["tesseract", "stdin", "stdout", "-l", "fra+eng", "--dpi", str(DPI)],
+            input=png(image),
+            capture_output=True,
+            env=env,
+            check=True,
+        )
         return out.stdout.decode()
 
     return run
@@ -171,15 +176,22 @@ def main() -> None:
                 text = engine(image)
                 secs.append(time.perf_counter() - t0)
                 cers.append(cer(text, truth))
-            row = {"pages": len(pages), "cer": round(statistics.mean(cers), 4),
-                   "cer_max": round(max(cers), 4), "s_per_page": round(statistics.mean(secs), 2)}
+            row = {
+                "pages": len(pages),
+                "cer": round(statistics.mean(cers), 4),
+                "cer_max": round(max(cers), 4),
+                "s_per_page": round(statistics.mean(secs), 2),
+            }
             results[name][set_name] = row
-            print(f"{name:48s} {set_name:22s} CER {row['cer']:.3f} (max {row['cer_max']:.3f})  "
-                  f"{row['s_per_page']:.2f} s/page", flush=True)
+            print(
+                f"{name:48s} {set_name:22s} CER {row['cer']:.3f} (max {row['cer_max']:.3f})  "
+                f"{row['s_per_page']:.2f} s/page",
+                flush=True,
+            )
     report = {
         "command": "PYTHONPATH=src nice -n 19 /tmp/ocrbench/bin/python bench/ocr.py --pages " + str(args.pages),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, shared with other jobs (load average "
-                   f"{os.getloadavg()[0]:.1f} at the end)",
+        f"{os.getloadavg()[0]:.1f} at the end)",
         "tesseract": tesseract_version(),
         "page": "A4, 300 dpi, DejaVu Sans 10 pt, rotated ±0.8°, Gaussian blur 0.7 px, 6000 speckles",
         "results": results,

@@ -71,8 +71,13 @@ class OcrRun:
         return result.paragraphs
 
     def metadata(self) -> dict[str, Any]:
-        return {"engine": "tesseract", "languages": self.config.languages, "pages": list(self.pages),
-                "seconds": round(self.seconds, 2), "boxes": self.boxes}
+        return {
+            "engine": "tesseract",
+            "languages": self.config.languages,
+            "pages": list(self.pages),
+            "seconds": round(self.seconds, 2),
+            "boxes": self.boxes,
+        }
 
 
 def _env(config: OcrConfig) -> dict[str, str]:
@@ -91,8 +96,9 @@ def _languages(cmd: str, tessdata: str | None) -> frozenset[str]:
     try:
         out = subprocess.run([cmd, "--list-langs"], capture_output=True, env=env, timeout=30, check=False)
     except (FileNotFoundError, PermissionError) as exc:
-        raise OcrUnavailable(f"the OCR program {cmd!r} is not installed ({exc.strerror}); install it with: "
-                             f"{_INSTALL}") from exc
+        raise OcrUnavailable(
+            f"the OCR program {cmd!r} is not installed ({exc.strerror}); install it with: {_INSTALL}"
+        ) from exc
     except subprocess.TimeoutExpired as exc:
         raise OcrUnavailable(f"{cmd} --list-langs did not answer in 30 s") from exc
     lines = (out.stdout or out.stderr).decode(errors="replace").splitlines()
@@ -106,14 +112,18 @@ def check_tesseract(config: OcrConfig) -> None:
     if missing:
         where = f" in {config.tessdata_dir}" if config.tessdata_dir else ""
         packages = " ".join(f"tesseract-ocr-{m.lower().replace('_', '-')}" for m in missing)
-        raise OcrUnavailable(f"Tesseract has no data{where} for the OCR language(s) {', '.join(missing)} "
-                             f"(RAGD_OCR__LANGUAGES={config.languages}); install: apt-get install {packages}")
+        raise OcrUnavailable(
+            f"Tesseract has no data{where} for the OCR language(s) {', '.join(missing)} "
+            f"(RAGD_OCR__LANGUAGES={config.languages}); install: apt-get install {packages}"
+        )
 
 
 def check_pixels(width: int, height: int, config: OcrConfig, what: str) -> None:
     if width * height > config.max_pixels:
-        raise ImageTooLarge(f"{what} is {width}×{height} pixels ({width * height / 1e6:.0f} MP); OCR reads at most "
-                            f"{config.max_pixels / 1e6:g} MP (RAGD_OCR__MAX_PIXELS)")
+        raise ImageTooLarge(
+            f"{what} is {width}×{height} pixels ({width * height / 1e6:.0f} MP); OCR reads at most "
+            f"{config.max_pixels / 1e6:g} MP (RAGD_OCR__MAX_PIXELS)"
+        )
 
 
 def run_tesseract(png: bytes, config: OcrConfig, *, dpi: int, deadline: float) -> OcrPage:
@@ -126,11 +136,11 @@ def run_tesseract(png: bytes, config: OcrConfig, *, dpi: int, deadline: float) -
     try:
         out = subprocess.run(cmd, input=png, capture_output=True, env=_env(config), timeout=left, check=False)
     except subprocess.TimeoutExpired as exc:
-        raise OcrTimeout(f"OCR of this document took longer than {config.timeout_s:g} s "
-                         "(RAGD_OCR__TIMEOUT_S)") from exc
+        raise OcrTimeout(f"OCR of this document took longer than {config.timeout_s:g} s (RAGD_OCR__TIMEOUT_S)") from exc
     except (FileNotFoundError, PermissionError) as exc:
-        raise OcrUnavailable(f"the OCR program {config.tesseract_cmd!r} is not installed; install it with: "
-                             f"{_INSTALL}") from exc
+        raise OcrUnavailable(
+            f"the OCR program {config.tesseract_cmd!r} is not installed; install it with: {_INSTALL}"
+        ) from exc
     if out.returncode != 0:
         message = out.stderr.decode(errors="replace").strip().splitlines()
         raise OcrUnavailable(f"Tesseract failed (exit {out.returncode}): {' '.join(message[-3:])[:300]}")
@@ -156,8 +166,15 @@ def parse_tsv(tsv: str) -> tuple[list[str], list[Word]]:
         if level != 5 or not text or float(cols[10]) < _MIN_WORD_CONF:
             continue
         lines.setdefault((block, par, line), []).append(text)
-        words.append(Word(text, round(left / width, 5), round(top / height, 5), round((left + w) / width, 5),
-                          round((top + h) / height, 5)))
+        words.append(
+            Word(
+                text,
+                round(left / width, 5),
+                round(top / height, 5),
+                round((left + w) / width, 5),
+                round((top + h) / height, 5),
+            )
+        )
     paras: dict[tuple[int, int], list[str]] = {}
     for (block, par, _line), texts in lines.items():
         paras.setdefault((block, par), []).append(" ".join(texts))

@@ -35,8 +35,9 @@ def image_bytes(image: Image.Image, fmt: str, **options: object) -> bytes:
 
 def tiff_pages(pages: Sequence[Image.Image]) -> bytes:
     buf = io.BytesIO()
-    pages[0].save(buf, format="TIFF", save_all=True, append_images=list(pages[1:]), dpi=(300, 300),
-                  compression="tiff_deflate")
+    pages[0].save(
+        buf, format="TIFF", save_all=True, append_images=list(pages[1:]), dpi=(300, 300), compression="tiff_deflate"
+    )
     return buf.getvalue()
 
 
@@ -67,8 +68,12 @@ def png_header_bomb(width: int = 30_000, height: int = 30_000) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 1024))
-            + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 1024))
+        + chunk(b"IEND", b"")
+    )
 
 
 def giant_page_pdf(points: float = 14_400.0) -> bytes:

@@ -36,8 +36,8 @@ from ragd.api.deps import RagdDep, ReaderActor
 from ragd.api.problems import AUTH, problems
 from ragd.config import LimitsSettings
 from ragd.errors import BadRequest, ChunkNotFound, DocumentError, DocumentNotPdf, InputTooLong, NotFound, PageNotFound
-from ragd.ingest.ocr_config import OcrConfig
 from ragd.ingest.loaders.pdf import PDFIUM_LOCK, open_pdf  # PDFium is not thread-safe: share the loader's lock
+from ragd.ingest.ocr_config import OcrConfig
 from ragd.models import Document
 
 from ._ocr_boxes import page_words, word_chars, word_rects

@@ -39,8 +39,10 @@ def _open(data: bytes) -> Any:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             return Image.open(io.BytesIO(data))  # reads the header only
     except Image.DecompressionBombError as exc:  # Pillow's own guard, past 2 × Image.MAX_IMAGE_PIXELS
-        raise ImageTooLarge(f"the image announces more than {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} MP in its "
-                            "header; OCR reads at most RAGD_OCR__MAX_PIXELS") from exc
+        raise ImageTooLarge(
+            f"the image announces more than {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} MP in its "
+            "header; OCR reads at most RAGD_OCR__MAX_PIXELS"
+        ) from exc
     except Exception as exc:
         raise DocumentCorrupt(f"the image could not be read: {exc}") from exc
 
@@ -62,7 +64,7 @@ def _frames(image: Any, config: OcrConfig) -> Iterator[tuple[Any, int]]:
         check_pixels(width, height, config, f"image frame {index + 1}" if index else "the image")
         dpi = image.info.get("dpi", (_DEFAULT_DPI, _DEFAULT_DPI))[0]
         try:
-            dpi = int(round(float(dpi)))
+            dpi = round(float(dpi))
         except (TypeError, ValueError):
             dpi = _DEFAULT_DPI
         with warnings.catch_warnings():
