@@ -14,6 +14,7 @@ import io
 import os
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +53,7 @@ class OcrRun:
     pages: list[int] = field(default_factory=list)
     boxes: dict[int, list[list[Any]]] = field(default_factory=dict)
     seconds: float = 0.0
+    on_start: Callable[[], None] | None = None  # called once, when the first page is about to be OCR'd
 
     def __post_init__(self) -> None:
         self.deadline = time.monotonic() + self.config.timeout_s
@@ -61,6 +63,9 @@ class OcrRun:
         if not self.config.enabled:
             raise OcrUnavailable("OCR is off (RAGD_OCR__ENABLED=false): this image has no text layer to read")
         check_tesseract(self.config)
+        if self.on_start is not None:
+            started, self.on_start = self.on_start, None
+            started()
 
     def page(self, png: bytes, page_no: int, dpi: int) -> list[str]:
         """OCR one page image (PNG bytes); records its word boxes under ``page_no``; returns its paragraphs."""

@@ -394,7 +394,8 @@ class IngestService:
             raise _at(DocumentError("the stored original file is missing; upload it again"), "parsing")
         try:
             parsed = load_document(data, doc.filename, mime=doc.mime, max_pages=self._settings.ingest.max_pages,
-                                   ocr=self._settings.ocr.config())
+                                   ocr=self._settings.ocr.config(),
+                                   on_ocr=lambda: self._store.set_status_many([doc_id], DocStatus.OCR))
         except DocumentError as exc:
             raise _at(exc, "parsing") from None
         except Exception as exc:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from tests.ingest.loaders._loader_testdata import FIXTURES
 from tests.ingest.loaders._ocr_testdata import (
+    TEXT_PDF,
     giant_page_pdf,
     image_bytes,
     mixed_pdf,
@@ -49,7 +50,10 @@ def test_scanned_fixture_is_read_with_its_page(name: str, expected: str) -> None
 
 
 def test_mixed_pdf_keeps_the_text_layer_and_reads_the_scanned_page() -> None:
-    doc = load_document(mixed_pdf(text_image(WORDS)), "mixed.pdf", ocr=OCR)
+    calls: list[str] = []  # on_ocr: the pipeline's "ocr" status, once, only when a page needs OCR
+    load_document(TEXT_PDF.read_bytes(), "text.pdf", ocr=OCR, on_ocr=lambda: calls.append("text"))
+    doc = load_document(mixed_pdf(text_image(WORDS)), "mixed.pdf", ocr=OCR, on_ocr=lambda: calls.append("mixed"))
+    assert calls == ["mixed"]
     assert doc.pages == 2
     by_page = {p: _flat(" ".join(b.text for b in doc.blocks if b.page == p)) for p in (1, 2)}
     assert "Optimized Table Tokenization" in by_page[1]

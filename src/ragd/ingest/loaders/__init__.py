@@ -76,13 +76,13 @@ def check_page_limit(data: bytes, mime: str, max_pages: int) -> None:
 
 def load_document(
     data: bytes, filename: str, *, mime: str | None = None, max_pages: int | None = None,
-    ocr: OcrConfig | None = None,
+    ocr: OcrConfig | None = None, on_ocr: Callable[[], None] | None = None,
 ) -> ParsedDocument:
     """Parse ``data`` with the loader for ``mime`` (sniffed from the content when not given).
 
     Raises ``UnsupportedMediaType`` for a type no loader reads, ``TooManyPages`` over ``max_pages``, and
     otherwise only ``DocumentError`` subclasses with a human reason. ``ocr`` (off when ``None``) is how scanned PDF
-    pages and images are read.
+    pages and images are read; ``on_ocr`` is called once when OCR starts (the pipeline's ``ocr`` status).
     """
     kind = normalize_mime(mime) if mime else sniff_type(data, filename)
     loader = LOADERS.get(kind)
@@ -95,9 +95,9 @@ def load_document(
             if pages > max_pages:
                 raise TooManyPages(f"the document has {pages} pages; the limit is {max_pages}")
         if kind == PDF:
-            doc = load_pdf(data, filename, ocr=ocr)
+            doc = load_pdf(data, filename, ocr=ocr, on_ocr=on_ocr)
         elif kind in IMAGE_TYPES:
-            doc = load_image(data, filename, mime=kind, ocr=ocr, max_pages=max_pages)
+            doc = load_image(data, filename, mime=kind, ocr=ocr, max_pages=max_pages, on_ocr=on_ocr)
         else:
             doc = loader(data, filename)
     except DocumentError:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ragd.errors import DocumentCorrupt, DocumentEmpty, ImageTooLarge, NoTextFound, TooManyPages
@@ -75,10 +75,16 @@ def _frames(image: Any, config: OcrConfig) -> Iterator[tuple[Any, int]]:
 
 
 def load_image(
-    data: bytes, filename: str, *, mime: str = PNG, ocr: OcrConfig | None = None, max_pages: int | None = None
+    data: bytes,
+    filename: str,
+    *,
+    mime: str = PNG,
+    ocr: OcrConfig | None = None,
+    max_pages: int | None = None,
+    on_ocr: Callable[[], None] | None = None,
 ) -> ParsedDocument:
     """OCR'd text of every frame, one page each (``OcrUnavailable`` when OCR is off or not installed)."""
-    run = OcrRun(ocr or OcrConfig(enabled=False))
+    run = OcrRun(ocr or OcrConfig(enabled=False), on_start=on_ocr)
     image = _open(data)
     try:
         n_frames = int(getattr(image, "n_frames", 1))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import statistics
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pypdfium2 as pdfium
@@ -158,7 +159,8 @@ def _metadata_title(doc: pdfium.PdfDocument) -> str | None:
 
 
 def load_pdf(
-    data: bytes, filename: str, *, max_pages: int | None = None, ocr: OcrConfig | None = None
+    data: bytes, filename: str, *, max_pages: int | None = None, ocr: OcrConfig | None = None,
+    on_ocr: Callable[[], None] | None = None,
 ) -> ParsedDocument:
     """Text of every page as paragraph blocks carrying their page number. PDFium's lock is held a page at a time,
     so a long document never makes the page images of the web UI wait for its whole parse. With ``ocr`` enabled,
@@ -166,7 +168,7 @@ def load_pdf(
     with PDFIUM_LOCK:
         doc = open_pdf(data)
     try:
-        return _extract(doc, max_pages, OcrRun(ocr) if ocr is not None and ocr.enabled else None)
+        return _extract(doc, max_pages, OcrRun(ocr, on_start=on_ocr) if ocr is not None and ocr.enabled else None)
     finally:
         with PDFIUM_LOCK:
             doc.close()
