@@ -115,6 +115,7 @@ def check_tesseract(config: OcrConfig) -> None:
     have = _languages(config.tesseract_cmd, config.tessdata_dir)
     missing = [lang for lang in config.languages.split("+") if lang not in have]
     if missing:
+        _languages.cache_clear()  # the packages may be installed by the next document: look again then
         where = f" in {config.tessdata_dir}" if config.tessdata_dir else ""
         packages = " ".join(f"tesseract-ocr-{m.lower().replace('_', '-')}" for m in missing)
         raise OcrUnavailable(

@@ -4,9 +4,11 @@ the pages here are few and small."""
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from tests.ingest.loaders._loader_testdata import FIXTURES
 from tests.ingest.loaders._ocr_testdata import (
     TEXT_PDF,
@@ -71,6 +73,16 @@ def test_multipage_tiff_is_one_page_per_frame() -> None:
     pages = {b.page: _flat(b.text) for b in doc.blocks}
     assert "lighthouse keeper of Brisquet" in pages[1]
     assert "phare compte les mouettes" in pages[2]
+
+
+def test_tiff_whose_frame_chain_loops_is_read_once() -> None:
+    data = bytearray(tiff_pages([Image.new("L", (40, 40), 255)]))
+    first = struct.unpack("<I", data[4:8])[0]
+    entries = struct.unpack("<H", data[first : first + 2])[0]
+    end = first + 2 + 12 * entries
+    data[end : end + 4] = struct.pack("<I", first)  # the next frame is the first one again
+    with pytest.raises(NoTextFound, match=r"1 frame"):
+        load_document(bytes(data), "loop.tif", ocr=OCR, max_pages=10)
 
 
 def test_png_and_jpeg_are_sniffed_by_content() -> None:
