@@ -12,7 +12,8 @@ whitespace and control characters. So, once whitespace is dropped, the document 
 end, and a chunk's ``start``/``end`` offsets map exactly to character indices on the page (repeated phrases are
 no problem). When that check fails (a page the loader could not read, another extractor), the chunk text is
 searched on the page instead (exact, else the longest matching runs). A page without a text layer (a scan, read by
-OCR at ingestion) is OCR'd again and the passage searched among its words (:mod:`ragd.api.routes._ocr_boxes`). Errors: ``document_not_found``,
+OCR at ingestion) is OCR'd again and the passage searched among its words (:mod:`ragd.api.routes._ocr_boxes`).
+Errors: ``document_not_found``,
 ``page_not_found`` and ``chunk_not_found`` (404), ``document_not_pdf`` (415), ``bad_request`` (400: offsets
 outside the chunk), ``input_too_long`` (422: ``text`` longer than ``limits.boxes_max_text_chars`` or with more
 words than ``limits.boxes_max_terms``). PDFium's process-wide lock is held for one page's worth of work at a time,
