@@ -23,10 +23,10 @@ class OcrSettings(BaseModel):
         description="Tesseract languages, joined by '+' (Debian package tesseract-ocr-LANG each).",
     )
     timeout_s: float = Field(
-        600.0,
+        1800.0,
         gt=0,
         le=86_400,
-        description="Most seconds of OCR per document (1 to 4 s a page on 2 busy cores); the "
+        description="Most seconds of OCR per document (2 s a page on 2 cores, 17 s when they are overloaded); the "
         "document fails with ocr_timeout above.",
     )
     dpi: int = Field(300, ge=100, le=600, description="Resolution at which a PDF page is rendered for OCR.")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 class OcrConfig:
     enabled: bool = True
     languages: str = "fra+eng"
-    timeout_s: float = 600.0
+    timeout_s: float = 1800.0
     dpi: int = 300
     max_pixels: int = 40_000_000
     tesseract_cmd: str = "tesseract"
