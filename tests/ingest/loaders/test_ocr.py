@@ -36,6 +36,8 @@ def _flat(text: str) -> str:
     ("name", "expected"),
     [
         ("pdf-scanned/ocr_test.pdf", "Docling bundles PDF document conversion to JSON and Markdown"),
+        # scanned sideways: Tesseract's orientation detection turns it upright, the boxes stay on the page as shown
+        ("pdf-scanned/ocr_test_rotated_90.pdf", "Docling bundles PDF document conversion to JSON and Markdown"),
         ("pdf-fr/francais-scanned.pdf", "Portez ce vieux whisky au juge blond qui fume sur son île"),
     ],
 )

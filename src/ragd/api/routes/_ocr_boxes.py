@@ -16,7 +16,7 @@ import pypdfium2 as pdfium
 
 from ragd.ingest.loaders._pdf_ocr import render_page
 from ragd.ingest.loaders.pdf import PDFIUM_LOCK
-from ragd.ingest.ocr import OcrRun, Word, check_tesseract, run_tesseract
+from ragd.ingest.ocr import OcrRun, Word, check_tesseract, read_page
 from ragd.ingest.ocr_config import OcrConfig
 
 _CACHE: OrderedDict[tuple[str, int, OcrConfig], list[Word]] = OrderedDict()
@@ -35,7 +35,7 @@ def page_words(pdf: pdfium.PdfDocument, page: int, key: str, config: OcrConfig) 
     run = OcrRun(config)
     with PDFIUM_LOCK:
         png, dpi = render_page(pdf, page - 1, run)
-    words = run_tesseract(png, config, dpi=dpi, deadline=time.monotonic() + config.timeout_s).words
+    words = read_page(png, config, dpi=dpi, deadline=time.monotonic() + config.timeout_s).words
     with _CACHE_LOCK:
         _CACHE[ck] = words
         while len(_CACHE) > _CACHE_PAGES:
