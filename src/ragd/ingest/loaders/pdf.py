@@ -229,7 +229,7 @@ def _extract(doc: pdfium.PdfDocument, max_pages: int | None, ocr: OcrRun | None)
     if share < _MIN_READABLE:
         raise NoTextFound(
             f"the text layer is unreadable ({share:.0%} letters or digits): its fonts have no Unicode "
-            "mapping; OCR is off (RAGD_OCR__ENABLED)"
+            + ("mapping; OCR is off (RAGD_OCR__ENABLED)" if ocr is None else "mapping, and OCR read no better")
         )
     metadata: dict[str, object] = {}
     if unreadable:
