@@ -25,7 +25,9 @@ $(DEV): $(RUNTIME)
 install: $(RUNTIME)
 install-dev: $(DEV)
 
+# OCR's Debian packages (tesseract-ocr, -fra, -eng): installed when run as root on Debian, else the command is printed.
 serve: install
+	./scripts/ocr-deps.sh
 	$(BIN)/ragd serve
 
 # The same suites on both store backends (docs/testing.md): first SQLite, then PostgreSQL (a fresh schema per test

@@ -13,6 +13,12 @@ command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 redis_up() { command -v redis-cli >/dev/null 2>&1 && [ "$(redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null)" = PONG ]; }
 redis_up || command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+# OCR: tesseract-ocr with its French and English data, and the DejaVu fonts the OCR tests draw pages with.
+command -v tesseract >/dev/null 2>&1 || missing+=(tesseract-ocr)
+for lang in fra eng; do
+  tesseract --list-langs 2>/dev/null | grep -qx "$lang" || missing+=("tesseract-ocr-$lang")
+done
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
 if [ "${#missing[@]}" -ne 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     apt-get update -qq

@@ -46,7 +46,10 @@ machine-readable ``code``; the API renders every one of them as the same problem
     │   │   └── DocumentEntities    xml_entities_refused — XML declaring entities (billion laughs)
     │   ├── NoTextFound             no_text_found
     │   ├── TooManyPages            too_many_pages
-    │   └── ParserFailed            parser_failed — a parser or the chunker raised unexpectedly on this file
+    │   ├── ParserFailed            parser_failed — a parser or the chunker raised unexpectedly on this file
+    │   ├── OcrUnavailable          ocr_unavailable — OCR off, Tesseract or a language's data missing
+    │   ├── OcrTimeout              ocr_timeout — OCR of a document took longer than ocr.timeout_s
+    │   └── ImageTooLarge           image_too_large — an image or page over ocr.max_pixels (an OCR bomb)
     ├── ConfigurationError (500)    configuration_error — raised at start-up, never per request
     │   └── EmbeddingModelInvalid   embedding_model_invalid — the embedding model folder cannot be run or verified
     ├── ServiceUnavailable (503)    service_unavailable
@@ -378,3 +381,26 @@ class DocumentEntities(DocumentCorrupt):
     """A document's XML declares entities (a DTD internal subset): refused, as in a "billion laughs" attack."""
 
     code, title = "xml_entities_refused", "XML entities refused"
+
+
+class OcrUnavailable(DocumentError):
+    """OCR is needed (a scanned page, an image) but cannot run: switched off, the Tesseract program is missing, or
+    a configured language has no data. The detail names the Debian packages to install (or the setting)."""
+
+    code, title = "ocr_unavailable", "OCR unavailable"
+    step = "ocr"
+
+
+class OcrTimeout(DocumentError):
+    """OCR of one document took longer than ``ocr.timeout_s``; the document fails alone."""
+
+    code, title = "ocr_timeout", "OCR took too long"
+    step = "ocr"
+
+
+class ImageTooLarge(DocumentError):
+    """An image (or a PDF page to OCR) has more pixels than ``ocr.max_pixels``: refused from its header, before any
+    pixel is decoded (an OCR bomb)."""
+
+    code, title = "image_too_large", "Image too large"
+    step = "ocr"

@@ -10,6 +10,7 @@ from typing import Any, Literal
 class DocStatus(enum.StrEnum):
     PENDING = "pending"
     PARSING = "parsing"
+    OCR = "ocr"  # parsing, while pages without a text layer or images are OCR'd
     CHUNKING = "chunking"
     EMBEDDING = "embedding"
     INDEXED = "indexed"

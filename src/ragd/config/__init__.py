@@ -22,6 +22,7 @@ from ragd.config.envfile import env_file as env_file
 from ragd.config.envfile import use_env_file as use_env_file
 from ragd.config.fetch import FetchSettings
 from ragd.config.mail import MailSettings
+from ragd.config.ocr import OcrSettings
 from ragd.config.office import OfficeSettings
 
 # re-exported: ``from ragd.config import XSettings``
@@ -104,6 +105,7 @@ class Settings(BaseSettings):
     sync: SyncSettings = SyncSettings()
     mail: MailSettings = MailSettings()
     office: OfficeSettings = OfficeSettings()
+    ocr: OcrSettings = OcrSettings()
 
     @classmethod
     def settings_customise_sources(

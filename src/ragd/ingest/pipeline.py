@@ -92,7 +92,7 @@ class _ContentCrash(Exception):
 
 
 def _at(exc: DocumentError, step: str) -> DocumentError:
-    exc.step = step  # type: ignore[attr-defined]
+    exc.step = getattr(exc, "step", None) or step  # type: ignore[attr-defined]  # OCR errors keep "ocr"
     return exc
 
 
@@ -423,7 +423,9 @@ class IngestService:
         try:
             office = self._settings.office
             parsed = load_document(data, doc.filename, mime=doc.mime, max_pages=self._settings.ingest.max_pages,
-                                   limits=LoaderLimits(office.max_sheet_cells, office.max_xml_depth))
+                                   limits=LoaderLimits(office.max_sheet_cells, office.max_xml_depth),
+                                   ocr=self._settings.ocr.config(),
+                                   on_ocr=lambda: self._store.set_status_many([doc_id], DocStatus.OCR))
         except DocumentError as exc:
             raise _at(exc, "parsing") from None
         except Exception as exc:

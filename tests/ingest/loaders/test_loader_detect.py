@@ -42,9 +42,8 @@ def test_docx_is_sniffed_from_the_zip_content() -> None:
 @pytest.mark.parametrize(
     ("data", "name"),
     [
-        (PNG, "photo.png"),
-        (PNG, "photo.pdf"),
-        (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00", "scan.jpg"),
+        (b"GIF89a\x01\x00\x01\x00\x80\x00\x00", "photo.gif"),
+        (b"GIF89a\x01\x00\x01\x00\x80\x00\x00", "photo.pdf"),
         (b"\x7fELF\x02\x01\x01\x00" + bytes(64), "notes.txt"),
         (b"\x1f\x8b\x08\x00" + os.urandom(64), "data.csv.gz"),
         (os.urandom(4096) + b"\x00\x01\x02", "blob.bin"),
@@ -54,6 +53,12 @@ def test_binary_content_is_rejected(data: bytes, name: str) -> None:
     with pytest.raises(UnsupportedMediaType) as info:
         sniff_type(data, name)
     assert "not a supported document type" in info.value.detail
+
+
+def test_images_for_ocr_are_sniffed_by_content() -> None:
+    assert sniff_type(PNG, "photo.pdf") == "image/png"
+    assert sniff_type(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00", "scan.txt") == "image/jpeg"
+    assert sniff_type(b"II*\x00" + bytes(16), "scan") == sniff_type(b"MM\x00*" + bytes(16), "") == "image/tiff"
 
 
 def test_a_zip_without_word_document_is_rejected() -> None:
@@ -118,7 +123,7 @@ def test_utf16_text_without_bom_is_text() -> None:
 def test_empty_data_uses_the_extension() -> None:
     assert sniff_type(b"", "empty.pdf") == PDF
     assert sniff_type(b"", "empty.csv") == CSV
-    assert sniff_type(b"", "empty.png") == TEXT
+    assert sniff_type(b"", "empty.gif") == TEXT
     assert sniff_type(b"", "") == TEXT
 
 

@@ -11,7 +11,9 @@ Matching: the PDF loader builds the document's text from PDFium's text layer pag
 whitespace and control characters. So, once whitespace is dropped, the document text is the pages' text end to
 end, and a chunk's ``start``/``end`` offsets map exactly to character indices on the page (repeated phrases are
 no problem). When that check fails (a page the loader could not read, another extractor), the chunk text is
-searched on the page instead (exact, else the longest matching runs). Errors: ``document_not_found``,
+searched on the page instead (exact, else the longest matching runs). A page without a text layer (a scan, read by
+OCR at ingestion) is OCR'd again and the passage searched among its words (:mod:`ragd.api.routes._ocr_boxes`).
+Errors: ``document_not_found``,
 ``page_not_found`` and ``chunk_not_found`` (404), ``document_not_pdf`` (415), ``bad_request`` (400: offsets
 outside the chunk), ``input_too_long`` (422: ``text`` longer than ``limits.boxes_max_text_chars`` or with more
 words than ``limits.boxes_max_terms``). PDFium's process-wide lock is held for one page's worth of work at a time,
@@ -35,9 +37,12 @@ from fastapi import APIRouter, Query, Request, Response
 from ragd.api.deps import RagdDep, ReaderActor
 from ragd.api.problems import AUTH, problems
 from ragd.config import LimitsSettings
-from ragd.errors import BadRequest, ChunkNotFound, DocumentNotPdf, InputTooLong, NotFound, PageNotFound
+from ragd.errors import BadRequest, ChunkNotFound, DocumentError, DocumentNotPdf, InputTooLong, NotFound, PageNotFound
 from ragd.ingest.loaders.pdf import PDFIUM_LOCK, open_pdf  # PDFium is not thread-safe: share the loader's lock
+from ragd.ingest.ocr_config import OcrConfig
 from ragd.models import Document
+
+from ._ocr_boxes import page_words, word_chars, word_rects
 
 router = APIRouter(prefix="/api/v1/documents", tags=["documents"])
 
@@ -259,9 +264,13 @@ def _chars_before(pdf: pdfium.PdfDocument, page: int) -> int:
 
 def passage_boxes(
     data: bytes, doc_id: str, page: int, *, doc_text: str | None, start: int | None, end: int | None, text: str,
-    every: bool,
+    every: bool, ocr: OcrConfig | None = None, key: str = "",
 ) -> dict[str, Any]:
     """Boxes of a passage on page ``page`` (``PageNotFound`` when there is none).
+
+    A page without a text layer (a scan) is OCR'd with ``ocr`` (words cached under ``key``, the document's content
+    hash) and the passage searched among its words (:mod:`ragd.api.routes._ocr_boxes`); no boxes when OCR is off
+    or fails.
 
     ``start``/``end`` (offsets into ``doc_text``) are used when given and the text agrees with the pages;
     otherwise ``text`` is searched on the page (every occurrence when ``every``).
@@ -277,9 +286,12 @@ def passage_boxes(
             p = _page(pdf, doc_id, page)
             tp = p.get_textpage()
             current = _page_text(tp)
+        ocr_boxes: list[dict[str, float]] | None = None
         try:
             spans: list[tuple[int, int]] = []
-            if doc_text is not None and start is not None and end is not None:
+            if not current.chars and ocr is not None and ocr.enabled:
+                ocr_boxes = _ocr_boxes(pdf, page, key, ocr, text, every)
+            elif doc_text is not None and start is not None and end is not None:
                 before = _chars_before(pdf, page)
                 if normalize(doc_text)[before : before + len(current.chars)] == current.chars:
                     spans = _spans_by_offsets(doc_text, start, end, before, current)
@@ -304,8 +316,19 @@ def passage_boxes(
         "width": round(width, 2),
         "height": round(height, 2),
         "rotation": rotation,
-        "boxes": [_to_view(r, crop, rotation) for r in rects],
+        "boxes": ocr_boxes if ocr_boxes is not None else [_to_view(r, crop, rotation) for r in rects],
     }
+
+
+def _ocr_boxes(pdf: pdfium.PdfDocument, page: int, key: str, ocr: OcrConfig, text: str, every: bool
+               ) -> list[dict[str, float]]:
+    try:
+        words = page_words(pdf, page, key, ocr)
+    except DocumentError:  # OCR unavailable, timed out, page too large: nothing to highlight
+        return []
+    chars, index = word_chars(words, _keep)
+    spans = _spans_by_search(normalize(text), _PageText(chars, index), every=every)
+    return [r for a, b in spans for r in word_rects(words, index[a:b])]
 
 
 @router.get("/{doc_id}/pages/{page}/boxes", responses=problems(*AUTH, 400, 404, 415))
@@ -343,5 +366,6 @@ def page_boxes(
                                  f"({chunk.start}..{chunk.end})")
             if doc_text is not None:
                 needle = doc_text[a:b]
-    out = passage_boxes(data, doc.id, page, doc_text=doc_text, start=a, end=b, text=needle, every=chunk_id is None)
+    out = passage_boxes(data, doc.id, page, doc_text=doc_text, start=a, end=b, text=needle, every=chunk_id is None,
+                        ocr=ragd.settings.ocr.config(), key=doc.content_hash)
     return {"document_id": doc.id, "chunk_id": chunk_id, **out}

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ragd.errors import DocumentCorrupt, DocumentError, DocumentTooDeep, TooManyPages, UnsupportedMediaType
+from ragd.ingest.ocr_config import OcrConfig
 from ragd.models import ParsedDocument
 
 from ._limits import LoaderLimits, using_limits
@@ -21,16 +22,19 @@ from .detect import (
     EML,
     EPUB,
     HTML,
+    JPEG,
     MARKDOWN,
     MSG,
     ODP,
     ODS,
     ODT,
     PDF,
+    PNG,
     PPTX,
     RTF,
     SUPPORTED,
     TEXT,
+    TIFF,
     TSV,
     XLSX,
     normalize_mime,
@@ -40,6 +44,7 @@ from .docx import load_docx
 from .eml import load_eml
 from .epub import load_epub
 from .html import load_html
+from .image import IMAGE_TYPES, count_image_frames, load_image
 from .markdown import load_markdown
 from .msg import load_msg
 from .odp import load_odp
@@ -57,6 +62,7 @@ __all__ = [
     "EML",
     "EPUB",
     "HTML",
+    "JPEG",
     "LOADERS",
     "MARKDOWN",
     "MSG",
@@ -65,10 +71,12 @@ __all__ = [
     "ODT",
     "PAGE_COUNTERS",
     "PDF",
+    "PNG",
     "PPTX",
     "RTF",
     "SUPPORTED",
     "TEXT",
+    "TIFF",
     "TSV",
     "XLSX",
     "Loader",
@@ -95,10 +103,13 @@ LOADERS: dict[str, Loader] = {
     ODP: load_odp,
     EPUB: load_epub,
     RTF: load_rtf,
+    PNG: load_image,
+    JPEG: load_image,
+    TIFF: load_image,
 }
 
 # Types whose page count can be read cheaply before the text is extracted (to refuse early).
-PAGE_COUNTERS: dict[str, Callable[[bytes], int]] = {PDF: count_pdf_pages}
+PAGE_COUNTERS: dict[str, Callable[[bytes], int]] = {PDF: count_pdf_pages, TIFF: count_image_frames}
 
 
 def check_page_limit(data: bytes, mime: str, max_pages: int) -> None:
@@ -122,12 +133,16 @@ def load_document(
     mime: str | None = None,
     max_pages: int | None = None,
     limits: LoaderLimits | None = None,
+    ocr: OcrConfig | None = None,
+    on_ocr: Callable[[], None] | None = None,
 ) -> ParsedDocument:
     """Parse ``data`` with the loader for ``mime`` (sniffed from the content when not given).
 
     Raises ``UnsupportedMediaType`` for a type no loader reads, ``TooManyPages`` over ``max_pages``, and
     otherwise only ``DocumentError`` subclasses with a human reason. ``limits`` (from the ``office.*`` settings)
     bound spreadsheets and XML nesting; the defaults apply without it.
+    ``ocr`` (off when ``None``) is how scanned PDF pages and images are read; ``on_ocr`` is called once when OCR
+    starts (the pipeline's ``ocr`` status).
     """
     kind = normalize_mime(mime) if mime else sniff_type(data, filename)
     loader = LOADERS.get(kind)
@@ -140,7 +155,12 @@ def load_document(
             if pages > max_pages:
                 raise TooManyPages(f"the document has {pages} pages; the limit is {max_pages}")
         with using_limits(limits):
-            doc = loader(data, filename)
+            if kind == PDF:
+                doc = load_pdf(data, filename, ocr=ocr, on_ocr=on_ocr)
+            elif kind in IMAGE_TYPES:
+                doc = load_image(data, filename, mime=kind, ocr=ocr, max_pages=max_pages, on_ocr=on_ocr)
+            else:
+                doc = loader(data, filename)
     except DocumentError:
         raise
     except RecursionError as exc:

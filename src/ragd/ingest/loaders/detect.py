@@ -27,8 +27,10 @@ ODS = "application/vnd.oasis.opendocument.spreadsheet"
 ODP = "application/vnd.oasis.opendocument.presentation"
 EPUB = "application/epub+zip"
 RTF = "application/rtf"
+PNG, JPEG, TIFF = "image/png", "image/jpeg", "image/tiff"  # read by OCR (loaders/image.py)
 
-SUPPORTED = (PDF, DOCX, HTML, MARKDOWN, TEXT, CSV, TSV, PPTX, XLSX, ODT, ODS, ODP, EPUB, RTF, EML, MSG)
+SUPPORTED = (PDF, DOCX, HTML, MARKDOWN, TEXT, CSV, TSV, PPTX, XLSX, ODT, ODS, ODP, EPUB, RTF, EML, MSG, PNG, JPEG, TIFF)
+_IMAGE_MAGIC = ((b"\x89PNG\r\n\x1a\n", PNG), (b"\xff\xd8\xff", JPEG), (b"II*\x00", TIFF), (b"MM\x00*", TIFF))
 
 EXTENSIONS: dict[str, str] = {
     ".pdf": PDF,
@@ -55,6 +57,11 @@ EXTENSIONS: dict[str, str] = {
     ".odp": ODP,
     ".epub": EPUB,
     ".rtf": RTF,
+    ".png": PNG,
+    ".jpg": JPEG,
+    ".jpeg": JPEG,
+    ".tif": TIFF,
+    ".tiff": TIFF,
 }
 
 ALIASES: dict[str, str] = {
@@ -67,16 +74,16 @@ ALIASES: dict[str, str] = {
     "text/tsv": TSV,
     "text/rtf": RTF,
     "application/x-rtf": RTF,
+    "image/jpg": JPEG,
+    "image/pjpeg": JPEG,
+    "image/x-png": PNG,
+    "image/tif": TIFF,
 }
 
 # Binary formats we recognise only to reject them with a useful name.
 _MAGIC: tuple[tuple[bytes, str], ...] = (
-    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
-    (b"\xff\xd8\xff", "a JPEG image"),
     (b"GIF87a", "a GIF image"),
     (b"GIF89a", "a GIF image"),
-    (b"II*\x00", "a TIFF image"),
-    (b"MM\x00*", "a TIFF image"),
     (b"BM", "a BMP image"),
     (b"RIFF", "a RIFF media file (WebP/WAV/AVI)"),
     (b"\x7fELF", "an ELF executable"),
@@ -281,6 +288,9 @@ def sniff_type(data: bytes, filename: str) -> str:
         raise _legacy_office(data)
     if head.startswith(b"{\\rtf"):
         return RTF
+    for magic, image in _IMAGE_MAGIC:
+        if head.startswith(magic):
+            return image
     for magic, name in _MAGIC:
         if head.startswith(magic):
             # "BM" and "MZ" are also plausible text starts: only trust them when the rest is binary.

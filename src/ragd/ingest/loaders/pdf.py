@@ -5,15 +5,19 @@ from __future__ import annotations
 import re
 import statistics
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from ragd.errors import DocumentCorrupt, DocumentEmpty, DocumentEncrypted, NoTextFound, TooManyPages
+from ragd.ingest.ocr import OcrRun
+from ragd.ingest.ocr_config import OcrConfig
 from ragd.models import ParsedDocument
 
 from ._build import DocBuilder, clean_controls
+from ._pdf_ocr import render_page
 from .detect import PDF
 from .pdf_flow import line_tables, page_flow
 from .pdf_tables import PdfTable, find_tables
@@ -156,19 +160,23 @@ def _metadata_title(doc: pdfium.PdfDocument) -> str | None:
     return " ".join(title.split()) or None
 
 
-def load_pdf(data: bytes, filename: str, *, max_pages: int | None = None) -> ParsedDocument:
+def load_pdf(
+    data: bytes, filename: str, *, max_pages: int | None = None, ocr: OcrConfig | None = None,
+    on_ocr: Callable[[], None] | None = None,
+) -> ParsedDocument:
     """Text of every page as paragraph blocks carrying their page number. PDFium's lock is held a page at a time,
-    so a long document never makes the page images of the web UI wait for its whole parse."""
+    so a long document never makes the page images of the web UI wait for its whole parse. With ``ocr`` enabled,
+    pages without a readable text layer are OCR'd (:mod:`ragd.ingest.ocr`)."""
     with PDFIUM_LOCK:
         doc = open_pdf(data)
     try:
-        return _extract(doc, max_pages)
+        return _extract(doc, max_pages, OcrRun(ocr, on_start=on_ocr) if ocr is not None and ocr.enabled else None)
     finally:
         with PDFIUM_LOCK:
             doc.close()
 
 
-def _extract(doc: pdfium.PdfDocument, max_pages: int | None) -> ParsedDocument:
+def _extract(doc: pdfium.PdfDocument, max_pages: int | None, ocr: OcrRun | None) -> ParsedDocument:
     with PDFIUM_LOCK:
         n_pages = len(doc)
     if n_pages == 0:
@@ -201,40 +209,69 @@ def _extract(doc: pdfium.PdfDocument, max_pages: int | None) -> ParsedDocument:
                 textpage.close()
                 page.close()
         before = len(builder.blocks)
-        for segment in page_flow(lines, owners, tables):
+        scanned = _ocr_if_unreadable(doc, index, ocr, lines, with_layout) if ocr is not None and not tables else None
+        if scanned is not None:
+            _add_paragraphs(builder, scanned, page_no, sample)
+        for segment in page_flow(lines, owners, tables) if scanned is None else ():
             if isinstance(segment, PdfTable):
                 builder.table(segment.rows, page=page_no)
                 if len(sample) < 200:
                     sample.append(" ".join(" ".join(row) for row in segment.rows))
                 continue
-            paragraphs = _paragraphs(segment, with_layout)
-            for i, para in enumerate(paragraphs):
-                following = paragraphs[i + 1] if i + 1 < len(paragraphs) else ""
-                if _looks_like_heading(para, following):
-                    builder.heading(para, 2, page=page_no)
-                else:
-                    builder.add("paragraph", para, page=page_no)
-                if len(sample) < 200:
-                    sample.append(para)
+            _add_paragraphs(builder, _paragraphs(segment, with_layout), page_no, sample)
         if len(builder.blocks) == before:
             without_text.append(page_no)
     if not builder.blocks:
         if unreadable and len(unreadable) == n_pages:
             raise DocumentCorrupt(f"none of the {n_pages} pages could be read")
+        if ocr is not None:
+            raise NoTextFound(f"no text layer on any of the {n_pages} pages, and OCR found no text on them")
         raise NoTextFound(
-            f"no text layer on any of the {n_pages} pages (scanned document?); OCR is not enabled"
+            f"no text layer on any of the {n_pages} pages (scanned document?); OCR is off (RAGD_OCR__ENABLED)"
         )
     share = _readable_share("".join(sample))
     if share < _MIN_READABLE:
         raise NoTextFound(
             f"the text layer is unreadable ({share:.0%} letters or digits): its fonts have no Unicode "
-            "mapping; OCR is not enabled"
+            + ("mapping; OCR is off (RAGD_OCR__ENABLED)" if ocr is None else "mapping, and OCR read no better")
         )
     metadata: dict[str, object] = {}
     if unreadable:
         metadata["unreadable_pages"] = unreadable
     if without_text:
         metadata["pages_without_text"] = without_text  # candidates for OCR
+    if ocr is not None and ocr.pages:
+        metadata["ocr"] = ocr.metadata()
     with PDFIUM_LOCK:
         title = _metadata_title(doc)
     return builder.build(pages=n_pages, title=title, metadata=metadata)
+
+
+def _ocr_page(doc: pdfium.PdfDocument, index: int, ocr: OcrRun) -> list[str]:
+    """The paragraphs Tesseract reads on page ``index`` (PDFium's lock only while the page is rendered)."""
+    if not ocr.pages:
+        ocr.require()
+    with PDFIUM_LOCK:
+        png, dpi = render_page(doc, index, ocr)
+    return [p for p in ocr.page(png, index + 1, dpi) if p.strip()]
+
+
+def _add_paragraphs(builder: DocBuilder, paragraphs: list[str], page_no: int, sample: list[str]) -> None:
+    for i, para in enumerate(paragraphs):
+        following = paragraphs[i + 1] if i + 1 < len(paragraphs) else ""
+        if _looks_like_heading(para, following):
+            builder.heading(para, 2, page=page_no)
+        else:
+            builder.add("paragraph", para, page=page_no)
+        if len(sample) < 200:
+            sample.append(para)
+
+
+def _ocr_if_unreadable(
+    doc: pdfium.PdfDocument, index: int, ocr: OcrRun, lines: list[_Line | None], with_layout: bool
+) -> list[str] | None:
+    """``None`` when the page's text layer is readable; otherwise the paragraphs OCR reads on it."""
+    paragraphs = _paragraphs(lines, with_layout)
+    if paragraphs and _readable_share("".join(paragraphs)) >= _MIN_READABLE:
+        return None
+    return _ocr_page(doc, index, ocr)

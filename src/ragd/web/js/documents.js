@@ -4,8 +4,8 @@ import { confirmAction, field, fmtBytes, fmtDate, fmtNumber, h, showError, toast
 import { t } from "./i18n.js";
 import { download } from "./viewer.js";
 
-const ACTIVE = new Set(["pending", "parsing", "chunking", "embedding"]);
-const STATUSES = ["pending", "parsing", "chunking", "embedding", "indexed", "failed"];
+const ACTIVE = new Set(["pending", "parsing", "ocr", "chunking", "embedding"]);
+const STATUSES = ["pending", "parsing", "ocr", "chunking", "embedding", "indexed", "failed"];
 const POLL_MS = 2000; // while a document is being processed (a user's budget is 60 requests a minute by default)
 const PARALLEL_UPLOADS = 2;
 
