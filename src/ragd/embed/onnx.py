@@ -64,6 +64,8 @@ class OnnxEmbedder:
     def __init__(self, settings: EmbeddingSettings) -> None:
         model_dir = resolve_model_dir(settings)
         self.name = settings.model_name
+        # ISO 639-1 languages the model was trained on (None: not declared); the shipped model learnt English only
+        self.languages: frozenset[str] | None = None if settings.model_path else frozenset({"en"})
         self._batch_size = settings.batch_size
         self._batch_tokens = settings.batch_tokens
         try:
