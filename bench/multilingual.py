@@ -42,8 +42,15 @@ from ragd.evaluation import CorpusDoc, evaluate_run, load_beir
 from ragd.evaluation.beir import BeirDataset
 from ragd.evaluation.runner import ingest_dataset, query_languages, score_queries
 
-SNOWBALL = {"en": "english", "fr": "french", "de": "german", "es": "spanish", "it": "italian", "nl": "dutch",
-            "pt": "portuguese"}
+SNOWBALL = {
+    "en": "english",
+    "fr": "french",
+    "de": "german",
+    "es": "spanish",
+    "it": "italian",
+    "nl": "dutch",
+    "pt": "portuguese",
+}
 
 
 class OnnxDensePeer:

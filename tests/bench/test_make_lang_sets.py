@@ -13,7 +13,7 @@ from ragd.evaluation.beir import load_beir
 
 sys.path.insert(0, str(REPO / "bench"))
 
-import make_lang_sets  # noqa: E402
+import make_lang_sets
 
 LS = r""".\" generated with po4a
 .TH LS 1 "September 2022" "GNU coreutils 9.1"
@@ -57,9 +57,7 @@ def test_parse_page_reads_name_and_description() -> None:
 
 def test_builds_a_beir_set_without_aliases_missing_sections_or_verbatim_queries(tmp_path: Path) -> None:
     root = _tree(tmp_path / "man")
-    args = argparse.Namespace(
-        min_words=5, max_words=300, keep_verbatim=False, every=1, max_docs=100
-    )
+    args = argparse.Namespace(min_words=5, max_words=300, keep_verbatim=False, every=1, max_docs=100)
     assert make_lang_sets.build("de", tmp_path / "out", args, root) == 2
     ds = load_beir(tmp_path / "out" / "manpages-de")
     assert set(ds.corpus) == {"cp.1", "ls.1"}

@@ -67,9 +67,7 @@ def test_minmax_scores_are_the_weighted_sum(ragd: Ragd) -> None:
 
 
 def test_dense_feedback_runs_a_second_pass_within_the_filter(ragd: Ragd) -> None:
-    ragd.retriever._settings = RetrievalSettings(
-        fusion="minmax", feedback_passages=2, feedback_weight=1.0
-    )
+    ragd.retriever._settings = RetrievalSettings(fusion="minmax", feedback_passages=2, feedback_weight=1.0)
     res = ragd.retriever.search("why do ocean tides rise twice a day", top_k=5, mode="hybrid")
     assert "feedback" in res.timings_ms
     assert res.hits[0].chunk.filename == "tides.md"

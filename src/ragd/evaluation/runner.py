@@ -132,13 +132,11 @@ def per_language(
     groups: dict[str, list[str]] = {}
     for qid in judged:
         groups.setdefault(languages.get(qid, "und"), []).append(qid)
-    return {
-        lang: {
-            "queries": len(qids),
-            **{k: round(v, 4) for k, v in evaluate_run({q: run[q] for q in qids}, {q: judged[q] for q in qids}).items()},
-        }
-        for lang, qids in sorted(groups.items())
-    }
+    out: dict[str, dict[str, Any]] = {}
+    for lang, qids in sorted(groups.items()):
+        metrics = evaluate_run({q: run.get(q, []) for q in qids}, {q: judged[q] for q in qids})
+        out[lang] = {"queries": len(qids), **{k: round(v, 4) for k, v in metrics.items()}}
+    return out
 
 
 def score_qa(ragd: Ragd, ds: BeirDataset, *, k: int, limit: int | None, answers: bool) -> dict[str, Any]:
@@ -187,9 +185,7 @@ def evaluate_dataset(
             for mode in modes:
                 row = {
                     "dataset": ds.name,
-                    **score_queries(
-                        ragd, ds.queries, ds.qrels, mode=mode, top_k=top_k, ids=ids, languages=languages
-                    ),
+                    **score_queries(ragd, ds.queries, ds.qrels, mode=mode, top_k=top_k, ids=ids, languages=languages),
                 }
                 row.update({"documents": len(ds.corpus), "chunks": chunks, "ingest_s": round(ingest_s, 2)})
                 if ds.qa and mode == ragd.settings.retrieval.mode:

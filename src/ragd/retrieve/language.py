@@ -25,8 +25,7 @@ _STOPWORDS: dict[str, frozenset[str]] = {
         "it": "il lo la gli le di del della dei delle e un una per con che come si su sono non al alla nel nella "
         "da dal ed",
         "nl": "de het een en van in is zijn op voor met dat die niet te aan als door bij naar of wordt worden om",
-        "pt": "o a os as de do da dos das e em um uma para por com que como se sao nao no na nos nas ao mais "
-        "seu sua",
+        "pt": "o a os as de do da dos das e em um uma para por com que como se sao nao no na nos nas ao mais seu sua",
     }.items()
 }
 #: Letters that only some of the languages write (before accent folding), as a tie-breaker on short texts.
