@@ -40,7 +40,10 @@ from ragd.config import Settings
 from ragd.core import Ragd
 from ragd.evaluation import CorpusDoc, evaluate_run, load_beir
 from ragd.evaluation.beir import BeirDataset
-from ragd.evaluation.runner import ingest_dataset, query_languages, score_queries
+from ragd.evaluation.metrics import per_query_metrics
+from ragd.evaluation.runner import ingest_dataset, query_languages, rank_documents, score_queries
+from ragd.retrieve.analysis import analyze_query
+from ragd.retrieve.weighting import AGREEMENT_DEPTH, agreement
 
 SNOWBALL = {
     "en": "english",
@@ -134,13 +137,56 @@ def run_set(path: Path, language: str, cache: Path) -> dict[str, dict[str, Any]]
     return out
 
 
+BUCKETS = ((0.0, 0.1), (0.1, 0.3), (0.3, 0.6), (0.6, 1.01))
+
+
+def agreement_profile(path: Path, cache: Path) -> dict[str, Any]:
+    """Does the agreement of a question's two top-10 lists tell how good its dense ranking is? Per agreement
+    bucket: the questions, and the mean nDCG@10 of ragd's dense and bm25 modes on them (the evidence for the
+    rule; ``--profile``)."""
+    ds = load_beir(path)
+    r, ids = open_ragd(cache, ds)
+    rows: list[tuple[float, float, float]] = []
+    try:
+        retriever = r.retriever
+        version = r.store.last_change_id()
+        for qid, text in ds.judged_queries.items():
+            lexical = retriever._search_lexical(analyze_query(text), None, 100, version)
+            dense = retriever._dense(r.embedder.embed_query(text), 100, None, version)
+            a = agreement(lexical, dense, AGREEMENT_DEPTH)
+            scores = []
+            for mode in ("dense", "bm25"):
+                ranked, _, _ = rank_documents(r, text, mode, 100, None, ids)  # type: ignore[arg-type]
+                scores.append(per_query_metrics(ranked, ds.qrels[qid])["ndcg@10"])
+            rows.append((a, scores[0], scores[1]))
+    finally:
+        r.close()
+    out: dict[str, Any] = {"mean_agreement": sum(a for a, _, _ in rows) / max(len(rows), 1)}
+    for lo, hi in BUCKETS:
+        sel = [(d, b) for a, d, b in rows if lo <= a < hi]
+        n = max(len(sel), 1)
+        out[f"{lo:.1f}-{min(hi, 1.0):.1f}"] = {
+            "queries": len(sel),
+            "dense_ndcg@10": round(sum(d for d, _ in sel) / n, 4),
+            "bm25_ndcg@10": round(sum(b for _, b in sel) / n, 4),
+        }
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sets", nargs="+", type=Path, required=True)
     parser.add_argument("--language", nargs="*", default=[], help="NAME=CODE, e.g. mini-wiki=en")
     parser.add_argument("--cache", type=Path, default=Path("/tmp/ragd-multilingual"))
     parser.add_argument("--out", type=Path, default=None, help="JSON file; results are merged into it")
+    parser.add_argument("--profile", action="store_true", help="only the agreement profile of each set")
     args = parser.parse_args(argv)
+    if args.profile:
+        profiles = {path.name: agreement_profile(path, args.cache) for path in args.sets}
+        print(json.dumps(profiles, indent=2))
+        if args.out is not None:
+            write_json(args.out, profiles)
+        return 0
     given = dict(item.split("=", 1) for item in args.language)
     results: dict[str, Any] = {}
     if args.out is not None and args.out.is_file():
