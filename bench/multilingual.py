@@ -140,7 +140,7 @@ def run_set(path: Path, language: str, cache: Path) -> dict[str, dict[str, Any]]
 BUCKETS = ((0.0, 0.1), (0.1, 0.3), (0.3, 0.6), (0.6, 1.01))
 
 
-def agreement_profile(path: Path, cache: Path) -> dict[str, Any]:
+def agreement_profile(path: Path, cache: Path, max_queries: int | None = None) -> dict[str, Any]:
     """Does the agreement of a question's two top-10 lists tell how good its dense ranking is? Per agreement
     bucket: the questions, and the mean nDCG@10 of ragd's dense and bm25 modes on them (the evidence for the
     rule; ``--profile``)."""
@@ -150,7 +150,7 @@ def agreement_profile(path: Path, cache: Path) -> dict[str, Any]:
     try:
         retriever = r.retriever
         version = r.store.last_change_id()
-        for qid, text in ds.judged_queries.items():
+        for qid, text in list(ds.judged_queries.items())[:max_queries]:
             lexical = retriever._search_lexical(analyze_query(text), None, 100, version)
             dense = retriever._dense(r.embedder.embed_query(text), 100, None, version)
             a = agreement(lexical, dense, AGREEMENT_DEPTH)
@@ -180,9 +180,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=Path("/tmp/ragd-multilingual"))
     parser.add_argument("--out", type=Path, default=None, help="JSON file; results are merged into it")
     parser.add_argument("--profile", action="store_true", help="only the agreement profile of each set")
+    parser.add_argument("--max-queries", type=int, default=None, help="--profile: the first N judged questions")
     args = parser.parse_args(argv)
     if args.profile:
-        profiles = {path.name: agreement_profile(path, args.cache) for path in args.sets}
+        profiles = {path.name: agreement_profile(path, args.cache, args.max_queries) for path in args.sets}
         print(json.dumps(profiles, indent=2))
         if args.out is not None:
             write_json(args.out, profiles)
