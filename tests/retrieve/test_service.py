@@ -12,6 +12,8 @@ from tests.backend import store_url_for
 from ragd.config import RetrievalSettings, Settings
 from ragd.core import Ragd
 from ragd.models import SearchFilters
+from ragd.retrieve.analysis import analyze_query
+from ragd.retrieve.language import detect
 
 DOCS = {
     "tides.md": "# Tides\n\nOcean tides rise and fall twice a day, pulled by the gravity of the moon and the sun.",
@@ -121,3 +123,12 @@ def test_a_new_document_is_searchable_at_once_and_a_deleted_one_is_gone(tmp_path
         assert r.retriever.search("volcanoes lava", mode="bm25").hits == []
     finally:
         r.close()
+
+
+def test_a_keyword_query_takes_the_language_of_the_passages_it_matched(ragd: Ragd) -> None:
+    r = ragd.retriever
+    version = ragd.store.last_change_id()
+    for query, code in (("ocean tides gravity", "en"), ("marée lune soleil", "fr")):
+        assert detect(query).confidence == 0  # no stop word, no telling letter
+        lexical = r._search_lexical(analyze_query(query), None, 10, version)
+        assert r._query_language(query, lexical).code == code
