@@ -42,8 +42,10 @@ from ragd.core import Ragd
 from ragd.evaluation.beir import BeirDataset, load_beir
 from ragd.evaluation.metrics import evaluate_run
 from ragd.evaluation.runner import ingest_dataset, score_queries
-from ragd.retrieve.analysis import analyze_query, detect_language
+from ragd.retrieve.analysis import analyze_query
 from ragd.retrieve.fusion import rrf, score_fusion
+from ragd.retrieve.language import Detection, detect
+from ragd.retrieve.weighting import dense_weight
 
 REPO = Path(__file__).resolve().parents[1]
 EVALDATA = REPO.parent / "shared" / "evaldata"
@@ -76,7 +78,7 @@ def best_peers(path: Path) -> dict[str, float]:
 
 @dataclass(slots=True)
 class Captured:
-    language: str
+    language: Detection  # of the query text alone (the retriever's fallback to the passages' language is not replayed)
     lexical: list[tuple[int, float]]  # every matching chunk, best first
     dense_seqs: np.ndarray  # every chunk, best first
     dense_scores: np.ndarray
@@ -106,7 +108,7 @@ def capture(r: Ragd, ids: Mapping[str, str], ds: BeirDataset) -> Replay:
         qv = retriever._embedder.embed_query(text)
         everything = index.search(qv, total)
         queries[qid] = Captured(
-            detect_language(text),
+            detect(text),
             lexical,
             np.array([s for s, _ in everything], dtype=np.int64),
             np.array([v for _, v in everything], dtype=np.float64),
@@ -140,7 +142,7 @@ def _by_doc(run: Sequence[tuple[int, float]], doc_of: Mapping[int, str]) -> list
 
 def replay_query(c: Captured, s: RetrievalSettings, extra: Mapping[str, Any], rp: Replay) -> list[str]:
     keys = _replay_fused(c, s, extra, rp.doc_of, c.dense_seqs, c.dense_scores)
-    dense_w = s.dense_weight * s.dense_weight_by_language.get(c.language, 1.0)
+    dense_w = _dense_weight(c, s, c.dense_seqs, c.dense_scores)
     if extra.get("prf_k") and dense_w and not extra.get("doc_fusion"):
         # Rocchio on the query vector: add the mean embedding of the first pass's best chunks, search again
         rows = np.searchsorted(rp.seqs, np.array(keys[: extra["prf_k"]], dtype=np.int64))
@@ -151,6 +153,17 @@ def replay_query(c: Captured, s: RetrievalSettings, extra: Mapping[str, Any], rp
     if not extra.get("doc_fusion"):
         keys = [rp.doc_of[k] for k in keys]
     return list(dict.fromkeys(keys))
+
+
+#: The shipped model's languages (ragd.embed.onnx); the replay scores the shipped model only.
+MODEL_LANGUAGES = frozenset({"en"})
+
+
+def _dense_weight(c: Captured, s: RetrievalSettings, dense_seqs: np.ndarray, dense_scores: np.ndarray) -> float:
+    """The retriever's rule (ragd.retrieve.weighting) on the captured lists cut at the candidate depth."""
+    depth = s.candidates
+    dense = list(zip(dense_seqs[:depth].tolist(), dense_scores[:depth].tolist(), strict=True))
+    return dense_weight(s.dense_weight, MODEL_LANGUAGES, c.language, c.lexical[:depth], dense)
 
 
 def _replay_fused(
@@ -164,7 +177,7 @@ def _replay_fused(
     depth = s.candidates
     lexical = c.lexical[:depth]
     dense = list(zip(dense_seqs[:depth].tolist(), dense_scores[:depth].tolist(), strict=True))
-    dense_w = s.dense_weight * s.dense_weight_by_language.get(c.language, 1.0)
+    dense_w = _dense_weight(c, s, dense_seqs, dense_scores)
     if extra.get("dense_fill") and dense_w:
         have = {k for k, _ in dense}
         cos = dict(zip(dense_seqs.tolist(), dense_scores.tolist(), strict=True))

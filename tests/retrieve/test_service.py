@@ -12,6 +12,8 @@ from tests.backend import store_url_for
 from ragd.config import RetrievalSettings, Settings
 from ragd.core import Ragd
 from ragd.models import SearchFilters
+from ragd.retrieve.analysis import analyze_query
+from ragd.retrieve.language import detect
 
 DOCS = {
     "tides.md": "# Tides\n\nOcean tides rise and fall twice a day, pulled by the gravity of the moon and the sun.",
@@ -55,11 +57,6 @@ def test_dense_weight_zero_keeps_the_bm25_order(ragd: Ragd, fusion: str) -> None
     bm25 = files(ragd, query, mode="bm25")
     hybrid = files(ragd, query, fusion=fusion, dense_weight=0.0)
     assert hybrid[: len(bm25)] == bm25
-    # a language whose dense factor is 0 uses BM25 alone
-    french = "pourquoi la marée monte deux fois par jour"
-    no_dense = {"english": 1.0, "french": 0.0}
-    bm25 = files(ragd, french, mode="bm25")
-    assert files(ragd, french, fusion=fusion, dense_weight_by_language=no_dense)[: len(bm25)] == bm25
 
 
 def test_minmax_scores_are_the_weighted_sum(ragd: Ragd) -> None:
@@ -72,9 +69,7 @@ def test_minmax_scores_are_the_weighted_sum(ragd: Ragd) -> None:
 
 
 def test_dense_feedback_runs_a_second_pass_within_the_filter(ragd: Ragd) -> None:
-    ragd.retriever._settings = RetrievalSettings(
-        fusion="minmax", feedback_passages=2, feedback_weight=1.0, dense_weight_by_language={"french": 0.0}
-    )
+    ragd.retriever._settings = RetrievalSettings(fusion="minmax", feedback_passages=2, feedback_weight=1.0)
     res = ragd.retriever.search("why do ocean tides rise twice a day", top_k=5, mode="hybrid")
     assert "feedback" in res.timings_ms
     assert res.hits[0].chunk.filename == "tides.md"
@@ -85,7 +80,8 @@ def test_dense_feedback_runs_a_second_pass_within_the_filter(ragd: Ragd) -> None
     filtered = ragd.retriever.search("why do ocean tides rise twice a day", top_k=5, mode="hybrid", filters=only)
     assert "feedback" in filtered.timings_ms
     assert {h.chunk.filename for h in filtered.hits} == {"moon.md", "tides.md"}
-    # no feedback where the dense ranking has no weight (here: French questions) or in single modes
+    # no feedback where the dense ranking has no weight, or in single modes
+    ragd.retriever._settings = RetrievalSettings(feedback_passages=2, dense_weight=0.0)
     french = ragd.retriever.search("pourquoi la marée monte deux fois par jour", top_k=5, mode="hybrid")
     assert "feedback" not in french.timings_ms
     assert "feedback" not in ragd.retriever.search("ocean tides", top_k=5, mode="dense").timings_ms
@@ -127,3 +123,12 @@ def test_a_new_document_is_searchable_at_once_and_a_deleted_one_is_gone(tmp_path
         assert r.retriever.search("volcanoes lava", mode="bm25").hits == []
     finally:
         r.close()
+
+
+def test_a_keyword_query_takes_the_language_of_the_passages_it_matched(ragd: Ragd) -> None:
+    r = ragd.retriever
+    version = ragd.store.last_change_id()
+    for query, code in (("ocean tides gravity", "en"), ("marée lune soleil", "fr")):
+        assert detect(query).confidence == 0  # no stop word, no telling letter
+        lexical = r._search_lexical(analyze_query(query), None, 10, version)
+        assert r._query_language(query, lexical).code == code

@@ -68,6 +68,8 @@ def evaluate(
             t.add_row(row["mode"], *(str(row[c]) for c in COLUMNS))
         Console().print(t)
         for row in rows:
+            for language, metrics in row.get("by_language", {}).items():
+                Console().print(f"{row['mode']} [{language}]: {metrics}", highlight=False)
             extra = {k: v for k, v in row.items() if k.startswith(("answer", "qa_"))}
             if extra:
                 Console().print(f"{row['mode']}: {extra}")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
@@ -137,13 +138,6 @@ class RetrievalSettings(_Section):
         1.0, ge=0.0, le=10.0, description="Weight of the feedback passages' mean embedding against the query's own "
         "(unit) vector."
     )
-    dense_weight_by_language: dict[str, float] = Field(
-        default_factory=lambda: {"english": 1.0, "french": 0.3},
-        description="Factor on the dense weight by the query's detected language (english, french). The default "
-        "embedding model is English-only: on French questions its ranking is much weaker than BM25 (piaf-fr "
-        "nDCG@10 0.51 vs 0.81), so it only nudges BM25's order there (0.3: 0.817; 0: 0.812; 1: 0.739; "
-        "docs/benchmarks.md). Raise it with a multilingual model.",
-    )
     mode: Literal["hybrid", "bm25", "dense"] = Field("hybrid", description="Default retrieval mode.")
     dedup_threshold: float = Field(
         0.95, ge=0.5, le=1.0, description="Cosine above which two result chunks count as near-duplicates."
@@ -179,6 +173,20 @@ class RetrievalSettings(_Section):
         "thread that catches the in-memory indexes up (so a replica sees writes made elsewhere without waiting "
         "for a query; readiness reports the lag). 0: no thread, indexes catch up on queries and ingests only."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_language_factors(cls, data: object) -> object:
+        """``dense_weight_by_language`` (per-language factors tuned on one set) is gone: the dense weight now
+        follows the embedding model's languages (ragd.retrieve.weighting). An old config still loads, with a
+        warning, and the factors are ignored."""
+        if isinstance(data, dict) and "dense_weight_by_language" in data:
+            data = {k: v for k, v in data.items() if k != "dense_weight_by_language"}
+            logging.getLogger("ragd.config").warning(
+                "retrieval.dense_weight_by_language is deprecated and ignored: the dense weight follows the "
+                "embedding model's languages (docs/retrieval.md)"
+            )
+        return data
 
 
 class RerankSettings(_Section):

@@ -4,7 +4,7 @@ Layout (the one BEIR, ir-measures and pytrec_eval read)::
 
     DATASET_DIR/
       corpus.jsonl      {"_id", "title", "text"} per line
-      queries.jsonl     {"_id", "text"} per line
+      queries.jsonl     {"_id", "text"} per line; optional "language" (ISO 639-1) for per-language results
       qrels/test.tsv    query-id <TAB> corpus-id <TAB> score, header line first
       qa.jsonl          optional: {"_id", "question", "answers": [...], "gold": [corpus ids]}
 
@@ -58,6 +58,8 @@ class BeirDataset:
     queries: dict[str, str]
     qrels: dict[str, dict[str, int]]
     qa: list[QAItem] = field(default_factory=list)
+    query_languages: dict[str, str] = field(default_factory=dict)
+    """The ``language`` field of the queries that have one (ISO 639-1)."""
 
     @property
     def judged_queries(self) -> dict[str, str]:
@@ -118,11 +120,16 @@ def load_corpus(path: Path) -> dict[str, CorpusDoc]:
     return corpus
 
 
-def load_queries(path: Path) -> dict[str, str]:
+def load_queries(path: Path, languages: dict[str, str] | None = None) -> dict[str, str]:
+    """Query id → text; the optional ``language`` field of each query goes into ``languages`` when given."""
     queries: dict[str, str] = {}
     for lineno, obj in _jsonl(_require(path)):
         where = f"{path}:{lineno}"
-        queries[_str_field(obj, "_id", where)] = _str_field(obj, "text", where)
+        qid = _str_field(obj, "_id", where)
+        queries[qid] = _str_field(obj, "text", where)
+        language = _str_field(obj, "language", where, required=False)
+        if language and languages is not None:
+            languages[qid] = language
     return queries
 
 
@@ -165,8 +172,11 @@ def load_beir(directory: str | Path, *, split: str = "test") -> BeirDataset:
     if not root.is_dir():
         raise InvalidDataset(f"not a directory: {root}")
     corpus = load_corpus(root / "corpus.jsonl")
-    queries = load_queries(root / "queries.jsonl")
+    languages: dict[str, str] = {}
+    queries = load_queries(root / "queries.jsonl", languages)
     qrels = load_qrels(root / "qrels" / f"{split}.tsv")
     qa_path = root / "qa.jsonl"
     qa = load_qa(qa_path) if qa_path.is_file() else []
-    return BeirDataset(name=root.resolve().name, corpus=corpus, queries=queries, qrels=qrels, qa=qa)
+    return BeirDataset(
+        name=root.resolve().name, corpus=corpus, queries=queries, qrels=qrels, qa=qa, query_languages=languages
+    )

@@ -20,6 +20,7 @@ from ragd.evaluation.beir import BeirDataset, load_beir
 from ragd.evaluation.metrics import answer_in_context, evaluate_run, exact_match, token_f1
 from ragd.ingest.pipeline import Upload
 from ragd.models import SearchFilters
+from ragd.retrieve.language import detect
 from ragd.retrieve.service import Mode
 
 MODES: tuple[Mode, ...] = ("bm25", "dense", "hybrid")
@@ -92,8 +93,10 @@ def score_queries(
     top_k: int = 100,
     filters: SearchFilters | None = None,
     ids: Mapping[str, str] | None = None,
+    languages: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Retrieval metrics over the judged queries, plus latency."""
+    """Retrieval metrics over the judged queries, plus latency; with ``languages`` (query id → language) naming
+    more than one language, also ``by_language``: the same metrics over each language's queries."""
     ids = ids or {}
     run: dict[str, list[str]] = {}
     lat: list[float] = []
@@ -104,13 +107,36 @@ def score_queries(
         lat.append(ms)
     judged = {q: dict(r) for q, r in qrels.items() if q in queries}
     metrics = evaluate_run(run, judged)
-    return {
+    out: dict[str, Any] = {
         "mode": mode,
         "queries": len(judged),
         **{k: round(v, 4) for k, v in metrics.items()},
         "latency_p50_ms": round(statistics.median(lat), 2) if lat else 0.0,
         "latency_p95_ms": round(percentile(lat, 0.95), 2),
     }
+    by_language = per_language(run, judged, languages or {})
+    if len(by_language) > 1:
+        out["by_language"] = by_language
+    return out
+
+
+def query_languages(queries: Mapping[str, str], given: Mapping[str, str]) -> dict[str, str]:
+    """Each query's language: the dataset's ``language`` field when it has one, else the detector's guess."""
+    return {qid: given.get(qid) or detect(text).code for qid, text in queries.items()}
+
+
+def per_language(
+    run: Mapping[str, list[str]], judged: Mapping[str, dict[str, int]], languages: Mapping[str, str]
+) -> dict[str, dict[str, Any]]:
+    """The run's metrics over each language's judged queries (a query without a language counts as ``und``)."""
+    groups: dict[str, list[str]] = {}
+    for qid in judged:
+        groups.setdefault(languages.get(qid, "und"), []).append(qid)
+    out: dict[str, dict[str, Any]] = {}
+    for lang, qids in sorted(groups.items()):
+        metrics = evaluate_run({q: run.get(q, []) for q in qids}, {q: judged[q] for q in qids})
+        out[lang] = {"queries": len(qids), **{k: round(v, 4) for k, v in metrics.items()}}
+    return out
 
 
 def score_qa(ragd: Ragd, ds: BeirDataset, *, k: int, limit: int | None, answers: bool) -> dict[str, Any]:
@@ -154,11 +180,12 @@ def evaluate_dataset(
             ingest_s = time.perf_counter() - t0
             ragd.build_lexical_index()  # as a server does at start
             chunks = ragd.store.count_chunks()
+            languages = query_languages(ds.queries, ds.query_languages)
             out = []
             for mode in modes:
                 row = {
                     "dataset": ds.name,
-                    **score_queries(ragd, ds.queries, ds.qrels, mode=mode, top_k=top_k, ids=ids),
+                    **score_queries(ragd, ds.queries, ds.qrels, mode=mode, top_k=top_k, ids=ids, languages=languages),
                 }
                 row.update({"documents": len(ds.corpus), "chunks": chunks, "ingest_s": round(ingest_s, 2)})
                 if ds.qa and mode == ragd.settings.retrieval.mode:

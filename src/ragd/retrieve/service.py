@@ -21,9 +21,11 @@ from ragd.index.dense import DenseIndex
 from ragd.index.lexical import LexicalIndex
 from ragd.models import ScoredChunk, SearchFilters
 from ragd.observability.hooks import NO_HOOKS, Hooks
-from ragd.retrieve.analysis import analyze_query, detect_language
+from ragd.retrieve.analysis import analyze_query
 from ragd.retrieve.fusion import rocchio, rrf, score_fusion
+from ragd.retrieve.language import Detection, detect
 from ragd.retrieve.rerank import Reranker, RerankUnavailable, rerank_order
+from ragd.retrieve.weighting import dense_weight as weigh_dense
 from ragd.store.base import ChangeFeed, DocumentStore
 
 log = logging.getLogger(__name__)
@@ -171,7 +173,12 @@ class Retriever:
         t3 = time.perf_counter()
         dense_weight = 1.0
         if mode == "hybrid":
-            dense_weight = s.dense_weight * s.dense_weight_by_language.get(detect_language(query), 1.0)
+            # the configured weight if the model knows the query's language, else as far as BM25 corroborates it
+            languages = getattr(self._embedder, "languages", None)
+            dense_weight = s.dense_weight
+            if languages is not None:  # a model that declares no languages is trusted with every one
+                language = self._query_language(query, lexical_hits)
+                dense_weight = weigh_dense(s.dense_weight, languages, language, lexical_hits, dense_hits)
         fused = self._fuse(mode, dense_weight, lexical_hits, dense_hits)
         if mode == "hybrid" and qv is not None and dense_weight > 0 and s.feedback_passages > 0 and fused:
             t4 = time.perf_counter()
@@ -188,6 +195,15 @@ class Retriever:
         hits = hits[:top_k]
         t["retrieval"] = (time.perf_counter() - t0) * 1000
         return Retrieval(hits=hits, query_vector=qv, terms=terms, timings_ms=t, mode=mode)
+
+    def _query_language(self, query: str, lexical: list[tuple[int, float]]) -> Detection:
+        """The query's language; a query with no evidence of any (a few keywords) takes the language of the
+        passages it matched lexically (the best three), as the words it shares with them are theirs."""
+        found = detect(query)
+        if found.confidence > 0 or not lexical:
+            return found
+        chunks = self._store.get_chunks([seq for seq, _ in lexical[:3]])
+        return detect(" ".join(c.text for c in chunks))
 
     def _dense(
         self, qv: np.ndarray, depth: int, filters: SearchFilters | None, version: int
@@ -216,7 +232,7 @@ class Retriever:
         self, mode: Mode, dense_weight: float, lexical: list[tuple[int, float]], dense: list[tuple[int, float]]
     ) -> list[tuple[int, float]]:
         """One ranking of chunk seqs. A single-retriever mode keeps that retriever's order (RRF scores); hybrid
-        weighs each ranking (``dense_weight``: the setting times the factor of the query's language) and merges
+        weighs each ranking (``dense_weight``: :func:`ragd.retrieve.weighting.dense_weight`) and merges
         them with ``settings.fusion``: reciprocal rank or a weighted sum of per-query normalised scores."""
         s = self._settings
         if mode != "hybrid":
