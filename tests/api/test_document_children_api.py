@@ -17,7 +17,7 @@ def test_children_and_parent_in_the_api(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data", ingest={"workers": 0}, auth={"enabled": False})
     m = attach(mail("Boiler contract"), b"The boiler maintenance contract with Thermex ends in March 2027.\n",
                "contract.txt", "text/plain")
-    attach(m, b"\x89PNG\r\n\x1a\n" + bytes(32), "scan.png", "image/png")
+    attach(m, b"GIF89a" + bytes(32), "scan.gif", "image/gif")  # PNG, JPEG and TIFF are read by OCR
     with TestClient(create_app(settings)) as c:
         r: Ragd = c.app.state.ragd  # type: ignore[attr-defined]
         up = c.post("/api/v1/documents/upload", files=[("file", ("mail.eml", m.as_bytes()))])
@@ -27,7 +27,7 @@ def test_children_and_parent_in_the_api(tmp_path: Path) -> None:
         parent = c.get(f"/api/v1/documents/{parent_id}").json()
         assert parent["status"] == "indexed" and parent["parent_id"] is None
         assert parent["metadata"]["mail_subject"] == "Boiler contract"
-        assert parent["metadata"]["attachments_skipped"][0]["filename"] == "scan.png"
+        assert parent["metadata"]["attachments_skipped"][0]["filename"] == "scan.gif"
         assert parent["metadata"]["attachments_skipped"][0]["code"] == "unsupported_media_type"
         [child] = parent["children"]
         assert child["filename"] == "contract.txt" and child["status"] == "indexed"
