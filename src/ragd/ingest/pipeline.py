@@ -15,16 +15,15 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from itertools import groupby
 from typing import Any, Protocol
 
 from ragd.config import Settings
-from ragd.embed.base import Embedder, TokenCounter
+from ragd.embed.base import Embedder
 from ragd.errors import DocumentError, DocumentNotFound, ParserFailed, PayloadTooLarge
 from ragd.ingest.attachments import ChildPlan, ancestors, create_children, parsed_metadata, plan_children
-from ragd.ingest.chunking import chunk_document
 from ragd.ingest.files import FileStore, sanitize_filename
 from ragd.ingest.loaders import LoaderLimits, check_page_limit, load_document, sniff_type
+from ragd.ingest.paging import chunk_pages, with_context
 from ragd.models import ChunkDraft, DocStatus, Document, ParsedDocument, ParsedRecord
 from ragd.observability.hooks import NO_HOOKS, Hooks
 from ragd.privacy.apply import CollectionPrivacy, effective, redact_document
@@ -34,32 +33,6 @@ from ragd.security import CRYPTO_ERRORS, ArchiveLimits, check_zip, is_zip
 from ragd.store.base import DocumentStore, EmbeddingCache, JobQueue
 
 log = logging.getLogger(__name__)
-
-
-def with_context(text: str, heading_path: list[str]) -> str:
-    """The chunk text prefixed with its heading path, unless the chunk already starts with its own heading."""
-    headings = [h for h in heading_path if h]
-    if not headings or text.lstrip().startswith(headings[-1]):
-        headings = headings[:-1] if headings else headings
-        if not headings:
-            return text
-    return " > ".join(headings) + "\n\n" + text
-
-
-def chunk_pages(
-    parsed: ParsedDocument, counter: TokenCounter, *, max_tokens: int, overlap_tokens: int
-) -> list[ChunkDraft]:
-    """Chunk a paged document page by page, so that a chunk — and every citation drawn from it — lies on exactly
-    one page; other documents are chunked whole."""
-    if not parsed.pages or parsed.pages <= 1:
-        return chunk_document(parsed, counter, max_tokens=max_tokens, overlap_tokens=overlap_tokens)
-    chunks: list[ChunkDraft] = []
-    for _page, blocks in groupby(parsed.blocks, key=lambda b: b.page):
-        part = ParsedDocument(text=parsed.text, blocks=list(blocks), pages=parsed.pages, mime=parsed.mime)
-        for c in chunk_document(part, counter, max_tokens=max_tokens, overlap_tokens=overlap_tokens):
-            c.ordinal = len(chunks)
-            chunks.append(c)
-    return chunks
 
 
 _EMBED_GROUP = 1024
