@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import io
-import os
 import statistics
 import subprocess
 import time
@@ -19,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ragd.config.ocr import tesseract_env
 from ragd.errors import ImageTooLarge, OcrTimeout, OcrUnavailable
 from ragd.ingest.ocr_config import OcrConfig
 
@@ -92,18 +92,12 @@ class OcrRun:
 
 
 def _env(config: OcrConfig) -> dict[str, str]:
-    env = dict(os.environ)
-    env["OMP_THREAD_LIMIT"] = "1"
-    if config.tessdata_dir:
-        env["TESSDATA_PREFIX"] = config.tessdata_dir
-    return env
+    return tesseract_env(config.tessdata_dir)
 
 
 @functools.lru_cache(maxsize=16)
 def _languages(cmd: str, tessdata: str | None) -> frozenset[str]:
-    env = dict(os.environ)
-    if tessdata:
-        env["TESSDATA_PREFIX"] = tessdata
+    env = tesseract_env(tessdata)
     try:
         out = subprocess.run([cmd, "--list-langs"], capture_output=True, env=env, timeout=30, check=False)
     except (FileNotFoundError, PermissionError) as exc:
