@@ -59,8 +59,8 @@ class OcrSettings(BaseModel):
 
 def tesseract_env(tessdata_dir: str | None) -> dict[str, str]:
     """The environment a Tesseract process runs with: ragd's own, one OpenMP thread (2.8 s/page against 10.2 s/page
-    with Tesseract's default threading, French pages on the 2-core test machine under load: bench/ocr.py) and, when given, the folder of
-    its language data."""
+    with Tesseract's default threading, French pages on the 2-core test machine under load: bench/ocr.py) and,
+    when given, the folder of its language data."""
     env = dict(os.environ)
     env["OMP_THREAD_LIMIT"] = "1"
     if tessdata_dir:
