@@ -136,5 +136,5 @@ def test_a_file_that_fails_is_reported_and_one_too_large_skipped_unread(tmp_path
         r.close()
     assert report.added == ["ok.txt"] and [p for p, _ in report.failed] == ["broken.pdf"]
     assert "failed at parsing" in report.failed[0][1]
-    assert report.skipped == [("huge.txt", "1500000 bytes; the limit is 1048576 bytes (setting "
+    assert report.skipped == [("huge.txt", "[payload_too_large] 1500000 bytes; the limit is 1048576 bytes (setting "
                                            "RAGD_INGEST__MAX_UPLOAD_MB)")]

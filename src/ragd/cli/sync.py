@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from ragd.cli.common import DataDirOpt, console_err, open_ragd, run_guarded
 from ragd.cli.ingest import drain_with_progress, wait_indexed
@@ -32,19 +33,21 @@ def apply(r: Ragd, sync: FolderSync, *, progress: bool = True) -> SyncReport:
 
 
 def _print(report: SyncReport, *, verbose: bool) -> None:
+    """One line per change (``verbose``), skipped and failed file; file names and reasons are printed as they are
+    (escaped: a ``[code]`` or a bracket in a file name is not Rich markup)."""
     if verbose:
         for rel in report.added:
-            console_err.print(f"  added {rel}", highlight=False)
+            console_err.print(f"  added {escape(rel)}", highlight=False)
         for rel in report.updated:
-            console_err.print(f"  updated {rel}", highlight=False)
+            console_err.print(f"  updated {escape(rel)}", highlight=False)
         for old, new in report.moved:
-            console_err.print(f"  moved {old} -> {new}", highlight=False)
+            console_err.print(f"  moved {escape(old)} -> {escape(new)}", highlight=False)
         for rel in report.deleted:
-            console_err.print(f"  deleted {rel}", highlight=False)
+            console_err.print(f"  deleted {escape(rel)}", highlight=False)
     for rel, why in report.skipped:
-        console_err.print(f"  [yellow]skipped {rel}: {why}[/yellow]", highlight=False)
+        console_err.print(f"  [yellow]skipped {escape(rel)}: {escape(why)}[/yellow]", highlight=False)
     for rel, why in report.failed:
-        console_err.print(f"  [red]failed {rel}: {why}[/red]", highlight=False)
+        console_err.print(f"  [red]failed {escape(rel)}: {escape(why)}[/red]", highlight=False)
     console_err.print(report.summary(), highlight=False)
 
 

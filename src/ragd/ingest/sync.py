@@ -145,7 +145,7 @@ class FolderSync:
                 report.unchanged.append(rel)
                 continue
             if st.st_size > limit:  # never read into memory: it could not be stored anyway
-                report.skipped.append((rel, f"{st.st_size} bytes; the limit is {limit} bytes (setting "
+                report.skipped.append((rel, f"[payload_too_large] {st.st_size} bytes; the limit is {limit} bytes (setting "
                                             "RAGD_INGEST__MAX_UPLOAD_MB)"))
                 continue
             try:
@@ -201,7 +201,7 @@ class FolderSync:
             try:
                 mime = self.r.ingest.check(c.data, name)
             except (UnsupportedMediaType, PayloadTooLarge) as exc:  # a policy, not an accident: rerunning won't help
-                report.skipped.append((c.rel, exc.detail))
+                report.skipped.append((c.rel, f"[{exc.code}] {exc.detail}"))
                 continue
             except RagdError as exc:
                 report.failed.append((c.rel, f"[{exc.code}] {exc.detail}"))
