@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import signal
 import threading
+from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -30,6 +33,25 @@ def apply(r: Ragd, sync: FolderSync, *, progress: bool = True) -> SyncReport:
             r.workers.drain()
     sync.outcome(report)
     return report
+
+
+@contextlib.contextmanager
+def _ctrl_c_sets(stop: threading.Event) -> Iterator[None]:
+    """While watching, a first Ctrl-C (SIGINT) only sets ``stop``: the sync under way finishes (what it recorded
+    stands), the watcher returns at its next check, and the store is closed cleanly. A KeyboardInterrupt raised
+    in the middle of a sync could leave a worker holding what closing waits for. A second Ctrl-C stops at once."""
+
+    def on_sigint(_signum: int, _frame: FrameType | None) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        console_err.print("stopping after the current sync (Ctrl-C again to stop now)", highlight=False)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _print(report: SyncReport, *, verbose: bool) -> None:
@@ -82,9 +104,9 @@ def sync(
             _print(report, verbose=verbose)
             failed = bool(report.failed)
             if watch_:
-                # Ctrl-C while a sync runs: what it recorded stands, and the next run resumes from there
-                with contextlib.suppress(KeyboardInterrupt):
-                    watch(job, apply=lambda s: apply(r, s, progress=False), stop=threading.Event(),
+                stop = threading.Event()
+                with _ctrl_c_sets(stop), contextlib.suppress(KeyboardInterrupt):
+                    watch(job, apply=lambda s: apply(r, s, progress=False), stop=stop,
                           debounce_ms=debounce_ms, on_report=lambda rep: _print(rep, verbose=verbose),
                           on_ready=lambda: console_err.print(f"watching {job.root} (Ctrl-C to stop)",
                                                              highlight=False))
