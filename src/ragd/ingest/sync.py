@@ -145,8 +145,8 @@ class FolderSync:
                 report.unchanged.append(rel)
                 continue
             if st.st_size > limit:  # never read into memory: it could not be stored anyway
-                report.skipped.append((rel, f"[payload_too_large] {st.st_size} bytes; the limit is {limit} bytes (setting "
-                                            "RAGD_INGEST__MAX_UPLOAD_MB)"))
+                report.skipped.append((rel, f"[payload_too_large] {st.st_size} bytes; the limit is {limit} bytes "
+                                            "(setting RAGD_INGEST__MAX_UPLOAD_MB)"))
                 continue
             try:
                 data = (self.root / rel).read_bytes()
