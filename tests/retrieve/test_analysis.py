@@ -1,4 +1,4 @@
-from ragd.retrieve.analysis import analyze_document, analyze_query, detect_language, fold, words
+from ragd.retrieve.analysis import analyze_document, analyze_query, document_language, fold, words
 
 
 def test_fold_strips_accents_and_ligatures() -> None:
@@ -9,9 +9,9 @@ def test_words_drop_french_elisions() -> None:
     assert words("L'avion d'Air France qu'il prend") == ["avion", "air", "france", "il", "prend"]
 
 
-def test_detect_language() -> None:
-    assert detect_language("Le conseil municipal s'est réuni pour voter le budget de la commune.") == "french"
-    assert detect_language("The council met to vote on the budget of the town.") == "english"
+def test_document_language() -> None:
+    assert document_language("Le conseil municipal s'est réuni pour voter le budget de la commune.") == "fr"
+    assert document_language("The council met to vote on the budget of the town.") == "en"
 
 
 def test_document_terms_are_stemmed_folded_and_stopword_free() -> None:

@@ -9,7 +9,6 @@ from ragd.retrieve.analysis import (
     analyze_document,
     analyze_query,
     chunk_language,
-    detect_language,
     document_language,
     query_languages,
     stopwords,
@@ -81,12 +80,6 @@ def test_a_stop_word_of_any_query_language_is_dropped() -> None:
     # "est" is French for "is": analysed in French and Italian it must not come back as the Italian word "est"
     assert analyze_query("Qui est Balaq", ["fr", "it"]) == ["balaq"]
     assert analyze_query("Was Celsius born in Uppsala", ["en", "sv"]) == ["celsius", "born", "uppsala", "uppsal"]
-
-
-def test_dense_weight_key_stays_english_or_french_when_unsure() -> None:
-    assert detect_language("Qui est Balaq ?") == "french"
-    assert detect_language("FFT") == "english"
-    assert detect_language("Der Gemeinderat hat den Haushalt beschlossen.") == "german"
 
 
 def test_chunk_language_falls_back_to_the_document() -> None:

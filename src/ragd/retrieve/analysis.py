@@ -150,14 +150,6 @@ def _english_or_french(text: str) -> str:
     return "fr" if fr > en else "en"
 
 
-def detect_language(text: str) -> str:
-    """The Snowball name of ``text``'s language (``"english"`` when it has no stemmer); when the detector is unsure,
-    English or French by stop words (as before): what ``retrieval.dense_weight_by_language`` is keyed by."""
-    found = detect(text)
-    code = found.code if found.code != UNDETERMINED else _english_or_french(text)
-    return SNOWBALL.get(code, "english")
-
-
 def document_language(text: str) -> str:
     """ISO code of a document's language, for its chunks too short to tell: ``"en"`` when it cannot be told."""
     code = detect(text[:20_000]).code
