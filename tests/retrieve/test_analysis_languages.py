@@ -43,6 +43,23 @@ def test_stop_words_are_per_language() -> None:
     assert analyze_document("con artist", "en") == ["con", "artist"]
 
 
+def test_snowball_lists_hold_function_words_only() -> None:
+    # the stop-words package's Portuguese list holds verbs and nouns of technical text ("iniciar" start, "caminho"
+    # path, "estado" state): with it a question about starting a service lost its verb
+    for word in ("iniciar", "caminho", "estado", "fazer", "horas"):
+        assert word not in stopwords("pt"), word
+    assert {"de", "que", "nao", "uma", "para"} <= stopwords("pt")  # accent-folded like the index ("não")
+    assert analyze_document("Iniciar o serviço pelo caminho indicado", "pt") == ["inic", "servic", "caminh", "indic"]
+    assert {"de", "het", "een", "zijn"} <= stopwords("nl") and "af" not in stopwords("nl")
+    assert {"och", "att"} <= stopwords("sv") and {"og", "ikke"} <= stopwords("no") and "og" in stopwords("da")
+    assert {"и", "не"} <= stopwords("ru")
+
+
+def test_languages_without_a_snowball_list_keep_the_stop_words_package() -> None:
+    assert {"ja", "ei"} <= stopwords("fi")  # Finnish: no list in bm25s, the stop-words package's
+    assert stopwords("xx") == frozenset()
+
+
 def test_english_and_french_are_analysed_as_before() -> None:
     # the lists ragd always used (their union, for both): a store indexed before per-language analysis holds these
     legacy = STOPWORDS["english"] | STOPWORDS["french"]

@@ -6,8 +6,11 @@ the language's stop words dropped, stemmed with the language's Snowball stemmer,
 is not stored: it only shapes the analysed text (``chunks.lex``), which every lexical index reads.
 
 Stop words: English and French keep ragd's own short lists, whose union applies to both (what every store built
-before per-language analysis holds, and what the dev-set numbers were measured with); every other language takes
-its list from the ``stop-words`` package (per language only). A language with no stemmer is only folded.
+before per-language analysis holds, and what the dev-set numbers were measured with). Every other language takes
+the Snowball project's list for its stemmer where there is one (function words only: the lists Snowball publishes
+beside its stemmers, as NLTK and the ``bm25s`` package ship them; ragd reads them from ``bm25s``), else the
+``stop-words`` package's (per language only), whose lists also hold content words ("iniciar", "caminho", "estado"
+in Portuguese: measured in docs/retrieval.md). A language with no stemmer is only folded.
 
 Query side: :func:`query_languages` — the detected language when the detector is sure; else a bounded fallback of
 at most :data:`MAX_QUERY_LANGUAGES`: English or French by ragd's former stop-word vote (what such a query was
@@ -61,6 +64,13 @@ STOPWORDS: dict[str, frozenset[str]] = {
 _LEGACY_STOPWORDS = STOPWORDS["english"] | STOPWORDS["french"]
 _NAMES = {name: code for code, name in SNOWBALL.items()}
 _STOPWORD_CODES = {"no": "nb"}  # the stop-words package files Norwegian under Bokmål
+_SNOWBALL_STOPWORDS = {
+    "da": "STOPWORDS_DANISH", "de": "STOPWORDS_GERMAN", "es": "STOPWORDS_SPANISH", "it": "STOPWORDS_ITALIAN",
+    "nl": "STOPWORDS_DUTCH", "no": "STOPWORDS_NORWEGIAN", "pt": "STOPWORDS_PORTUGUESE", "ru": "STOPWORDS_RUSSIAN",
+    "sv": "STOPWORDS_SWEDISH",
+}  # fmt: skip
+"""Languages whose Snowball stop list ``bm25s.stopwords`` ships, and its name there (its Turkish, Chinese and
+Korean lists are not Snowball's: those languages keep the ``stop-words`` package's list)."""
 
 
 def language_code(language: str) -> str:
@@ -74,6 +84,10 @@ def stopwords(language: str) -> frozenset[str]:
     code = language_code(language)
     if code in ("en", "fr"):
         return _LEGACY_STOPWORDS
+    if code in _SNOWBALL_STOPWORDS:
+        from bm25s import stopwords as snowball  # imported on first use: 0.1 s that most processes never pay
+
+        return frozenset(fold(w) for w in getattr(snowball, _SNOWBALL_STOPWORDS[code]))
     try:
         listed = get_stop_words(_STOPWORD_CODES.get(code, code))
     except StopWordError:
