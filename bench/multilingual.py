@@ -150,8 +150,9 @@ def agreement_profile(path: Path, cache: Path, max_queries: int | None = None) -
     try:
         retriever = r.retriever
         version = r.store.last_change_id()
+        present = retriever._present_languages(version)  # the query analysed as the retriever does
         for qid, text in list(ds.judged_queries.items())[:max_queries]:
-            lexical = retriever._search_lexical(analyze_query(text), None, 100, version)
+            lexical = retriever._search_lexical(analyze_query(text, present=present), None, 100, version)
             dense = retriever._dense(r.embedder.embed_query(text), 100, None, version)
             a = agreement(lexical, dense, AGREEMENT_DEPTH)
             scores = []

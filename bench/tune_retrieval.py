@@ -101,14 +101,15 @@ def capture(r: Ragd, ids: Mapping[str, str], ds: BeirDataset) -> Replay:
     total = r.store.count_chunks()
     queries: dict[str, Captured] = {}
     qrels = {q: dict(j) for q, j in ds.qrels.items() if q in ds.queries}
+    present = retriever._present_languages(r.store.last_change_id())  # analysed as the retriever does
     for qid in qrels:
         text = ds.queries[qid]
-        terms = analyze_query(text)
+        terms = analyze_query(text, present=present)
         lexical = r.store.search_lexical(terms, None, total) if terms else []
         qv = retriever._embedder.embed_query(text)
         everything = index.search(qv, total)
         queries[qid] = Captured(
-            detect(text),
+            detect(text, among=present),
             lexical,
             np.array([s for s, _ in everything], dtype=np.int64),
             np.array([v for _, v in everything], dtype=np.float64),

@@ -89,6 +89,8 @@ class ChunkDraft:
     heading_path: list[str]
     token_count: int
     content_hash: str
+    language: str = ""
+    """ISO 639-1 code of the language the chunk's lexical text was analysed in (``""``: unknown)."""
     token_ids: list[int] | None = field(default=None, repr=False, compare=False)
     """The model's token ids of ``text`` when the chunker computed them (never stored): the embedder reuses them."""
 

@@ -61,3 +61,34 @@ def test_snowball_covers_every_stemmer_pystemmer_has() -> None:
 def test_norwegian_variants_map_to_the_one_stemmer() -> None:
     found = detect("Kommunestyret møttes tirsdag for å stemme over budsjettet til kommunen.")
     assert found.code == "no"
+
+
+DUTCH_QUERY = "ontleed Debian changelog-bestanden"
+
+
+def test_detection_among_present_languages_renormalises_over_them() -> None:
+    # over every language the detector leans to English, not surely; among the collection's Dutch alone it is Dutch
+    assert detect(DUTCH_QUERY).code != "nl"
+    assert detect(DUTCH_QUERY, among={"nl"}) == Detection("nl", pytest.approx(1.0))
+    whole = {c.code: c.confidence for c in candidates(DUTCH_QUERY, 50)}
+    both = candidates(DUTCH_QUERY, 5, among={"en", "nl"})
+    assert sorted(c.code for c in both) == ["en", "nl"]
+    assert [c.confidence for c in both] == sorted((c.confidence for c in both), reverse=True)
+    for c in both:  # the detector's own probabilities, over the two languages' total
+        assert c.confidence == pytest.approx(whole[c.code] / (whole["en"] + whole["nl"]))
+
+
+def test_detection_among_languages_keeps_the_confidence_rule() -> None:
+    sentence = SENTENCES["fr"]
+    assert detect(sentence, among={"en", "fr"}).code == "fr"
+    # three look-alike languages with no clear winner among them: still undetermined, their guesses kept
+    guesses = candidates("FFT", 3, among={"de", "sv", "da"})
+    assert detect("FFT", among={"de", "sv", "da"}) == Detection(UNDETERMINED, 0.0)
+    assert [c.code for c in guesses] == [c.code for c in candidates("FFT", 50) if c.code in {"de", "sv", "da"}]
+
+
+def test_no_or_empty_restriction_is_the_unrestricted_detection() -> None:
+    for text in (DUTCH_QUERY, SENTENCES["de"], "FFT", "1234"):
+        assert detect(text, among=None) == detect(text, among=set()) == detect(text)
+        assert candidates(text, 3, among=set()) == candidates(text, 3)
+    assert candidates("1234", 3, among={"en"}) == []  # no letters, no language

@@ -453,7 +453,8 @@ class IngestService:
         lexical = []
         for c in chunks:  # each chunk in its own language: one document may mix languages
             text = texts[c.content_hash]
-            lexical.append(" ".join(analyze_document(text, chunk_language(text, language))))
+            c.language = chunk_language(text, language)
+            lexical.append(" ".join(analyze_document(text, c.language)))
         record = ParsedRecord(doc_id, parsed.text, parsed.pages, parsed.title)
         return _Prepared(doc, chunks, lexical, texts, record, ids)
 

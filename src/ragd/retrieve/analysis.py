@@ -2,8 +2,9 @@
 
 Index side: each CHUNK's language is detected (:func:`ragd.retrieve.language.detect`; a chunk too short to tell
 takes its document's language, a document too short to tell is English, as before); its words are lowercased,
-the language's stop words dropped, stemmed with the language's Snowball stemmer, then accent-folded. The language
-is not stored: it only shapes the analysed text (``chunks.lex``), which every lexical index reads.
+the language's stop words dropped, stemmed with the language's Snowball stemmer, then accent-folded. The analysed
+text (``chunks.lex``) is what every lexical index reads; the language itself is stored too (``chunks.language``),
+so that queries know which languages a collection holds (:func:`present_languages`).
 
 Stop words: English and French keep ragd's own short lists, whose union applies to both (what every store built
 before per-language analysis holds, and what the dev-set numbers were measured with). Every other language takes
@@ -14,14 +15,15 @@ in Portuguese: measured in docs/retrieval.md). A language with no stemmer is onl
 
 Query side: :func:`query_languages` — the detected language when the detector is sure; else a bounded fallback of
 at most :data:`MAX_QUERY_LANGUAGES`: English or French by ragd's former stop-word vote (what such a query was
-analysed in before), and the detector's best guess.
+analysed in before), and the detector's best guess. Given the languages present in the store, the detection is
+restricted to them: a query can only match chunks stemmed in one of those languages.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from functools import lru_cache
 
 import Stemmer
@@ -183,10 +185,36 @@ def analyze_document(text: str, language: str) -> list[str]:
     return [t for t in terms if t]
 
 
-def query_languages(text: str, limit: int = MAX_QUERY_LANGUAGES) -> list[str]:
+def present_languages(counts: Mapping[str, int]) -> frozenset[str] | None:
+    """The languages a query may be analysed in, from the store's live chunks per language
+    (:meth:`ragd.store.base.DocumentStore.chunk_languages`): every code with at least one chunk; ``None`` (no
+    restriction) when the store has no chunk, or any chunk of unknown language (``""``: indexed before chunk
+    languages were stored, until ``ragd reindex``)."""
+    live = {code: n for code, n in counts.items() if n > 0}
+    if not live or "" in live:
+        return None
+    return frozenset(live)
+
+
+def query_languages(
+    text: str, limit: int = MAX_QUERY_LANGUAGES, present: Collection[str] | None = None
+) -> list[str]:
     """The languages a query is analysed in: its detected language when the detector is sure; else English or
     French by stop words (what ragd used before), then the detector's ``limit - 1`` best guesses (probability ≥
-    :data:`CANDIDATE_FLOOR`), deduplicated."""
+    :data:`CANDIDATE_FLOOR`), deduplicated.
+
+    With ``present`` (the languages of the store's chunks, :func:`present_languages`), the detector chooses among
+    those only: the best of them when it is sure of it over them; else the ``limit`` most probable of them (the
+    first always, the others with probability ≥ :data:`CANDIDATE_FLOOR`). When it gives none of them any
+    probability (or the query has no letters), and when ``present`` is ``None`` or empty, the rule without it
+    applies."""
+    if present:
+        found = detect(text, among=present)
+        if found.code != UNDETERMINED:
+            return [found.code]
+        ranked = candidates(text, limit, among=present)
+        if ranked:
+            return [ranked[0].code, *(c.code for c in ranked[1:] if c.confidence >= CANDIDATE_FLOOR)]
     found = detect(text)
     if found.code != UNDETERMINED:
         return [found.code]
@@ -194,13 +222,17 @@ def query_languages(text: str, limit: int = MAX_QUERY_LANGUAGES) -> list[str]:
     return list(dict.fromkeys([_english_or_french(text), *guesses]))[:limit]
 
 
-def analyze_query(text: str, languages: Iterable[str] | None = None) -> list[str]:
-    """Query-side terms: each word's stem in each of the query's languages (:func:`query_languages` unless
-    ``languages`` are given), once per word when the stems agree; a word that is a stop word in any of them is
-    dropped (an unsure query's "the" or "est" must not come back as another language's content word). Repeats are
-    kept on purpose: a word the question uses twice weighs twice, as BM25's query term frequency wants (worth +0.08
-    nDCG@10 on CISI's long questions)."""
-    langs = [language_code(lang) for lang in (languages if languages is not None else query_languages(text))]
+def analyze_query(
+    text: str, languages: Iterable[str] | None = None, present: Collection[str] | None = None
+) -> list[str]:
+    """Query-side terms: each word's stem in each of the query's languages (:func:`query_languages`, restricted to
+    ``present`` when given, unless ``languages`` are given), once per word when the stems agree; a word that is a
+    stop word in any of them is dropped (an unsure query's "the" or "est" must not come back as another language's
+    content word). Repeats are kept on purpose: a word the question uses twice weighs twice, as BM25's query term
+    frequency wants (worth +0.08 nDCG@10 on CISI's long questions)."""
+    if languages is None:
+        languages = query_languages(text, present=present)
+    langs = [language_code(lang) for lang in languages]
     ws = [w for w in words(text) if not any(_is_stop(w, lang) for lang in langs)]
     if not ws:  # a query made only of stop words still deserves a lexical match
         ws = words(text)

@@ -11,12 +11,15 @@ API (other modules import exactly this):
   guess's probability is under :data:`MIN_CONFIDENCE` (short or language-less text: a code, a number, a name), so
   ``confidence > 0`` means "a language was found";
 * :func:`candidates`: the best guesses, most probable first (what a query falls back to when unsure);
+* both take ``among``, a set of codes (the languages a collection's chunks are in): the detector's probabilities
+  are then renormalised over those languages only, and the same :data:`MIN_CONFIDENCE` rule applies;
 * :data:`SNOWBALL`: ISO 639-1 code → PyStemmer algorithm name, for every language PyStemmer has a stemmer for.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -96,16 +99,32 @@ def _has_letters(text: str) -> bool:
     return any(c.isalpha() for c in text)
 
 
-def candidates(text: str, n: int = 3) -> list[Detection]:
-    """The ``n`` most probable languages of ``text``, best first (empty for text with no letters)."""
+def _restrict(ranked: tuple[tuple[str, float], ...], among: Collection[str]) -> list[tuple[str, float]]:
+    """``ranked`` limited to the languages of ``among``, their probabilities renormalised to sum to 1 (empty when
+    the detector gives none of them any probability)."""
+    kept = [(code, p) for code, p in ranked if code in among]
+    total = sum(p for _, p in kept)
+    if total <= 0.0:
+        return []
+    return [(code, p / total) for code, p in kept]
+
+
+def candidates(text: str, n: int = 3, among: Collection[str] | None = None) -> list[Detection]:
+    """The ``n`` most probable languages of ``text``, best first (empty for text with no letters). With ``among``
+    (non-empty), only those languages, their probabilities renormalised over them."""
     if not _has_letters(text):
         return []
-    return [Detection(code, p) for code, p in _rank(text[:SAMPLE_CHARS])[:n]]
+    ranked: Sequence[tuple[str, float]] = _rank(text[:SAMPLE_CHARS])
+    if among:
+        ranked = _restrict(ranked, among)
+    return [Detection(code, p) for code, p in ranked[:n]]
 
 
-def detect(text: str) -> Detection:
-    """The language of ``text``: its ISO 639-1 code, or ``"und"`` when the detector is not sure."""
-    best = candidates(text, 1)
+def detect(text: str, among: Collection[str] | None = None) -> Detection:
+    """The language of ``text``: its ISO 639-1 code, or ``"und"`` when the detector is not sure. With ``among``
+    (non-empty), the most probable of those languages, sure by the same rule over their renormalised
+    probabilities."""
+    best = candidates(text, 1, among)
     if not best:
         return Detection(UNDETERMINED, 0.0)
     if best[0].confidence < MIN_CONFIDENCE:

@@ -21,7 +21,7 @@ from ragd.index.dense import DenseIndex
 from ragd.index.lexical import LexicalIndex
 from ragd.models import ScoredChunk, SearchFilters
 from ragd.observability.hooks import NO_HOOKS, Hooks
-from ragd.retrieve.analysis import analyze_query
+from ragd.retrieve.analysis import analyze_query, present_languages
 from ragd.retrieve.fusion import rocchio, rrf, score_fusion
 from ragd.retrieve.language import Detection, detect
 from ragd.retrieve.rerank import Reranker, RerankUnavailable, rerank_order
@@ -98,6 +98,21 @@ class Retriever:
         self._settings = settings
         self._allowed: OrderedDict[str, tuple[int, np.ndarray]] = OrderedDict()
         self._allowed_lock = threading.Lock()
+        self._present: tuple[int, frozenset[str] | None] | None = None
+        self._present_lock = threading.Lock()
+
+    def _present_languages(self, version: int) -> frozenset[str] | None:
+        """The languages of the store's live chunks (:func:`~ragd.retrieve.analysis.present_languages`: ``None``
+        for no restriction), counted again only when the store changed since (``version``: its last change id)."""
+        with self._present_lock:
+            cached = self._present
+            if cached is not None and cached[0] == version:
+                return cached[1]
+        present = present_languages(self._store.chunk_languages())
+        with self._present_lock:
+            if self._present is None or self._present[0] <= version:  # never replaced by an older count
+                self._present = (version, present)
+        return present
 
     def _allowed_mask(self, filters: SearchFilters, version: int) -> np.ndarray:
         """The chunks a filtered search may return, as a boolean mask indexed by seq, cached per filter until the
@@ -154,8 +169,9 @@ class Retriever:
         filters = filters if filters and not filters.is_empty() else None
         t: dict[str, float] = {}
         t0 = time.perf_counter()
-        terms = analyze_query(query)
         version = self._store.last_change_id()  # the derived indexes catch up to it; filter masks are cached by it
+        present = self._present_languages(version)  # a query is analysed in the languages the chunks are in
+        terms = analyze_query(query, present=present)
         lexical_hits: list[tuple[int, float]] = []
         if mode in ("hybrid", "bm25") and terms:
             lexical_hits = self._search_lexical(terms, filters, depth, version)
@@ -177,7 +193,7 @@ class Retriever:
             languages = getattr(self._embedder, "languages", None)
             dense_weight = s.dense_weight
             if languages is not None:  # a model that declares no languages is trusted with every one
-                language = self._query_language(query, lexical_hits)
+                language = self._query_language(query, lexical_hits, present)
                 dense_weight = weigh_dense(s.dense_weight, languages, language, lexical_hits, dense_hits)
         fused = self._fuse(mode, dense_weight, lexical_hits, dense_hits)
         if mode == "hybrid" and qv is not None and dense_weight > 0 and s.feedback_passages > 0 and fused:
@@ -196,14 +212,17 @@ class Retriever:
         t["retrieval"] = (time.perf_counter() - t0) * 1000
         return Retrieval(hits=hits, query_vector=qv, terms=terms, timings_ms=t, mode=mode)
 
-    def _query_language(self, query: str, lexical: list[tuple[int, float]]) -> Detection:
-        """The query's language; a query with no evidence of any (a few keywords) takes the language of the
-        passages it matched lexically (the best three), as the words it shares with them are theirs."""
-        found = detect(query)
+    def _query_language(
+        self, query: str, lexical: list[tuple[int, float]], present: frozenset[str] | None = None
+    ) -> Detection:
+        """The query's language, among the ``present`` ones when given (as for its analysis); a query with no
+        evidence of any (a few keywords) takes the language of the passages it matched lexically (the best
+        three), as the words it shares with them are theirs."""
+        found = detect(query, among=present)
         if found.confidence > 0 or not lexical:
             return found
         chunks = self._store.get_chunks([seq for seq, _ in lexical[:3]])
-        return detect(" ".join(c.text for c in chunks))
+        return detect(" ".join(c.text for c in chunks), among=present)
 
     def _dense(
         self, qv: np.ndarray, depth: int, filters: SearchFilters | None, version: int

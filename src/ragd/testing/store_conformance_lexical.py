@@ -1,8 +1,12 @@
 """The lexical feed of the Store contract (what the in-memory :class:`~ragd.index.lexical.LexicalIndex` is
-derived from), and the promise that index keeps: it ranks as the store's own :meth:`Store.search_lexical` does.
-Every adapter's test class subclasses :class:`LexicalFeedConformance` next to the other conformance classes."""
+derived from), and the promise that index keeps: it ranks as the store's own :meth:`Store.search_lexical` does;
+and the languages the chunks were analysed in (:meth:`Store.chunk_languages`, what a query's analysis is
+restricted to). Every adapter's test class subclasses :class:`LexicalFeedConformance` next to the other
+conformance classes."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import pytest
@@ -10,7 +14,7 @@ import pytest
 from ragd.index.lexical import LexicalIndex
 from ragd.models import SearchFilters
 from ragd.store.base import Store
-from ragd.testing.store_conformance import CORPUS, add_indexed, seqs_of
+from ragd.testing.store_conformance import CORPUS, MODEL, add_indexed, drafts, make_doc, seqs_of, vector_for
 
 QUERIES = [
     ["apple"],
@@ -28,6 +32,21 @@ def mask(store: Store, filters: SearchFilters) -> np.ndarray:
     out = np.zeros(int(seqs.max()) + 1 if len(seqs) else 0, dtype=bool)
     out[seqs] = True
     return out
+
+
+def commit_in_languages(store: Store, doc_id: str, texts: list[str], languages: list[str]) -> None:
+    """Commit ``texts`` as ``doc_id``'s chunks, analysed in ``languages`` (one code each)."""
+    chunks = drafts(texts)
+    for chunk, language in zip(chunks, languages, strict=True):
+        chunk.language = language
+    store.put_embeddings(MODEL, {c.content_hash: vector_for(c.content_hash) for c in chunks})
+    store.commit_chunks(doc_id, chunks, [t.lower() for t in texts], MODEL)
+
+
+def add_in_languages(store: Store, doc_id: str, texts: list[str], languages: list[str], **doc_fields: Any) -> None:
+    """A new document whose chunks ``texts`` were analysed in ``languages``."""
+    store.add_document(make_doc(doc_id, **doc_fields), enqueue=False)
+    commit_in_languages(store, doc_id, texts, languages)
 
 
 def assert_same_ranking(got: list[tuple[int, float]], expected: list[tuple[int, float]]) -> None:
@@ -61,6 +80,17 @@ class LexicalFeedConformance:
         batches = list(store.iter_lexical(batch=1))
         assert all(len(b) == 1 for b in batches)
         assert [row for b in batches for row in b] == [(c.seq, c.text) for c in store.list_chunks("d2")]
+
+    def test_chunk_languages_count_live_chunks(self, store: Store) -> None:
+        assert store.chunk_languages() == {}
+        add_in_languages(store, "nl1", ["Het pakket", "De map", "Een bestand"], ["nl", "nl", "en"])
+        add_in_languages(store, "en1", ["The package", "A folder"], ["en", "en"], collection="other")
+        add_indexed(store, "old", ["unknown language"])  # a draft that does not say: unknown, ""
+        assert store.chunk_languages() == {"nl": 2, "en": 3, "": 1}
+        commit_in_languages(store, "nl1", ["Het pakket"], ["nl"])  # recommitted: its old chunks are gone
+        assert store.chunk_languages() == {"nl": 1, "en": 2, "": 1}
+        assert store.delete_document("old") and store.delete_document("en1")
+        assert store.chunk_languages() == {"nl": 1}
 
     @pytest.mark.parametrize("terms", QUERIES)
     def test_the_memory_index_ranks_as_the_store(self, corpus: Store, terms: list[str]) -> None:

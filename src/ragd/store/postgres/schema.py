@@ -159,10 +159,18 @@ def _m009_sync_files(conn: Conn) -> None:
                 SYNC_LEASES_TABLE.format(real="DOUBLE PRECISION")])
 
 
+def _m011_chunk_language(conn: Conn) -> None:
+    """SQLite's ``_m012_chunk_language``: chunks gain ``language`` (``''`` for the chunks indexed before), indexed
+    for the count per language."""
+    conn.execute("ALTER TABLE chunks ADD COLUMN language TEXT NOT NULL DEFAULT ''")
+    conn.execute("CREATE INDEX chunks_language ON chunks (language)")
+
+
 #: In order; a migration's number is its position + 1. Never edit one that shipped: append a new one.
 MIGRATIONS: list[Callable[[Conn], None]] = [
     _m001_documents, _m002_lexical, _m003_identities, _m004_conversations, _m005_audit, _m006_dense,
     _m007_blobs, _m008_job_queues, _m009_sync_files, _m010_child_documents,
+    _m011_chunk_language,
 ]
 
 

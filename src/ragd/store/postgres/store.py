@@ -238,19 +238,20 @@ class PostgresStore(ChangeLogMixin, JobsMixin, SubmitMixin, SyncStateMixin):
         conn.execute("DELETE FROM chunks WHERE document_id = %s", (doc_id,))
         values = [
             (f"{doc_id}:{c.ordinal}", c.ordinal, c.text, c.start, c.end, c.page_start, c.page_end,
-             json.dumps(list(c.heading_path)), c.content_hash, c.token_count, text)
+             json.dumps(list(c.heading_path)), c.content_hash, c.token_count, text, c.language)
             for c, text in zip(chunks, lex, strict=True)
         ]
-        columns = [list(col) for col in zip(*values, strict=True)] if values else [[] for _ in range(11)]
+        columns = [list(col) for col in zip(*values, strict=True)] if values else [[] for _ in range(12)]
         try:
             rows = conn.execute(
                 'INSERT INTO chunks (id, document_id, ordinal, text, start, "end", page_start, page_end, '
-                "heading_path, content_hash, token_count, lex) "
+                "heading_path, content_hash, token_count, lex, language) "
                 "SELECT u.id, %s, u.ordinal, u.text, u.start, u.stop, u.page_start, u.page_end, u.heading_path, "
-                "u.content_hash, u.token_count, u.lex FROM unnest(%s::text[], %s::integer[], %s::text[], "
-                "%s::integer[], %s::integer[], %s::integer[], %s::integer[], %s::text[], %s::text[], "
-                "%s::integer[], %s::text[]) WITH ORDINALITY AS u (id, ordinal, text, start, stop, page_start, "
-                "page_end, heading_path, content_hash, token_count, lex, n) ORDER BY u.n RETURNING seq, lex",
+                "u.content_hash, u.token_count, u.lex, u.language FROM unnest(%s::text[], %s::integer[], "
+                "%s::text[], %s::integer[], %s::integer[], %s::integer[], %s::integer[], %s::text[], %s::text[], "
+                "%s::integer[], %s::text[], %s::text[]) WITH ORDINALITY AS u (id, ordinal, text, start, stop, "
+                "page_start, page_end, heading_path, content_hash, token_count, lex, language, n) ORDER BY u.n "
+                "RETURNING seq, lex",
                 (doc_id, *columns),
             ).fetchall()
         except psycopg.errors.UniqueViolation as exc:
@@ -312,6 +313,10 @@ class PostgresStore(ChangeLogMixin, JobsMixin, SubmitMixin, SyncStateMixin):
             "LEFT JOIN chunks AS c ON c.document_id = d.id GROUP BY d.collection"
         ).fetchall()
         return {str(c): int(n) for c, n in rows}
+
+    def chunk_languages(self) -> dict[str, int]:
+        rows = self._db.conn().execute("SELECT language, COUNT(*) FROM chunks GROUP BY language").fetchall()
+        return {str(code): int(n) for code, n in rows}
 
     def count_chunks(self, collection: str | None = None) -> int:
         conn = self._db.conn()

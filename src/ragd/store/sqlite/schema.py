@@ -407,10 +407,18 @@ def _m010_sync_files(conn: sqlite3.Connection) -> None:
     conn.execute(SYNC_LEASES_TABLE.format(real="REAL"))
 
 
+def _m012_chunk_language(conn: sqlite3.Connection) -> None:
+    """Chunks gain ``language``: the ISO 639-1 code their lexical text was analysed in (``''``, unknown, for the
+    chunks indexed before, until ``ragd reindex``), indexed so that counting the chunks per language
+    (``chunk_languages``, the languages a query may be analysed in) reads the index, not the chunks' text."""
+    conn.execute("ALTER TABLE chunks ADD COLUMN language TEXT NOT NULL DEFAULT ''")
+    conn.execute("CREATE INDEX chunks_language ON chunks (language)")
+
+
 MIGRATIONS: list[Migration] = [
     _m001_initial, _m002_conversations, _m003_identities, _m004_audit, _m005_lookup_indexes,
     _m006_unique_documents, _m007_sessions, _m008_tenant_owned_default, _m009_job_queues, _m010_sync_files,
-    _m011_child_documents,
+    _m011_child_documents, _m012_chunk_language,
 ]
 
 

@@ -233,6 +233,7 @@ class SqliteStore(ChangeLogMixin, JobsMixin, SubmitMixin, SyncStateMixin):
                 c.content_hash,
                 c.token_count,
                 lex,
+                c.language,
             )
             for c, lex in zip(chunks, lexical, strict=True)
         ]
@@ -242,8 +243,8 @@ class SqliteStore(ChangeLogMixin, JobsMixin, SubmitMixin, SyncStateMixin):
         try:
             conn.executemany(
                 'INSERT INTO chunks (id, document_id, ordinal, text, start, "end", page_start, '
-                "page_end, heading_path, content_hash, token_count, lex) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "page_end, heading_path, content_hash, token_count, lex, language) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
         except sqlite3.IntegrityError as exc:
@@ -309,6 +310,10 @@ class SqliteStore(ChangeLogMixin, JobsMixin, SubmitMixin, SyncStateMixin):
             "LEFT JOIN chunks AS c ON c.document_id = d.id GROUP BY d.collection"
         ).fetchall()
         return {str(c): int(n) for c, n in rows}
+
+    def chunk_languages(self) -> dict[str, int]:
+        rows = self._db.conn().execute("SELECT language, COUNT(*) FROM chunks GROUP BY language").fetchall()
+        return {str(code): int(n) for code, n in rows}
 
     def count_chunks(self, collection: str | None = None) -> int:
         conn = self._db.conn()

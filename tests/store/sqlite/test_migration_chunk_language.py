@@ -1,0 +1,48 @@
+"""Migration 12 on a database made before it: its chunks are of unknown language (``''``), so a query's analysis is
+not restricted until ``ragd reindex``; chunks committed after say theirs."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from ragd.retrieve.analysis import present_languages
+from ragd.store.sqlite import SqliteStore
+from ragd.store.sqlite.schema import MIGRATIONS
+from ragd.testing.store_conformance_lexical import add_in_languages
+
+pytestmark = pytest.mark.sqlite_only  # the SQLite adapter itself: its file, connections, migrations
+
+RELEASED = 11
+"""Schema version of the last release before chunk languages (``_m011_child_documents``)."""
+
+
+def test_old_chunks_are_of_unknown_language_and_lift_the_restriction(tmp_path: Path) -> None:
+    path = tmp_path / "ragd.sqlite3"
+    conn = sqlite3.connect(path, isolation_level=None)
+    for step in MIGRATIONS[:RELEASED]:
+        step(conn)
+    conn.execute(f"PRAGMA user_version = {RELEASED}")
+    conn.execute(
+        "INSERT INTO documents (id, collection, filename, content_hash, mime, size, status, created_at, updated_at, "
+        "lineage) VALUES ('d0', 'default', 'a.txt', 'h0', 'text/plain', 4, 'indexed', 1.0, 1.0, 'd0')")
+    conn.execute(
+        'INSERT INTO chunks (id, document_id, ordinal, text, start, "end", content_hash, lex) '
+        "VALUES ('d0:0', 'd0', 0, 'Het pakket', 0, 10, 'c0', 'pakket')")
+    conn.close()
+    store = SqliteStore(path)
+    try:
+        store.migrate()
+        assert store.chunk_languages() == {"": 1}
+        assert [c.text for c in store.list_chunks("d0")] == ["Het pakket"]
+        old = [c.seq for c in store.list_chunks("d0")]
+        assert [seq for seq, _ in store.search_lexical(["pakket"], None, 10)] == old
+        add_in_languages(store, "d1", ["De map"], ["nl"])
+        assert store.chunk_languages() == {"": 1, "nl": 1}
+        assert present_languages(store.chunk_languages()) is None  # one chunk of unknown language: no restriction
+        assert store.delete_document("d0")  # what `ragd reindex` does for it: its chunks replaced
+        assert present_languages(store.chunk_languages()) == frozenset({"nl"})
+    finally:
+        store.close()
