@@ -164,7 +164,7 @@ def _dense_weight(c: Captured, s: RetrievalSettings, dense_seqs: np.ndarray, den
     """The retriever's rule (ragd.retrieve.weighting) on the captured lists cut at the candidate depth."""
     depth = s.candidates
     dense = list(zip(dense_seqs[:depth].tolist(), dense_scores[:depth].tolist(), strict=True))
-    return dense_weight(s.dense_weight, MODEL_LANGUAGES, c.language, c.lexical[:depth], dense)
+    return dense_weight(s.dense_weight, s.bm25_weight, MODEL_LANGUAGES, c.language, c.lexical[:depth], dense)
 
 
 def _replay_fused(

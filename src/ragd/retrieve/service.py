@@ -194,7 +194,9 @@ class Retriever:
             dense_weight = s.dense_weight
             if languages is not None:  # a model that declares no languages is trusted with every one
                 language = self._query_language(query, lexical_hits, present)
-                dense_weight = weigh_dense(s.dense_weight, languages, language, lexical_hits, dense_hits)
+                dense_weight = weigh_dense(
+                    s.dense_weight, s.bm25_weight, languages, language, lexical_hits, dense_hits
+                )
         fused = self._fuse(mode, dense_weight, lexical_hits, dense_hits)
         if mode == "hybrid" and qv is not None and dense_weight > 0 and s.feedback_passages > 0 and fused:
             t4 = time.perf_counter()

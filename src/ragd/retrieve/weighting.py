@@ -6,10 +6,13 @@ Rule (docs/retrieval.md, measured in docs/benchmarks.md):
   not declared (``None``), or contain the detector's best guess and the detector found any evidence at all
   (``confidence > 0``; a query with no evidence is of unknown language). Then the configured ``dense_weight``
   applies unchanged;
-- otherwise the dense ranking is trusted only as far as the lexical ranking corroborates it: the weight is
-  ``dense_weight × agreement``, the share of the dense top ``AGREEMENT_DEPTH`` that the lexical top
-  ``AGREEMENT_DEPTH`` also holds. A model that ranks a language it was not trained on at random agrees with BM25
-  by chance only and weighs almost nothing; where it finds the same passages it may break BM25's near-ties.
+- otherwise the dense ranking is trusted only as far as the lexical ranking corroborates it, and never more than
+  the ranking that corroborates it: the weight is ``min(dense_weight, bm25_weight) × agreement``, where
+  ``agreement`` is the share of the dense top ``AGREEMENT_DEPTH`` that the lexical top ``AGREEMENT_DEPTH`` also
+  holds. A model that ranks a language it was not trained on at random agrees with BM25 by chance only and weighs
+  almost nothing; where it finds the same passages it may break BM25's near-ties, but not outvote BM25's order
+  (``dense_weight`` > ``bm25_weight`` says what the dense ranking is worth where the model reads the language:
+  it does not carry over to text it cannot read).
 
 The one constant, the depth, is not fitted to an evaluation set: it is the depth the primary metric (nDCG@10)
 and a user read.
@@ -44,13 +47,15 @@ def agreement(lexical: Sequence[tuple[int, float]], dense: Sequence[tuple[int, f
 
 def dense_weight(
     base: float,
+    lexical_weight: float,
     model_languages: Collection[str] | None,
     detection: Detection,
     lexical: Sequence[tuple[int, float]],
     dense: Sequence[tuple[int, float]],
     depth: int = AGREEMENT_DEPTH,
 ) -> float:
-    """The weight of the dense ranking for one query (module docstring)."""
+    """The weight of the dense ranking for one query (module docstring): ``base`` is ``retrieval.dense_weight``,
+    ``lexical_weight`` ``retrieval.bm25_weight``."""
     if knows_language(model_languages, detection):
         return base
-    return base * agreement(lexical, dense, depth)
+    return min(base, lexical_weight) * agreement(lexical, dense, depth)
