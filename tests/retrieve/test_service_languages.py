@@ -66,7 +66,7 @@ def test_analysed_over_every_language_the_query_missed(dutch: Ragd) -> None:
 
 def test_the_dense_weight_detection_is_restricted_too(dutch: Ragd) -> None:
     present = dutch.retriever._present_languages(dutch.store.last_change_id())
-    assert present == frozenset({"nl"})
+    assert present == {"nl": 1.0}
     assert detect(QUERY).code != "nl"
     assert dutch.retriever._query_language(QUERY, [], present).code == "nl"
 
@@ -80,8 +80,9 @@ def test_the_present_languages_follow_the_store(tmp_path: Path) -> None:
         r.retriever.search(QUERY, mode="bm25")
         assert r.retriever._present is cached  # the store did not change: not counted again
         submit_all(r, {"tides.md": "# Tides\n\nOcean tides rise and fall twice a day, pulled by the moon."})
-        assert r.retriever._present_languages(r.store.last_change_id()) == frozenset({"nl", "en"})
-        assert r.retriever.search(QUERY, mode="bm25").terms == analyze_query(QUERY, present={"nl", "en"})
+        present = r.retriever._present_languages(r.store.last_change_id())
+        assert present is not None and set(present) == {"nl", "en"} and sum(present.values()) == pytest.approx(1.0)
+        assert r.retriever.search(QUERY, mode="bm25").terms == analyze_query(QUERY, present=present)
         # a chunk of unknown language (as a store indexed before languages were stored holds): no restriction
         old = r.store.add_document(make_doc("old", content="Het pakket"), enqueue=False)
         chunks = drafts(["Het pakket"])
@@ -91,6 +92,6 @@ def test_the_present_languages_follow_the_store(tmp_path: Path) -> None:
         assert r.retriever.search(QUERY, mode="bm25").terms == analyze_query(QUERY)
         assert r.retriever.search(QUERY, mode="hybrid").hits
         assert r.store.delete_document(old.id)  # its chunks re-analysed by `ragd reindex`: restricted again
-        assert r.retriever.search(QUERY, mode="bm25").terms == analyze_query(QUERY, present={"nl", "en"})
+        assert r.retriever.search(QUERY, mode="bm25").terms == analyze_query(QUERY, present=present)
     finally:
         r.close()

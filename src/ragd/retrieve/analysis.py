@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 
 import Stemmer
 from stop_words import StopWordError, get_stop_words
 
-from ragd.retrieve.language import SNOWBALL, UNDETERMINED, candidates, detect
+from ragd.retrieve.language import MIN_CONFIDENCE, SNOWBALL, UNDETERMINED, Among, candidates, detect
 
 LANGUAGES = ("english", "french")
 """The languages ragd analysed before per-language analysis (kept for callers that name them)."""
@@ -185,36 +185,40 @@ def analyze_document(text: str, language: str) -> list[str]:
     return [t for t in terms if t]
 
 
-def present_languages(counts: Mapping[str, int]) -> frozenset[str] | None:
-    """The languages a query may be analysed in, from the store's live chunks per language
-    (:meth:`ragd.store.base.DocumentStore.chunk_languages`): every code with at least one chunk; ``None`` (no
-    restriction) when the store has no chunk, or any chunk of unknown language (``""``: indexed before chunk
-    languages were stored, until ``ragd reindex``)."""
+def present_languages(counts: Mapping[str, int]) -> dict[str, float] | None:
+    """The languages a query may be analysed in and how likely each is a priori, from the store's live chunks per
+    language (:meth:`ragd.store.base.DocumentStore.chunk_languages`): every code with at least one chunk, with its
+    share of the chunks; ``None`` (no restriction) when the store has no chunk, or any chunk of unknown language
+    (``""``: indexed before chunk languages were stored, until ``ragd reindex``)."""
     live = {code: n for code, n in counts.items() if n > 0}
     if not live or "" in live:
         return None
-    return frozenset(live)
+    total = sum(live.values())
+    return {code: n / total for code, n in sorted(live.items())}
 
 
-def query_languages(
-    text: str, limit: int = MAX_QUERY_LANGUAGES, present: Collection[str] | None = None
-) -> list[str]:
+def query_languages(text: str, limit: int = MAX_QUERY_LANGUAGES, present: Among | None = None) -> list[str]:
     """The languages a query is analysed in: its detected language when the detector is sure; else English or
     French by stop words (what ragd used before), then the detector's ``limit - 1`` best guesses (probability ≥
     :data:`CANDIDATE_FLOOR`), deduplicated.
 
-    With ``present`` (the languages of the store's chunks, :func:`present_languages`), the detector chooses among
-    those only: the best of them when it is sure of it over them; else the ``limit`` most probable of them (the
-    first always, the others with probability ≥ :data:`CANDIDATE_FLOOR`). When it gives none of them any
-    probability (or the query has no letters), and when ``present`` is ``None`` or empty, the rule without it
-    applies."""
+    With ``present`` (the languages of the store's chunks and their shares, :func:`present_languages`), the
+    detector chooses among those only, each weighed by its share (Bayes' rule: a question is a priori as likely
+    to be in a language as the collection's chunks are; a plain set of codes weighs them equally): the best of
+    them when it is sure of it; else the most probable of them, then the others with probability ≥
+    :data:`CANDIDATE_FLOOR`. The question's own evidence is never overruled, only complemented: when the detector
+    alone (every language equally likely) is sure of a present language other than the best, that language comes
+    second ("Is Egypt in Asia?" over a mostly French collection is stemmed in French and in English). At most
+    ``limit`` languages. When the detector gives none of the present languages any probability (or the query has
+    no letters), and when ``present`` is ``None`` or empty, the rule without it applies."""
     if present:
-        found = detect(text, among=present)
-        if found.code != UNDETERMINED:
-            return [found.code]
         ranked = candidates(text, limit, among=present)
         if ranked:
-            return [ranked[0].code, *(c.code for c in ranked[1:] if c.confidence >= CANDIDATE_FLOOR)]
+            own = detect(text)
+            second = [own.code] if own.code != UNDETERMINED and own.code in present else []
+            if ranked[0].confidence < MIN_CONFIDENCE:
+                second += [c.code for c in ranked[1:] if c.confidence >= CANDIDATE_FLOOR]
+            return list(dict.fromkeys([ranked[0].code, *second]))[:limit]
     found = detect(text)
     if found.code != UNDETERMINED:
         return [found.code]
@@ -222,9 +226,7 @@ def query_languages(
     return list(dict.fromkeys([_english_or_french(text), *guesses]))[:limit]
 
 
-def analyze_query(
-    text: str, languages: Iterable[str] | None = None, present: Collection[str] | None = None
-) -> list[str]:
+def analyze_query(text: str, languages: Iterable[str] | None = None, present: Among | None = None) -> list[str]:
     """Query-side terms: each word's stem in each of the query's languages (:func:`query_languages`, restricted to
     ``present`` when given, unless ``languages`` are given), once per word when the stems agree; a word that is a
     stop word in any of them is dropped (an unsure query's "the" or "est" must not come back as another language's

@@ -11,15 +11,17 @@ API (other modules import exactly this):
   guess's probability is under :data:`MIN_CONFIDENCE` (short or language-less text: a code, a number, a name), so
   ``confidence > 0`` means "a language was found";
 * :func:`candidates`: the best guesses, most probable first (what a query falls back to when unsure);
-* both take ``among``, a set of codes (the languages a collection's chunks are in): the detector's probabilities
-  are then renormalised over those languages only, and the same :data:`MIN_CONFIDENCE` rule applies;
+* both take ``among``: the languages a collection's chunks are in, as a set of codes (equally likely) or a
+  mapping code → prior (their share of the chunks). The detector's probabilities, which assume every language
+  equally likely, are then multiplied by those priors and renormalised over those languages only (Bayes' rule
+  with the collection as the prior), and the same :data:`MIN_CONFIDENCE` rule applies;
 * :data:`SNOWBALL`: ISO 639-1 code → PyStemmer algorithm name, for every language PyStemmer has a stemmer for.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -99,19 +101,24 @@ def _has_letters(text: str) -> bool:
     return any(c.isalpha() for c in text)
 
 
-def _restrict(ranked: tuple[tuple[str, float], ...], among: Collection[str]) -> list[tuple[str, float]]:
-    """``ranked`` limited to the languages of ``among``, their probabilities renormalised to sum to 1 (empty when
-    the detector gives none of them any probability)."""
-    kept = [(code, p) for code, p in ranked if code in among]
+Among = Mapping[str, float] | Collection[str]
+"""Languages a text may be in: codes (equally likely) or code → prior weight (any scale: only ratios count)."""
+
+
+def _restrict(ranked: tuple[tuple[str, float], ...], among: Among) -> list[tuple[str, float]]:
+    """``ranked`` limited to the languages of ``among``, each probability times the language's prior (1 for a
+    plain set), renormalised to sum to 1 and re-sorted (empty when none of them has any probability)."""
+    prior = among if isinstance(among, Mapping) else dict.fromkeys(among, 1.0)
+    kept = [(code, p * prior[code]) for code, p in ranked if prior.get(code, 0.0) > 0.0]
     total = sum(p for _, p in kept)
     if total <= 0.0:
         return []
-    return [(code, p / total) for code, p in kept]
+    return sorted(((code, p / total) for code, p in kept), key=lambda item: -item[1])
 
 
-def candidates(text: str, n: int = 3, among: Collection[str] | None = None) -> list[Detection]:
+def candidates(text: str, n: int = 3, among: Among | None = None) -> list[Detection]:
     """The ``n`` most probable languages of ``text``, best first (empty for text with no letters). With ``among``
-    (non-empty), only those languages, their probabilities renormalised over them."""
+    (non-empty), only those languages, weighed by their priors and renormalised over them."""
     if not _has_letters(text):
         return []
     ranked: Sequence[tuple[str, float]] = _rank(text[:SAMPLE_CHARS])
@@ -120,10 +127,10 @@ def candidates(text: str, n: int = 3, among: Collection[str] | None = None) -> l
     return [Detection(code, p) for code, p in ranked[:n]]
 
 
-def detect(text: str, among: Collection[str] | None = None) -> Detection:
+def detect(text: str, among: Among | None = None) -> Detection:
     """The language of ``text``: its ISO 639-1 code, or ``"und"`` when the detector is not sure. With ``among``
-    (non-empty), the most probable of those languages, sure by the same rule over their renormalised
-    probabilities."""
+    (non-empty), the most probable of those languages given their priors, sure by the same rule over their
+    renormalised probabilities."""
     best = candidates(text, 1, among)
     if not best:
         return Detection(UNDETERMINED, 0.0)

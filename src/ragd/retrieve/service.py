@@ -98,12 +98,13 @@ class Retriever:
         self._settings = settings
         self._allowed: OrderedDict[str, tuple[int, np.ndarray]] = OrderedDict()
         self._allowed_lock = threading.Lock()
-        self._present: tuple[int, frozenset[str] | None] | None = None
+        self._present: tuple[int, dict[str, float] | None] | None = None
         self._present_lock = threading.Lock()
 
-    def _present_languages(self, version: int) -> frozenset[str] | None:
-        """The languages of the store's live chunks (:func:`~ragd.retrieve.analysis.present_languages`: ``None``
-        for no restriction), counted again only when the store changed since (``version``: its last change id)."""
+    def _present_languages(self, version: int) -> dict[str, float] | None:
+        """The languages of the store's live chunks and their shares (``None`` for no restriction:
+        :func:`~ragd.retrieve.analysis.present_languages`), counted again only when the store changed since
+        (``version``: its last change id)."""
         with self._present_lock:
             cached = self._present
             if cached is not None and cached[0] == version:
@@ -215,7 +216,7 @@ class Retriever:
         return Retrieval(hits=hits, query_vector=qv, terms=terms, timings_ms=t, mode=mode)
 
     def _query_language(
-        self, query: str, lexical: list[tuple[int, float]], present: frozenset[str] | None = None
+        self, query: str, lexical: list[tuple[int, float]], present: dict[str, float] | None = None
     ) -> Detection:
         """The query's language, among the ``present`` ones when given (as for its analysis); a query with no
         evidence of any (a few keywords) takes the language of the passages it matched lexically (the best

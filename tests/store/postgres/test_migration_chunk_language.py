@@ -35,7 +35,7 @@ def test_old_chunks_are_of_unknown_language_and_lift_the_restriction(pg_url: str
         assert store.chunk_languages() == {"": 1, "nl": 1}
         assert present_languages(store.chunk_languages()) is None  # one chunk of unknown language: no restriction
         assert store.delete_document("d0")  # what `ragd reindex` does for it: its chunks replaced
-        assert present_languages(store.chunk_languages()) == frozenset({"nl"})
+        assert present_languages(store.chunk_languages()) == {"nl": 1.0}
     finally:
         backend.close()
     with psycopg.connect(pg_url, autocommit=True) as conn:
