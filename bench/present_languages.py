@@ -10,9 +10,10 @@ analysed three ways, on that same index, so that only the analysis differs (two 
 ties apart by a few thousandths):
 
 * ``unrestricted``: :func:`ragd.retrieve.analysis.query_languages` over every language of the detector (before);
-* ``present`` (ragd's rule): among the languages of the store's live chunks, probabilities renormalised over them;
-* ``share`` (an experiment, not ragd's rule): the same, each language's probability weighted by its share of the
-  chunks (a prior) before renormalising.
+* ``equal`` (the first rule tried): among the languages of the store's live chunks, all equally likely, the
+  detector's probabilities renormalised over them;
+* ``present`` (ragd's rule): the same, each language's probability weighted by its share of the chunks (the
+  collection as the prior) before renormalising.
 
 Reported: nDCG@10 of each (mean over the judged questions) and how many questions changed languages.
 """
@@ -37,21 +38,7 @@ from ragd.core import Ragd
 from ragd.evaluation import load_beir
 from ragd.evaluation.metrics import per_query_metrics
 from ragd.evaluation.runner import ingest_dataset
-from ragd.retrieve.analysis import CANDIDATE_FLOOR, MAX_QUERY_LANGUAGES, analyze_query, query_languages
-from ragd.retrieve.language import MIN_CONFIDENCE, candidates
-
-
-def share_languages(text: str, counts: Mapping[str, int]) -> list[str]:
-    """``present``'s rule with each language's probability weighted by its share of the chunks."""
-    total = sum(counts.values())
-    weighted = [(c.code, c.confidence * counts[c.code] / total) for c in candidates(text, 100, among=set(counts))]
-    z = sum(p for _, p in weighted)
-    if z <= 0:
-        return query_languages(text)
-    ranked = sorted(((code, p / z) for code, p in weighted), key=lambda item: -item[1])
-    if ranked[0][1] >= MIN_CONFIDENCE:
-        return [ranked[0][0]]
-    return [ranked[0][0], *(code for code, p in ranked[1:MAX_QUERY_LANGUAGES] if p >= CANDIDATE_FLOOR)]
+from ragd.retrieve.analysis import analyze_query, query_languages
 
 
 def ranked_documents(r: Ragd, terms: list[str], ids: Mapping[str, str]) -> list[str]:
@@ -76,14 +63,14 @@ def run_set(path: Path, cache: Path) -> dict[str, Any]:
         ids = json.loads(ids_file.read_text(encoding="utf-8"))
         counts = r.store.chunk_languages()
         present = r.retriever._present_languages(r.store.last_change_id())
-        ndcg = {"unrestricted": 0.0, "present": 0.0, "share": 0.0}
-        changed = {"present": 0, "share": 0}
+        ndcg = {"unrestricted": 0.0, "equal": 0.0, "present": 0.0}
+        changed = {"equal": 0, "present": 0}
         for qid, text in ds.judged_queries.items():
             before = query_languages(text)
             variants = {
                 "unrestricted": before,
+                "equal": query_languages(text, present=set(present or ())),
                 "present": query_languages(text, present=present),
-                "share": share_languages(text, counts) if present else before,
             }
             for name, langs in variants.items():
                 if name in changed and langs != before:
