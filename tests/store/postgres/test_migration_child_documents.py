@@ -4,6 +4,7 @@ NULL), still read and deleted as before."""
 from __future__ import annotations
 
 import psycopg
+from tests.store.postgres.released import OLD_UPLOAD, released_schema
 
 from ragd.store.backend import open_backend
 from ragd.store.postgres.schema import MIGRATIONS
@@ -13,14 +14,7 @@ RELEASED = 8
 
 
 def test_old_documents_are_uploads_without_parent(pg_url: str) -> None:
-    with psycopg.connect(pg_url, autocommit=True) as conn, conn.transaction():
-        conn.execute("CREATE TABLE ragd_schema (version INTEGER NOT NULL)")
-        conn.execute("INSERT INTO ragd_schema (version) VALUES (%s)", (RELEASED,))
-        for step in MIGRATIONS[:RELEASED]:
-            step(conn)
-        conn.execute(
-            "INSERT INTO documents (id, collection, filename, content_hash, mime, size, status, created_at, "
-            "updated_at, lineage) VALUES ('d0', 'default', 'a.txt', 'h0', 'text/plain', 4, 'indexed', 1.0, 1.0, 'd0')")
+    released_schema(pg_url, RELEASED, [OLD_UPLOAD])
     backend = open_backend(pg_url)  # migrates
     try:
         store = backend.store

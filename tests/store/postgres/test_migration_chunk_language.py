@@ -4,6 +4,7 @@ so a query's analysis is not restricted until ``ragd reindex``; chunks committed
 from __future__ import annotations
 
 import psycopg
+from tests.store.postgres.released import OLD_UPLOAD, released_schema
 
 from ragd.retrieve.analysis import present_languages
 from ragd.store.backend import open_backend
@@ -12,20 +13,14 @@ from ragd.testing.store_conformance_lexical import add_in_languages
 
 RELEASED = 10
 """Schema version of the last release before chunk languages (``_m010_child_documents``)."""
+OLD_CHUNK = (
+    'INSERT INTO chunks (id, document_id, ordinal, text, start, "end", content_hash, lex) '
+    "VALUES ('d0:0', 'd0', 0, 'Het pakket', 0, 10, 'c0', 'pakket')"
+)
 
 
 def test_old_chunks_are_of_unknown_language_and_lift_the_restriction(pg_url: str) -> None:
-    with psycopg.connect(pg_url, autocommit=True) as conn, conn.transaction():
-        conn.execute("CREATE TABLE ragd_schema (version INTEGER NOT NULL)")
-        conn.execute("INSERT INTO ragd_schema (version) VALUES (%s)", (RELEASED,))
-        for step in MIGRATIONS[:RELEASED]:
-            step(conn)
-        conn.execute(
-            "INSERT INTO documents (id, collection, filename, content_hash, mime, size, status, created_at, "
-            "updated_at, lineage) VALUES ('d0', 'default', 'a.txt', 'h0', 'text/plain', 4, 'indexed', 1.0, 1.0, 'd0')")
-        conn.execute(
-            'INSERT INTO chunks (id, document_id, ordinal, text, start, "end", content_hash, lex) '
-            "VALUES ('d0:0', 'd0', 0, 'Het pakket', 0, 10, 'c0', 'pakket')")
+    released_schema(pg_url, RELEASED, [OLD_UPLOAD, OLD_CHUNK])
     backend = open_backend(pg_url)  # migrates
     try:
         store = backend.store

@@ -3,13 +3,12 @@ and deleted as before."""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
+from tests.store.sqlite.released import OLD_UPLOAD, released_database
 
 from ragd.store.sqlite import SqliteStore
-from ragd.store.sqlite.schema import MIGRATIONS
 
 pytestmark = pytest.mark.sqlite_only  # the SQLite adapter itself: its file, connections, migrations
 
@@ -19,14 +18,7 @@ RELEASED = 9
 
 def test_old_documents_are_uploads_without_parent(tmp_path: Path) -> None:
     path = tmp_path / "ragd.sqlite3"
-    conn = sqlite3.connect(path, isolation_level=None)
-    for step in MIGRATIONS[:RELEASED]:
-        step(conn)
-    conn.execute(f"PRAGMA user_version = {RELEASED}")
-    conn.execute(
-        "INSERT INTO documents (id, collection, filename, content_hash, mime, size, status, created_at, updated_at, "
-        "lineage) VALUES ('d0', 'default', 'a.txt', 'h0', 'text/plain', 4, 'indexed', 1.0, 1.0, 'd0')")
-    conn.close()
+    released_database(path, RELEASED, [OLD_UPLOAD])
     store = SqliteStore(path)
     try:
         store.migrate()

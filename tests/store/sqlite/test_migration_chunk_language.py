@@ -3,35 +3,28 @@ not restricted until ``ragd reindex``; chunks committed after say theirs."""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
+from tests.store.sqlite.released import OLD_UPLOAD, released_database
 
 from ragd.retrieve.analysis import present_languages
 from ragd.store.sqlite import SqliteStore
-from ragd.store.sqlite.schema import MIGRATIONS
 from ragd.testing.store_conformance_lexical import add_in_languages
 
 pytestmark = pytest.mark.sqlite_only  # the SQLite adapter itself: its file, connections, migrations
 
 RELEASED = 11
 """Schema version of the last release before chunk languages (``_m011_child_documents``)."""
+OLD_CHUNK = (
+    'INSERT INTO chunks (id, document_id, ordinal, text, start, "end", content_hash, lex) '
+    "VALUES ('d0:0', 'd0', 0, 'Het pakket', 0, 10, 'c0', 'pakket')"
+)
 
 
 def test_old_chunks_are_of_unknown_language_and_lift_the_restriction(tmp_path: Path) -> None:
     path = tmp_path / "ragd.sqlite3"
-    conn = sqlite3.connect(path, isolation_level=None)
-    for step in MIGRATIONS[:RELEASED]:
-        step(conn)
-    conn.execute(f"PRAGMA user_version = {RELEASED}")
-    conn.execute(
-        "INSERT INTO documents (id, collection, filename, content_hash, mime, size, status, created_at, updated_at, "
-        "lineage) VALUES ('d0', 'default', 'a.txt', 'h0', 'text/plain', 4, 'indexed', 1.0, 1.0, 'd0')")
-    conn.execute(
-        'INSERT INTO chunks (id, document_id, ordinal, text, start, "end", content_hash, lex) '
-        "VALUES ('d0:0', 'd0', 0, 'Het pakket', 0, 10, 'c0', 'pakket')")
-    conn.close()
+    released_database(path, RELEASED, [OLD_UPLOAD, OLD_CHUNK])
     store = SqliteStore(path)
     try:
         store.migrate()
