@@ -150,7 +150,7 @@ def agreement_profile(path: Path, cache: Path, max_queries: int | None = None) -
     try:
         retriever = r.retriever
         version = r.store.last_change_id()
-        present = retriever._present_languages(version)  # the query analysed as the retriever does
+        present = retriever._present_languages(None, version)  # the query analysed as the retriever does
         for qid, text in list(ds.judged_queries.items())[:max_queries]:
             lexical = retriever._search_lexical(analyze_query(text, present=present), None, 100, version)
             dense = retriever._dense(r.embedder.embed_query(text), 100, None, version)

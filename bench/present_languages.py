@@ -62,7 +62,7 @@ def run_set(path: Path, cache: Path) -> dict[str, Any]:
             ids_file.write_text(json.dumps(ingest_dataset(r, ds, "eval")), encoding="utf-8")
         ids = json.loads(ids_file.read_text(encoding="utf-8"))
         counts = r.store.chunk_languages()
-        present = r.retriever._present_languages(r.store.last_change_id())
+        present = r.retriever._present_languages(None, r.store.last_change_id())
         ndcg = {"unrestricted": 0.0, "equal": 0.0, "present": 0.0}
         changed = {"equal": 0, "present": 0}
         for qid, text in ds.judged_queries.items():

@@ -101,7 +101,7 @@ def capture(r: Ragd, ids: Mapping[str, str], ds: BeirDataset) -> Replay:
     total = r.store.count_chunks()
     queries: dict[str, Captured] = {}
     qrels = {q: dict(j) for q, j in ds.qrels.items() if q in ds.queries}
-    present = retriever._present_languages(r.store.last_change_id())  # analysed as the retriever does
+    present = retriever._present_languages(None, r.store.last_change_id())  # analysed as the retriever does
     for qid in qrels:
         text = ds.queries[qid]
         terms = analyze_query(text, present=present)

@@ -11,6 +11,7 @@ from tests.backend import store_url_for
 
 from ragd.config import Settings
 from ragd.core import Ragd
+from ragd.models import SearchFilters
 from ragd.retrieve.analysis import analyze_query
 from ragd.retrieve.language import detect
 from ragd.testing.store_conformance import drafts, make_doc
@@ -30,9 +31,9 @@ DUTCH = {
 }
 
 
-def submit_all(r: Ragd, docs: dict[str, str]) -> None:
+def submit_all(r: Ragd, docs: dict[str, str], collection: str = "default") -> None:
     for name, text in docs.items():
-        r.submit(text.encode(), name, mime="text/markdown")
+        r.submit(text.encode(), name, mime="text/markdown", collection=collection)
     r.workers.drain()
 
 
@@ -65,7 +66,7 @@ def test_analysed_over_every_language_the_query_missed(dutch: Ragd) -> None:
 
 
 def test_the_dense_weight_detection_is_restricted_too(dutch: Ragd) -> None:
-    present = dutch.retriever._present_languages(dutch.store.last_change_id())
+    present = dutch.retriever._present_languages(None, dutch.store.last_change_id())
     assert present == {"nl": 1.0}
     assert detect(QUERY).code != "nl"
     assert dutch.retriever._query_language(QUERY, [], present).code == "nl"
@@ -76,11 +77,11 @@ def test_the_present_languages_follow_the_store(tmp_path: Path) -> None:
     try:
         submit_all(r, {"changelog.md": DUTCH["changelog.md"]})
         assert r.retriever.search(QUERY, mode="bm25").terms == analyze_query(QUERY, ["nl"])
-        cached = r.retriever._present
+        cached = r.retriever._present[repr(None)]
         r.retriever.search(QUERY, mode="bm25")
-        assert r.retriever._present is cached  # the store did not change: not counted again
+        assert r.retriever._present[repr(None)] is cached  # the store did not change: not counted again
         submit_all(r, {"tides.md": "# Tides\n\nOcean tides rise and fall twice a day, pulled by the moon."})
-        present = r.retriever._present_languages(r.store.last_change_id())
+        present = r.retriever._present_languages(None, r.store.last_change_id())
         assert present is not None and set(present) == {"nl", "en"} and sum(present.values()) == pytest.approx(1.0)
         assert r.retriever.search(QUERY, mode="bm25").terms == analyze_query(QUERY, present=present)
         # a chunk of unknown language (as a store indexed before languages were stored holds): no restriction
@@ -93,5 +94,28 @@ def test_the_present_languages_follow_the_store(tmp_path: Path) -> None:
         assert r.retriever.search(QUERY, mode="hybrid").hits
         assert r.store.delete_document(old.id)  # its chunks re-analysed by `ragd reindex`: restricted again
         assert r.retriever.search(QUERY, mode="bm25").terms == analyze_query(QUERY, present=present)
+    finally:
+        r.close()
+
+
+def test_a_question_is_analysed_in_the_languages_of_the_collections_it_searches(tmp_path: Path) -> None:
+    """A large English collection beside a small Dutch one: over the whole store English would weigh 20 to 1; a
+    search of the Dutch collection counts only its own chunks (and a search of the English one only those)."""
+    r = Ragd(Settings(data_dir=tmp_path, ingest={"workers": 0}))
+    try:
+        submit_all(r, {"changelog.md": DUTCH["changelog.md"]}, collection="handleidingen")
+        english = {f"note{i}.md": f"# Note {i}\n\nThe backup of server {i} runs every night and keeps thirty days "
+                   "of copies on the second disk." for i in range(20)}
+        submit_all(r, english, collection="notes")
+        version = r.store.last_change_id()
+        everything = r.retriever._present_languages(None, version)
+        assert everything is not None and everything["en"] > everything["nl"]
+        dutch_only = SearchFilters(collections=["handleidingen"])
+        assert r.retriever._present_languages(dutch_only, version) == {"nl": 1.0}
+        assert r.retriever._present_languages(SearchFilters(collections=["notes"]), version) == {"en": 1.0}
+        found = r.retriever.search(QUERY, mode="bm25", filters=dutch_only)
+        assert found.terms == analyze_query(QUERY, ["nl"])
+        assert found.hits[0].chunk.filename == "changelog.md"
+        assert r.store.chunk_languages(dutch_only) == {"nl": 1}
     finally:
         r.close()

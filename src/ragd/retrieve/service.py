@@ -98,21 +98,28 @@ class Retriever:
         self._settings = settings
         self._allowed: OrderedDict[str, tuple[int, np.ndarray]] = OrderedDict()
         self._allowed_lock = threading.Lock()
-        self._present: tuple[int, dict[str, float] | None] | None = None
+        self._present: OrderedDict[str, tuple[int, dict[str, float] | None]] = OrderedDict()
         self._present_lock = threading.Lock()
 
-    def _present_languages(self, version: int) -> dict[str, float] | None:
-        """The languages of the store's live chunks and their shares (``None`` for no restriction:
-        :func:`~ragd.retrieve.analysis.present_languages`), counted again only when the store changed since
-        (``version``: its last change id)."""
+    def _present_languages(self, filters: SearchFilters | None, version: int) -> dict[str, float] | None:
+        """The languages of the chunks a search with ``filters`` may return, and their shares (``None`` for no
+        restriction: :func:`~ragd.retrieve.analysis.present_languages`): a question is analysed in the languages
+        of the collections it searches, not of other tenants' or collections'. Cached per filter like the allowed
+        mask, counted again only when the store changed since (``version``: its last change id)."""
+        key = repr(filters)
         with self._present_lock:
-            cached = self._present
+            cached = self._present.get(key)
             if cached is not None and cached[0] == version:
+                self._present.move_to_end(key)
                 return cached[1]
-        present = present_languages(self._store.chunk_languages())
+        present = present_languages(self._store.chunk_languages(filters))
         with self._present_lock:
-            if self._present is None or self._present[0] <= version:  # never replaced by an older count
-                self._present = (version, present)
+            cached = self._present.get(key)
+            if cached is None or cached[0] <= version:  # never replaced by an older count
+                self._present[key] = (version, present)
+                self._present.move_to_end(key)
+            while len(self._present) > 256:
+                self._present.popitem(last=False)
         return present
 
     def _allowed_mask(self, filters: SearchFilters, version: int) -> np.ndarray:
@@ -171,7 +178,7 @@ class Retriever:
         t: dict[str, float] = {}
         t0 = time.perf_counter()
         version = self._store.last_change_id()  # the derived indexes catch up to it; filter masks are cached by it
-        present = self._present_languages(version)  # a query is analysed in the languages the chunks are in
+        present = self._present_languages(filters, version)  # analysed in the languages of what it may search
         terms = analyze_query(query, present=present)
         lexical_hits: list[tuple[int, float]] = []
         if mode in ("hybrid", "bm25") and terms:

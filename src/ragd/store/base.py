@@ -159,10 +159,11 @@ class DocumentStore(Protocol):
         """Chunks per collection name (every tenant's together; collections without chunks count 0), for the
         ``rag_index_size`` gauge."""
 
-    def chunk_languages(self) -> dict[str, int]:
+    def chunk_languages(self, filters: SearchFilters | None = None) -> dict[str, int]:
         """Live chunks per language: the ISO 639-1 code each was analysed in (:attr:`ChunkDraft.language`; ``""``
-        for chunks of unknown language, committed before the store kept it), only codes with chunks. Retrieval
-        restricts a query's languages to them (:func:`ragd.retrieve.analysis.present_languages`)."""
+        for chunks of unknown language, committed before the store kept it), only codes with chunks; with
+        ``filters``, only the chunks they allow (the same filters as :meth:`search_lexical`). Retrieval restricts a
+        query's languages to those of the chunks it may search (:func:`ragd.retrieve.analysis.present_languages`)."""
 
     def search_lexical(
         self, terms: Sequence[str], filters: SearchFilters | None, limit: int

@@ -87,6 +87,10 @@ class LexicalFeedConformance:
         add_in_languages(store, "en1", ["The package", "A folder"], ["en", "en"], collection="other")
         add_indexed(store, "old", ["unknown language"])  # a draft that does not say: unknown, ""
         assert store.chunk_languages() == {"nl": 2, "en": 3, "": 1}
+        # only the chunks the filters allow: what one collection's (or tenant's) questions may match
+        assert store.chunk_languages(SearchFilters(collections=["other"])) == {"en": 2}
+        assert store.chunk_languages(SearchFilters(document_ids=["nl1"])) == {"nl": 2, "en": 1}
+        assert store.chunk_languages(SearchFilters(collections=["nowhere"])) == {}
         commit_in_languages(store, "nl1", ["Het pakket"], ["nl"])  # recommitted: its old chunks are gone
         assert store.chunk_languages() == {"nl": 1, "en": 2, "": 1}
         assert store.delete_document("old") and store.delete_document("en1")

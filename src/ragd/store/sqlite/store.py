@@ -311,8 +311,12 @@ class SqliteStore(ChangeLogMixin, JobsMixin, SubmitMixin, SyncStateMixin):
         ).fetchall()
         return {str(c): int(n) for c, n in rows}
 
-    def chunk_languages(self) -> dict[str, int]:
-        rows = self._db.conn().execute("SELECT language, COUNT(*) FROM chunks GROUP BY language").fetchall()
+    def chunk_languages(self, filters: SearchFilters | None = None) -> dict[str, int]:
+        condition, params = _filters.chunk_conditions(_filters.validate(filters), "c")
+        where = f"WHERE {condition}" if condition else ""
+        rows = self._db.conn().execute(
+            f"SELECT c.language, COUNT(*) FROM chunks AS c {where} GROUP BY c.language", params
+        ).fetchall()
         return {str(code): int(n) for code, n in rows}
 
     def count_chunks(self, collection: str | None = None) -> int:
