@@ -208,7 +208,7 @@ def query_languages(text: str, limit: int = MAX_QUERY_LANGUAGES, present: Among 
     them when it is sure of it; else the most probable of them, then the others with probability ≥
     :data:`CANDIDATE_FLOOR`. The question's own evidence is never overruled, only complemented: when the detector
     alone (every language equally likely) is sure of a present language other than the best, that language comes
-    second ("Is Egypt in Asia?" over a mostly French collection is stemmed in French and in English). At most
+    second ("Where is Marseille?" over a collection 99 % French is stemmed in French and in English). At most
     ``limit`` languages. When the detector gives none of the present languages any probability (or the query has
     no letters), and when ``present`` is ``None`` or empty, the rule without it applies."""
     if present:

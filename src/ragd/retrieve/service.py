@@ -6,9 +6,7 @@ measurements: docs/benchmarks.md."""
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
@@ -22,6 +20,7 @@ from ragd.index.lexical import LexicalIndex
 from ragd.models import ScoredChunk, SearchFilters
 from ragd.observability.hooks import NO_HOOKS, Hooks
 from ragd.retrieve.analysis import analyze_query, present_languages
+from ragd.retrieve.filter_cache import FilterCache
 from ragd.retrieve.fusion import rocchio, rrf, score_fusion
 from ragd.retrieve.language import Detection, detect
 from ragd.retrieve.rerank import Reranker, RerankUnavailable, rerank_order
@@ -96,49 +95,28 @@ class Retriever:
         self._index = index
         self._lexical = lexical
         self._settings = settings
-        self._allowed: OrderedDict[str, tuple[int, np.ndarray]] = OrderedDict()
-        self._allowed_lock = threading.Lock()
-        self._present: OrderedDict[str, tuple[int, dict[str, float] | None]] = OrderedDict()
-        self._present_lock = threading.Lock()
+        self._allowed: FilterCache[np.ndarray] = FilterCache()
+        self._present: FilterCache[dict[str, float] | None] = FilterCache()
 
     def _present_languages(self, filters: SearchFilters | None, version: int) -> dict[str, float] | None:
         """The languages of the chunks a search with ``filters`` may return, and their shares (``None`` for no
         restriction: :func:`~ragd.retrieve.analysis.present_languages`): a question is analysed in the languages
         of the collections it searches, not of other tenants' or collections'. Cached per filter like the allowed
         mask, counted again only when the store changed since (``version``: its last change id)."""
-        key = repr(filters)
-        with self._present_lock:
-            cached = self._present.get(key)
-            if cached is not None and cached[0] == version:
-                self._present.move_to_end(key)
-                return cached[1]
-        present = present_languages(self._store.chunk_languages(filters))
-        with self._present_lock:
-            cached = self._present.get(key)
-            if cached is None or cached[0] <= version:  # never replaced by an older count
-                self._present[key] = (version, present)
-                self._present.move_to_end(key)
-            while len(self._present) > 256:
-                self._present.popitem(last=False)
-        return present
+        return self._present.get(
+            repr(filters), version, lambda: present_languages(self._store.chunk_languages(filters))
+        )
 
     def _allowed_mask(self, filters: SearchFilters, version: int) -> np.ndarray:
         """The chunks a filtered search may return, as a boolean mask indexed by seq, cached per filter until the
         store changes (every query of a non-admin user carries an access filter; recomputing it costs a scan of
         the chunks). ``version``: the store's last change id."""
-        key = repr(filters)
-        with self._allowed_lock:
-            hit = self._allowed.get(key)
-            if hit is not None and hit[0] == version:
-                self._allowed.move_to_end(key)
-                return hit[1]
+        return self._allowed.get(repr(filters), version, lambda: self._mask(filters))
+
+    def _mask(self, filters: SearchFilters) -> np.ndarray:
         seqs = self._store.allowed_seqs(filters)
         mask = np.zeros(int(seqs.max()) + 1 if len(seqs) else 0, dtype=bool)
         mask[seqs] = True
-        with self._allowed_lock:
-            self._allowed[key] = (version, mask)
-            while len(self._allowed) > 256:
-                self._allowed.popitem(last=False)
         return mask
 
     def _search_lexical(
