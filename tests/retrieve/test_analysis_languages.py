@@ -104,3 +104,15 @@ def test_chunk_language_falls_back_to_the_document() -> None:
     assert chunk_language("42 — 17", "fr") == "fr"
     assert document_language("") == "en"
     assert document_language("El ayuntamiento votó el presupuesto del municipio.") == "es"
+
+
+def test_a_chunk_unlike_its_document_is_analysed_in_both_languages() -> None:
+    # a half-translated page: the chunk reads as English, its document is Portuguese
+    text = "The group file lists the groups. nome do grupo: o nome dos usuários"
+    both = analyze_document(text, "en", also="pt")
+    assert {"group", "file", "list", "nome", "usuario"} <= set(both)  # the English analysis's terms
+    assert {"usuari", "grup"} <= set(both)  # Portuguese stems a Portuguese question matches
+    assert both.count("group") == 2  # one term per word when both stems agree ("group" and "groups")
+    assert "do" not in both and "the" not in both and "o" not in both  # a stop word of either is dropped
+    assert analyze_document(text, "en", also="en") == analyze_document(text, "en")  # same language: as before
+    assert analyze_document(text, "en", also="english") == analyze_document(text, "en")

@@ -29,6 +29,16 @@ DOCS = {
         + "\n\n# Gemeinden\n\nDie Bibliotheken der Gemeinden bleiben an Feiertagen geschlossen und öffnen "
         "wieder am folgenden Werktag.\n"
     ),
+    # a half-translated page: a Portuguese document whose second section was left in English, field names and all
+    "grupo.md": (
+        "# Arquivo de grupos\n\n"
+        + "Este arquivo define os grupos do sistema. Cada linha descreve um grupo e os seus membros, "
+        "separados por dois pontos, e o sistema lê este arquivo sempre que alguém entra. " * 3
+        + "\n\n# Format\n\n"
+        + "There is one entry per line, with the following format and fields, and the file is read at every "
+        "login by the system tools that manage the accounts of the machine. " * 2
+        + "The last field lists the usuários of the group.\n"
+    ),
 }
 
 
@@ -76,3 +86,11 @@ def test_french_question_finds_french_and_english_passages(ragd: Ragd) -> None:
     hits = bm25(ragd, "Quand la tour Eiffel a-t-elle été construite ?")
     assert hits[:1] == ["tour.md"]
     assert "tower.md" in hits
+
+
+def test_a_chunk_left_in_another_language_still_matches_its_documents_language(ragd: Ragd) -> None:
+    # the English section of grupo.md is analysed in English and in Portuguese, its document's language: the
+    # Portuguese question's stem "usuari" matches its "usuários" (English stemming alone leaves "usuario")
+    hits = ragd.retriever.search("Quais usuários?", top_k=10, mode="bm25").hits
+    assert hits and hits[0].chunk.filename == "grupo.md"
+    assert "usuários" in hits[0].chunk.text and "Este arquivo" not in hits[0].chunk.text  # the English chunk

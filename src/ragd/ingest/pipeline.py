@@ -18,9 +18,10 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from ragd.config import Settings
-from ragd.embed.base import Embedder
+from ragd.embed.base import Embedder, model_languages
 from ragd.errors import DocumentError, DocumentNotFound, ParserFailed, PayloadTooLarge
 from ragd.ingest.attachments import ChildPlan, ancestors, create_children, parsed_metadata, plan_children
+from ragd.ingest.budget import chunk_budget
 from ragd.ingest.files import FileStore, sanitize_filename
 from ragd.ingest.loaders import LoaderLimits, check_page_limit, load_document, sniff_type
 from ragd.ingest.paging import chunk_pages, with_context
@@ -436,10 +437,12 @@ class IngestService:
         privacy = self._settings.privacy
         parsed = redact_document(parsed, redact, privacy.kinds, privacy.phone_regions)
         cs = self._settings.chunking
-        chunks = chunk_pages(parsed, self._embedder, max_tokens=cs.max_tokens, overlap_tokens=cs.overlap_tokens)
+        language = document_language(parsed.text)  # sizes the passages, and for chunks too short to tell their own
+        budget = chunk_budget(parsed.text, language, self._embedder, model_languages(self._embedder),
+                              max_tokens=cs.max_tokens, overlap_tokens=cs.overlap_tokens)  # fmt: skip
+        chunks = chunk_pages(parsed, self._embedder, max_tokens=budget.max_tokens, overlap_tokens=budget.overlap_tokens)
         if not chunks:
             raise _at(DocumentError("the document contains no text to index"), "chunking")
-        language = document_language(parsed.text)  # for chunks too short to tell their own
         texts: dict[str, str] = {}
         ids: dict[str, list[int]] = {}
         for c in chunks:
@@ -454,7 +457,7 @@ class IngestService:
         for c in chunks:  # each chunk in its own language: one document may mix languages
             text = texts[c.content_hash]
             c.language = chunk_language(text, language)
-            lexical.append(" ".join(analyze_document(text, c.language)))
+            lexical.append(" ".join(analyze_document(text, c.language, also=language)))
         record = ParsedRecord(doc_id, parsed.text, parsed.pages, parsed.title)
         return _Prepared(doc, chunks, lexical, texts, record, ids)
 

@@ -178,11 +178,24 @@ def chunk_language(text: str, default: str) -> str:
     return default if code == UNDETERMINED else code
 
 
-def analyze_document(text: str, language: str) -> list[str]:
-    """Index-side terms of ``text`` in ``language`` (an ISO code or a Snowball name)."""
+def analyze_document(text: str, language: str, also: str | None = None) -> list[str]:
+    """Index-side terms of ``text`` in ``language`` (an ISO code or a Snowball name).
+
+    With ``also`` (another language: the chunk's document's, when the chunk itself reads as a different one), each
+    word gives its stem in both languages, once when they agree, and a stop word of either is dropped: a chunk of
+    a half-translated page ("The /etc/group file is a text file… nome_do_grupo o nome do grupo") matches questions
+    in either language, as :func:`analyze_query` does for a question in two."""
     code = language_code(language)
-    terms = [_index_term(w, code) for w in words(text)]
-    return [t for t in terms if t]
+    other = language_code(also) if also else code
+    if other == code:
+        terms = [_index_term(w, code) for w in words(text)]
+        return [t for t in terms if t]
+    out: list[str] = []
+    for w in words(text):
+        first, second = _index_term(w, code), _index_term(w, other)
+        if first and second:
+            out.extend(dict.fromkeys((first, second)))
+    return out
 
 
 def present_languages(counts: Mapping[str, int]) -> dict[str, float] | None:
