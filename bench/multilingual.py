@@ -13,7 +13,9 @@ NAME=CODE``, else the ``language`` of its PROVENANCE.json, else ``fr`` for piaf-
 Peers, all on the same corpus and queries: ``bm25s`` (Snowball stemmer and bm25s stop words of the set's language,
 as bench/peers.py), ``dense`` (whole documents embedded by ragd's own all-MiniLM-L6-v2 ONNX embedder, truncated at
 its 256 tokens, exact cosine: the dense recipe of bench/peers.py on the same weights) and ``rrf`` (k=60 of those
-two). ragd, ingested once into ``--cache`` through the normal pipeline: ``bm25``, ``dense``, ``hybrid`` (the
+two); and, as a diagnostic, ``bm25s_passages`` (the bm25s recipe over ragd's own passages, each document ranked by
+its best passage as ragd's are: how much of a gap comes from the passage unit rather than ragd's ranking). ragd,
+ingested once into ``--cache`` through the normal pipeline: ``bm25``, ``dense``, ``hybrid`` (the
 default, with the dense-weight rule of ``ragd.retrieve.weighting``) and two reference hybrids on the same index:
 ``hybrid_full_dense`` (the model assumed to know every language: the configured weight on every query, what ragd
 did for every language but French before the rule) and ``hybrid_no_dense`` (dense weight 0).
@@ -79,6 +81,33 @@ class OnnxDensePeer:
         return Hits([d.id for d in ranked], [d.full_text for d in ranked[:5]])
 
 
+class PassagesBM25sPeer(BM25sPeer):
+    """The bm25s recipe over ragd's own passages instead of whole documents, a document ranked by its best passage
+    (as ragd's runs are): what of a gap to ``bm25s`` comes from the passage unit, and what from ragd's ranking."""
+
+    name = "bm25s_passages"
+
+    def __init__(self, language: str, ragd: Ragd, ids: dict[str, str]) -> None:
+        super().__init__(language)
+        self.passages = [(ids.get(c.document_id, c.document_id), c.text) for doc in ids for c in
+                         ragd.store.list_chunks(doc)]  # fmt: skip
+
+    def build(self, docs: list[CorpusDoc]) -> None:
+        import bm25s
+
+        self.retriever = bm25s.BM25()
+        self.retriever.index(self._tokens([text for _, text in self.passages]), show_progress=False)
+
+    def search(self, query: str, k: int = TOP_K) -> Hits:
+        tokens = [t for t in self._tokens([query])[0] if t in self.retriever.vocab_dict]
+        if not tokens:
+            return Hits([], [])
+        n = min(10 * k, len(self.passages))
+        idx, scores = self.retriever.retrieve([tokens], k=n, show_progress=False)
+        ranked = [self.passages[int(i)] for i, s in zip(idx[0], scores[0], strict=True) if s > 0]
+        return Hits(list(dict.fromkeys(doc for doc, _ in ranked))[:k], [text for _, text in ranked[:5]])
+
+
 def set_language(path: Path, given: dict[str, str]) -> str:
     if path.name in given:
         return given[path.name]
@@ -109,7 +138,7 @@ def run_set(path: Path, language: str, cache: Path) -> dict[str, dict[str, Any]]
     try:
         bm25 = BM25sPeer(SNOWBALL[language])
         dense = OnnxDensePeer(r.embedder)
-        for peer in (bm25, dense, RRFPeer(bm25, dense)):
+        for peer in (bm25, dense, RRFPeer(bm25, dense), PassagesBM25sPeer(SNOWBALL[language], r, ids)):
             t0 = time.perf_counter()
             peer.build(docs)
             hits = {q: peer.search(t).doc_ids for q, t in queries}

@@ -71,7 +71,8 @@ class EmbeddingSettings(_Section):
 class ChunkingSettings(_Section):
     max_tokens: int = Field(
         256, ge=16, le=512, description="Token budget of one chunk (model tokenizer; chosen on the dev sets, see "
-        "docs/benchmarks.md)."
+        "docs/benchmarks.md). A document in a Snowball language the embedding model does not declare counts this "
+        "many words instead, and its overlap too (docs/retrieval.md, \"Passage size\")."
     )
     overlap_tokens: int = Field(32, ge=0, le=256, description="Tokens repeated between consecutive chunks.")
 
