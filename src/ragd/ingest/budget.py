@@ -1,13 +1,13 @@
 """A document's chunk budget: model tokens where the embedding model reads the language, words where it does not.
 
-``chunking.max_tokens`` is counted in the embedding model's tokens so that the model reads every passage whole.
-That is only worth something in a language the model was trained on. In any other language the model's tokenizer
-cuts words into many more pieces (the shipped all-MiniLM-L6-v2 gives 1.2–1.3 tokens per word in English, but 1.9
-in French, 2.1 in Spanish, 2.6 in Dutch and 2.8 in German: ``bench/tokens_per_word.py``), so a passage of 256
-tokens held half the words of an English one, while the model, which cannot read it, weighs at most as much as
-BM25 in its ranking (:mod:`ragd.retrieve.weighting`). Passages of half the words cost the lexical ranking: on the
-Dutch man-page set, BM25 over ragd's 256-token chunks scored 0.733 nDCG@10 where the same analysis over whole
-documents scored 0.756 (docs/retrieval.md, "Passage size outside the model's languages").
+``chunking.max_tokens`` is counted in the embedding model's tokens so that the model reads every passage whole. That
+is only worth something in a language the model was trained on. In any other language the model's tokenizer cuts
+words into many more pieces (the shipped all-MiniLM-L6-v2 gives 1.20–1.42 tokens per word on the English evaluation
+sets, but 1.95 in French, 1.97 in Spanish, 2.41 in Dutch and 2.51 in German: ``bench/tokens_per_word.py``), so a
+passage of 256 tokens held about half the words of an English one, while the model, which cannot read it, weighs at
+most as much as BM25 in its ranking (:mod:`ragd.retrieve.weighting`). Passages of half the words cost the lexical
+ranking: on the Dutch man-page set, BM25 over ragd's 256-token chunks scored 0.733 nDCG@10 where the same analysis
+over whole documents scored 0.756 (docs/retrieval.md, "Passage size outside the model's languages").
 
 So, for a document whose language (:func:`ragd.retrieve.analysis.document_language`) has a Snowball stemmer but is
 not one of the model's declared languages, the budget (and the overlap) count words: ``max_tokens`` words, turned
