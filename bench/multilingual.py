@@ -18,7 +18,9 @@ its best passage as ragd's are: how much of a gap comes from the passage unit ra
 ingested once into ``--cache`` through the normal pipeline: ``bm25``, ``dense``, ``hybrid`` (the
 default, with the dense-weight rule of ``ragd.retrieve.weighting``) and two reference hybrids on the same index:
 ``hybrid_full_dense`` (the model assumed to know every language: the configured weight on every query, what ragd
-did for every language but French before the rule) and ``hybrid_no_dense`` (dense weight 0).
+did for every language but French before the rule) and ``hybrid_no_dense`` (dense weight 0). Per set, ``paired
+default - bm25s``: the per-question difference of the default and bm25s, with a bootstrap 95 % interval and the
+questions won, lost and tied.
 """
 
 from __future__ import annotations
@@ -138,10 +140,11 @@ def run_set(path: Path, language: str, cache: Path) -> dict[str, dict[str, Any]]
     try:
         bm25 = BM25sPeer(SNOWBALL[language])
         dense = OnnxDensePeer(r.embedder)
+        peer_runs: dict[str, dict[str, list[str]]] = {}
         for peer in (bm25, dense, RRFPeer(bm25, dense), PassagesBM25sPeer(SNOWBALL[language], r, ids)):
             t0 = time.perf_counter()
             peer.build(docs)
-            hits = {q: peer.search(t).doc_ids for q, t in queries}
+            hits = peer_runs[peer.name] = {q: peer.search(t).doc_ids for q, t in queries}
             out[peer.name] = {**evaluate_run(hits, ds.qrels), "run_s": time.perf_counter() - t0}
         languages = query_languages(ds.queries, ds.query_languages)
         base = r.retriever._settings
@@ -159,11 +162,37 @@ def run_set(path: Path, language: str, cache: Path) -> dict[str, dict[str, Any]]
             row = score_queries(r, ds.queries, ds.qrels, mode=mode, ids=ids, languages=languages)
             out[label] = {k: v for k, v in row.items() if k != "mode"}
         r.retriever._settings, r.embedder.languages = base, model_languages
+        default = {q: rank_documents(r, t, "hybrid", 100, None, ids)[0] for q, t in queries}
+        out[PAIRED] = paired(default, peer_runs["bm25s"], ds.qrels)
     finally:
         r.close()
     for system, m in out.items():
-        print(f"  {system:24s} nDCG@10 {m['ndcg@10']:.3f}", file=sys.stderr, flush=True)
+        if system != PAIRED:
+            print(f"  {system:24s} nDCG@10 {m['ndcg@10']:.3f}", file=sys.stderr, flush=True)
+    print(f"  default - bm25s, paired: {out[PAIRED]}", file=sys.stderr, flush=True)
     return out
+
+
+PAIRED = "paired default - bm25s"
+
+
+def paired(first: dict[str, list[str]], second: dict[str, list[str]], qrels: Any, rounds: int = 5000) -> dict[str, Any]:
+    """Per-question nDCG@10 of ``first`` minus ``second``: the mean, a percentile bootstrap 95 % interval (``rounds``
+    resamples of the questions, seed 0: reproducible), and the questions won, lost and tied."""
+    import random
+
+    diffs = [per_query_metrics(first[q], qrels[q])["ndcg@10"] - per_query_metrics(second[q], qrels[q])["ndcg@10"]
+             for q in first]  # fmt: skip
+    n = len(diffs)
+    rng = random.Random(0)
+    means = sorted(sum(rng.choice(diffs) for _ in range(n)) / n for _ in range(rounds))
+    return {
+        "mean": round(sum(diffs) / n, 4),
+        "ci95": [round(means[int(0.025 * rounds)], 4), round(means[int(0.975 * rounds)], 4)],
+        "won": sum(d > 0 for d in diffs),
+        "lost": sum(d < 0 for d in diffs),
+        "tied": sum(d == 0 for d in diffs),
+    }
 
 
 BUCKETS = ((0.0, 0.1), (0.1, 0.3), (0.3, 0.6), (0.6, 1.01))
@@ -228,7 +257,8 @@ def main(argv: list[str] | None = None) -> int:
         done[path.name] = results[path.name] = {"language": language, **run_set(path, language, args.cache)}
         if args.out is not None:
             write_json(args.out, results)
-    print(markdown_table({name: {k: v for k, v in r.items() if isinstance(v, dict)} for name, r in done.items()}))
+    print(markdown_table({name: {k: v for k, v in r.items() if isinstance(v, dict) and k != PAIRED}
+                          for name, r in done.items()}))  # fmt: skip
     return 0
 
 
