@@ -6,8 +6,8 @@ words into many more pieces (the shipped all-MiniLM-L6-v2 gives 1.20–1.42 toke
 sets, but 1.95 in French, 1.97 in Spanish, 2.41 in Dutch and 2.51 in German: ``bench/tokens_per_word.py``), so a
 passage of 256 tokens held about half the words of an English one, while the model, which cannot read it, weighs at
 most as much as BM25 in its ranking (:mod:`ragd.retrieve.weighting`). Passages of half the words cost the lexical
-ranking: on the Dutch man-page set, BM25 over ragd's 256-token chunks scored 0.733 nDCG@10 where the same analysis
-over whole documents scored 0.756 (docs/retrieval.md, "Passage size outside the model's languages").
+ranking: on the Dutch man-page set ragd's BM25 scored 0.733 nDCG@10 over 256-token passages and 0.758 over word-
+sized ones (``bench/multilingual.py``; docs/retrieval.md, "Passage size outside the model's languages").
 
 So, for a document whose language (:func:`ragd.retrieve.analysis.document_language`) has a Snowball stemmer but is
 not one of the model's declared languages, the budget (and the overlap) count words: ``max_tokens`` words, turned
